@@ -1,0 +1,31 @@
+//! Everything a handler needs, built once per cold start and shared by every
+//! invocation: configuration and the AWS clients.
+
+use crate::config::Config;
+
+#[derive(Clone, Debug)]
+pub struct App {
+    pub config: Config,
+    pub dynamo: aws_sdk_dynamodb::Client,
+}
+
+impl App {
+    /// Loads AWS configuration the standard way (so `AWS_ENDPOINT_URL` points
+    /// the SDK at the local emulator) and the app configuration from the
+    /// environment.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = Config::from_env()?;
+        Ok(Self::new(config, &aws_sdk_config().await))
+    }
+
+    pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
+        App {
+            config,
+            dynamo: aws_sdk_dynamodb::Client::new(sdk),
+        }
+    }
+}
+
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}

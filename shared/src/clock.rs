@@ -1,0 +1,18 @@
+//! Wall-clock helpers. Records store times as RFC 3339 strings for people and
+//! as epoch seconds where DynamoDB needs a number (TTL attributes).
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+pub fn epoch_seconds(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    // Formatting a valid UTC OffsetDateTime as RFC 3339 cannot fail for years 0..=9999.
+    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+}

@@ -1,0 +1,97 @@
+//! Small helpers shared by the DynamoDB adapters: reading typed attributes
+//! out of items and classifying SDK errors.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::error::Error;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub fn b(value: bool) -> AttributeValue {
+    AttributeValue::Bool(value)
+}
+
+pub fn get_s(item: &Item, key: &'static str) -> Result<String, Error> {
+    match item.get(key) {
+        Some(AttributeValue::S(v)) => Ok(v.clone()),
+        _ => Err(corrupt(key)),
+    }
+}
+
+pub fn get_opt_s(item: &Item, key: &str) -> Option<String> {
+    match item.get(key) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+pub fn get_n(item: &Item, key: &'static str) -> Result<i64, Error> {
+    match item.get(key) {
+        Some(AttributeValue::N(v)) => v.parse().map_err(|_| corrupt(key)),
+        _ => Err(corrupt(key)),
+    }
+}
+
+pub fn get_bool(item: &Item, key: &str) -> bool {
+    matches!(item.get(key), Some(AttributeValue::Bool(true)))
+}
+
+fn corrupt(key: &'static str) -> Error {
+    Error::Internal(anyhow::anyhow!("stored item lacks attribute {key}"))
+}
+
+/// What a failed conditional write or transaction tells us.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteFailure {
+    /// A condition we set did not hold: the business rule said no.
+    ConditionFailed,
+    /// Another transaction touched the same items; worth retrying.
+    Conflict,
+    Other,
+}
+
+pub fn classify<E, R>(err: &SdkError<E, R>) -> WriteFailure
+where
+    E: ProvideErrorMetadata,
+{
+    let Some(service) = err.as_service_error() else {
+        return WriteFailure::Other;
+    };
+    match service.code() {
+        Some("ConditionalCheckFailedException") => WriteFailure::ConditionFailed,
+        Some("TransactionConflictException") => WriteFailure::Conflict,
+        Some("TransactionCanceledException") => {
+            let message = service.message().unwrap_or_default();
+            if message.contains("ConditionalCheckFailed") {
+                WriteFailure::ConditionFailed
+            } else if message.contains("TransactionConflict") {
+                WriteFailure::Conflict
+            } else {
+                WriteFailure::Other
+            }
+        }
+        _ => WriteFailure::Other,
+    }
+}
+
+pub fn sdk_error<E, R>(context: &'static str, err: SdkError<E, R>) -> Error
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    Error::Internal(anyhow::anyhow!(
+        "{context}: {}",
+        aws_sdk_dynamodb::error::DisplayErrorContext(err)
+    ))
+}

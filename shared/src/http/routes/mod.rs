@@ -1,0 +1,3 @@
+//! Thin handlers: parse, call the domain, shape the reply.
+
+pub mod accounts;

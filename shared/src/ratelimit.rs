@@ -1,0 +1,68 @@
+//! Fixed-window request counters per client IP and route class.
+//!
+//! The window start is part of the key, so a counter is only ever read in
+//! its own window: an expired counter that DynamoDB has not yet deleted can
+//! never be counted again. Counters carry a TTL so the table stays small.
+
+use aws_sdk_dynamodb::types::ReturnValue;
+
+use crate::app::App;
+use crate::clock;
+use crate::dynamo::{self, get_n, n, s};
+use crate::error::{Error, Result};
+
+const WINDOW_SECONDS: i64 = 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateClass {
+    /// Credential routes: the brute-force surface.
+    Auth,
+    Api,
+}
+
+impl RateClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateClass::Auth => "auth",
+            RateClass::Api => "api",
+        }
+    }
+
+    fn per_window(self, app: &App) -> u32 {
+        match self {
+            RateClass::Auth => app.config.limits.auth_requests_per_minute,
+            RateClass::Api => app.config.limits.api_requests_per_minute,
+        }
+    }
+}
+
+/// Counts this request and refuses it when the window's budget is spent.
+pub async fn admit(app: &App, ip: &str, class: RateClass) -> Result<()> {
+    let now = clock::epoch_seconds(clock::now());
+    let window_start = now - now.rem_euclid(WINDOW_SECONDS);
+    let window_end = window_start + WINDOW_SECONDS;
+    let out = app
+        .dynamo
+        .update_item()
+        .table_name(&app.config.rate_limit_table)
+        .key("pk", s(format!("{}#{ip}#{window_start}", class.as_str())))
+        .update_expression("ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":expires", n(window_end + WINDOW_SECONDS))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .map_err(|e| dynamo::sdk_error("rate limit", e))?;
+    let hits = out
+        .attributes
+        .as_ref()
+        .map(|a| get_n(a, "hits"))
+        .transpose()?
+        .unwrap_or(1);
+    if hits > i64::from(class.per_window(app)) {
+        let retry_after_s = u64::try_from(window_end - now).unwrap_or(1).max(1);
+        tracing::warn!(class = class.as_str(), hits, "rate limit exceeded");
+        return Err(Error::RateLimited { retry_after_s });
+    }
+    Ok(())
+}
