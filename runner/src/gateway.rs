@@ -23,7 +23,10 @@ pub fn path_parameters(template: &str, path: &str) -> BTreeMap<String, String> {
         .zip(path.split('/'))
         .filter_map(|(t, actual)| {
             let name = t.strip_prefix('{')?.strip_suffix('}')?;
-            Some((name.trim_end_matches('+').to_owned(), percent_decode(actual)))
+            Some((
+                name.trim_end_matches('+').to_owned(),
+                percent_decode(actual),
+            ))
         })
         .collect()
 }
@@ -55,15 +58,27 @@ fn query_parameters(raw: &str) -> BTreeMap<String, String> {
     let mut params: BTreeMap<String, String> = BTreeMap::new();
     for pair in raw.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (percent_decode(&k.replace('+', " ")), percent_decode(&v.replace('+', " ")));
+        let (k, v) = (
+            percent_decode(&k.replace('+', " ")),
+            percent_decode(&v.replace('+', " ")),
+        );
         // API Gateway joins repeated keys with commas.
-        params.entry(k).and_modify(|e| e.push_str(&format!(",{v}"))).or_insert(v);
+        params
+            .entry(k)
+            .and_modify(|e| e.push_str(&format!(",{v}")))
+            .or_insert(v);
     }
     params
 }
 
 /// Builds the API Gateway v2 event for one request.
-pub fn event(route: &HttpRoute, parts: &Parts, body: &[u8], source_ip: IpAddr, request_id: &str) -> Value {
+pub fn event(
+    route: &HttpRoute,
+    parts: &Parts,
+    body: &[u8],
+    source_ip: IpAddr,
+    request_id: &str,
+) -> Value {
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in &parts.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
@@ -150,7 +165,10 @@ mod tests {
         let event = event(&route, &parts, b"", "10.1.2.3".parse().unwrap(), "req-1");
         let lambda_req = lambda_http::request::from_str(&event.to_string()).unwrap();
         assert_eq!(lambda_req.path_parameters().first("id"), Some("42"));
-        assert_eq!(lambda_req.query_string_parameters().first("page"), Some("2"));
+        assert_eq!(
+            lambda_req.query_string_parameters().first("page"),
+            Some("2")
+        );
         let meta = glimvid::http::RequestMeta::of(&lambda_req);
         assert_eq!(meta.ip, "10.1.2.3");
         assert_eq!(meta.route, "GET /videos/{id}");

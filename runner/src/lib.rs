@@ -78,7 +78,8 @@ pub async fn start(options: Options) -> Result<Running> {
         }
     }
     let env = template.environment(|id| local_name(&options.prefix, id))?;
-    let config = Config::from_lookup(|key| env.get(key).cloned()).context("configuration from the template")?;
+    let config = Config::from_lookup(|key| env.get(key).cloned())
+        .context("configuration from the template")?;
     let app = Arc::new(App::new(config, &sdk));
     let routes = template.http_routes()?;
     for r in &routes {

@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result, anyhow};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 
@@ -21,7 +21,10 @@ fn text<'v>(v: &'v Value, key: &str) -> Result<&'v str> {
 }
 
 fn list<'v>(v: &'v Value, key: &str) -> &'v [Value] {
-    field(v, key).and_then(Value::as_sequence).map(Vec::as_slice).unwrap_or_default()
+    field(v, key)
+        .and_then(Value::as_sequence)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>> {
@@ -36,7 +39,11 @@ fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>> {
         .collect()
 }
 
-pub async fn ensure_table(db: &aws_sdk_dynamodb::Client, name: &str, spec: &TableSpec) -> Result<bool> {
+pub async fn ensure_table(
+    db: &aws_sdk_dynamodb::Client,
+    name: &str,
+    spec: &TableSpec,
+) -> Result<bool> {
     if db.describe_table().table_name(name).send().await.is_ok() {
         return Ok(false);
     }
@@ -45,7 +52,9 @@ pub async fn ensure_table(db: &aws_sdk_dynamodb::Client, name: &str, spec: &Tabl
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::from(
-            field(p, "BillingMode").and_then(Value::as_str).unwrap_or("PAY_PER_REQUEST"),
+            field(p, "BillingMode")
+                .and_then(Value::as_str)
+                .unwrap_or("PAY_PER_REQUEST"),
         ))
         .set_key_schema(Some(key_schema(p)?));
     for a in list(p, "AttributeDefinitions") {
@@ -57,7 +66,8 @@ pub async fn ensure_table(db: &aws_sdk_dynamodb::Client, name: &str, spec: &Tabl
         );
     }
     for g in list(p, "GlobalSecondaryIndexes") {
-        let projection = field(g, "Projection").ok_or_else(|| anyhow!("index without Projection"))?;
+        let projection =
+            field(g, "Projection").ok_or_else(|| anyhow!("index without Projection"))?;
         let mut proj = Projection::builder()
             .projection_type(ProjectionType::from(text(projection, "ProjectionType")?));
         for attr in list(projection, "NonKeyAttributes") {
@@ -76,7 +86,9 @@ pub async fn ensure_table(db: &aws_sdk_dynamodb::Client, name: &str, spec: &Tabl
         .map_err(|e| anyhow!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
         .with_context(|| format!("creating table {name}"))?;
     if let Some(ttl) = field(p, "TimeToLiveSpecification") {
-        let enabled = field(ttl, "Enabled").and_then(Value::as_bool).unwrap_or(false);
+        let enabled = field(ttl, "Enabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         db.update_time_to_live()
             .table_name(name)
             .time_to_live_specification(

@@ -10,9 +10,9 @@ use axum::body::Body as AxumBody;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use axum::routing::{MethodFilter, on};
+use glimvid::App;
 use glimvid::error::Error;
 use glimvid::http::{Endpoint, not_found, serve};
-use glimvid::App;
 use lambda_http::Body as LambdaBody;
 
 use crate::gateway;
@@ -30,10 +30,15 @@ pub fn router(app: Arc<App>, routes: Vec<HttpRoute>, trust_forwarded_for: bool) 
     let mut router = Router::new();
     for spec in routes {
         let Some(endpoint) = Endpoint::from_name(&spec.binary) else {
-            bail!("{} ({}) has no handler in glimvid::http::Endpoint", spec.function, spec.binary);
+            bail!(
+                "{} ({}) has no handler in glimvid::http::Endpoint",
+                spec.function,
+                spec.binary
+            );
         };
         let filter = MethodFilter::try_from(
-            http::Method::from_bytes(spec.method.as_bytes()).with_context(|| format!("method {}", spec.method))?,
+            http::Method::from_bytes(spec.method.as_bytes())
+                .with_context(|| format!("method {}", spec.method))?,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         let path = spec.path.clone();
@@ -43,7 +48,10 @@ pub fn router(app: Arc<App>, routes: Vec<HttpRoute>, trust_forwarded_for: bool) 
             spec: Arc::new(spec),
             trust_forwarded_for,
         };
-        router = router.route(&path, on(filter, move |peer, req| handle(route.clone(), peer, req)));
+        router = router.route(
+            &path,
+            on(filter, move |peer, req| handle(route.clone(), peer, req)),
+        );
     }
     Ok(router
         .method_not_allowed_fallback(|| async { into_axum(not_found(Error::MethodNotAllowed)) })
@@ -64,7 +72,11 @@ fn client_ip(route: &Route, peer: SocketAddr, req: &Request) -> IpAddr {
     peer.ip()
 }
 
-async fn handle(route: Route, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+async fn handle(
+    route: Route,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
     let ip = client_ip(&route, peer, &req);
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, gateway::MAX_PAYLOAD_BYTES).await else {

@@ -41,13 +41,15 @@ fn get<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
 
 impl Template {
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         Self::parse(&text)
     }
 
     pub fn parse(text: &str) -> Result<Self> {
         let doc: Value = serde_yaml::from_str(text).context("parsing template YAML")?;
-        let mapping = |v: Option<&Value>| v.and_then(Value::as_mapping).cloned().unwrap_or_default();
+        let mapping =
+            |v: Option<&Value>| v.and_then(Value::as_mapping).cloned().unwrap_or_default();
         let resources = mapping(get(&doc, "Resources"));
         if resources.is_empty() {
             bail!("template has no Resources");
@@ -65,7 +67,10 @@ impl Template {
         })
     }
 
-    fn resources_of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (String, &'a Value)> + 'a {
+    fn resources_of_type<'a>(
+        &'a self,
+        kind: &'a str,
+    ) -> impl Iterator<Item = (String, &'a Value)> + 'a {
         self.resources.iter().filter_map(move |(id, res)| {
             let id = id.as_str()?;
             (get(res, "Type")?.as_str()? == kind).then(|| (id.to_owned(), res))
@@ -84,7 +89,9 @@ impl Template {
     pub fn http_routes(&self) -> Result<Vec<HttpRoute>> {
         let mut routes = Vec::new();
         for (function, res) in self.resources_of_type("AWS::Serverless::Function") {
-            let Some(events) = get(res, "Properties").and_then(|p| get(p, "Events")).and_then(Value::as_mapping)
+            let Some(events) = get(res, "Properties")
+                .and_then(|p| get(p, "Events"))
+                .and_then(Value::as_mapping)
             else {
                 continue;
             };
@@ -92,7 +99,8 @@ impl Template {
                 if get(event, "Type").and_then(Value::as_str) != Some("HttpApi") {
                     continue;
                 }
-                let props = get(event, "Properties").with_context(|| format!("{function}: HttpApi event without Properties"))?;
+                let props = get(event, "Properties")
+                    .with_context(|| format!("{function}: HttpApi event without Properties"))?;
                 let field = |name: &str| {
                     get(props, name)
                         .and_then(Value::as_str)
@@ -103,7 +111,9 @@ impl Template {
                     .and_then(|m| get(m, "BuildProperties"))
                     .and_then(|b| get(b, "Binary"))
                     .and_then(Value::as_str)
-                    .with_context(|| format!("{function}: Metadata.BuildProperties.Binary is missing"))?;
+                    .with_context(|| {
+                        format!("{function}: Metadata.BuildProperties.Binary is missing")
+                    })?;
                 routes.push(HttpRoute {
                     function: function.clone(),
                     binary: binary.to_owned(),
@@ -118,7 +128,10 @@ impl Template {
     /// The functions' environment (Globals and per-function variables),
     /// with `!Ref` resolved: resources to their local names, parameters to
     /// their defaults.
-    pub fn environment(&self, local_name: impl Fn(&str) -> String) -> Result<BTreeMap<String, String>> {
+    pub fn environment(
+        &self,
+        local_name: impl Fn(&str) -> String,
+    ) -> Result<BTreeMap<String, String>> {
         let mut env = BTreeMap::new();
         let mut sources = vec![&self.globals_env];
         let per_function: Vec<serde_yaml::Mapping> = self
@@ -134,12 +147,18 @@ impl Template {
         sources.extend(per_function.iter());
         for vars in sources {
             for (key, value) in vars {
-                let key = key.as_str().ok_or_else(|| anyhow!("non-string variable name"))?;
-                let resolved = self.resolve(value, &local_name).with_context(|| format!("variable {key}"))?;
+                let key = key
+                    .as_str()
+                    .ok_or_else(|| anyhow!("non-string variable name"))?;
+                let resolved = self
+                    .resolve(value, &local_name)
+                    .with_context(|| format!("variable {key}"))?;
                 if let Some(previous) = env.insert(key.to_owned(), resolved.clone())
                     && previous != resolved
                 {
-                    bail!("variable {key} has different values in different functions; the runner hosts them in one process");
+                    bail!(
+                        "variable {key} has different values in different functions; the runner hosts them in one process"
+                    );
                 }
             }
         }
@@ -152,9 +171,13 @@ impl Template {
             Value::Number(n) => Ok(n.to_string()),
             Value::Bool(b) => Ok(b.to_string()),
             Value::Tagged(tagged) if tag_name(tagged) == "Ref" => {
-                let name = tagged.value.as_str().ok_or_else(|| anyhow!("!Ref of a non-string"))?;
+                let name = tagged
+                    .value
+                    .as_str()
+                    .ok_or_else(|| anyhow!("!Ref of a non-string"))?;
                 if let Some(param) = self.parameters.get(name) {
-                    let default = get(param, "Default").ok_or_else(|| anyhow!("parameter {name} has no Default"))?;
+                    let default = get(param, "Default")
+                        .ok_or_else(|| anyhow!("parameter {name} has no Default"))?;
                     return self.resolve(default, local_name);
                 }
                 if self.resources.contains_key(name) {
@@ -172,14 +195,17 @@ mod tests {
     use super::*;
 
     fn repo_template() -> Template {
-        Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")).unwrap()
+        Template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"))
+            .unwrap()
     }
 
     #[test]
     fn reads_routes_tables_and_environment_from_the_real_template() {
         let t = repo_template();
         let routes = t.http_routes().unwrap();
-        assert!(routes.iter().any(|r| r.method == "POST" && r.path == "/auth/register" && r.binary == "auth-register"));
+        assert!(routes.iter().any(|r| r.method == "POST"
+            && r.path == "/auth/register"
+            && r.binary == "auth-register"));
         let tables: Vec<String> = t.tables().into_iter().map(|t| t.logical_id).collect();
         assert!(tables.contains(&"AccountsTable".to_owned()));
         let env = t.environment(|id| format!("local-{id}")).unwrap();

@@ -14,5 +14,6 @@ pub fn epoch_seconds(t: OffsetDateTime) -> i64 {
 
 pub fn rfc3339(t: OffsetDateTime) -> String {
     // Formatting a valid UTC OffsetDateTime as RFC 3339 cannot fail for years 0..=9999.
-    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }

@@ -48,7 +48,9 @@ impl Config {
             match lookup(key).filter(|v| !v.is_empty()) {
                 None => Ok(default),
                 Some(v) => {
-                    let n: i64 = v.parse().with_context(|| format!("{key}={v} is not a number"))?;
+                    let n: i64 = v
+                        .parse()
+                        .with_context(|| format!("{key}={v} is not a number"))?;
                     if n <= 0 {
                         bail!("{key} must be positive, got {n}");
                     }

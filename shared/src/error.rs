@@ -49,7 +49,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn invalid(field: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn invalid(
+        field: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Error::Invalid {
             code: "invalid_field",
             field: Some(field.into()),

@@ -1,1 +1,273 @@
+//! Test harness: one runner per test binary, on a free loopback port, with
+//! its own resource prefix in the emulator that `./scripts/test` started.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use glimvid::config::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub struct Harness {
+    pub base_url: String,
+    pub config: Config,
+    pub prefix: String,
+}
+
+fn require_emulator() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL is not set: run the tests with ./scripts/test, which starts the emulator")
+    })
+}
+
+/// The shared runner. It lives on its own thread and runtime because each
+/// `#[tokio::test]` has a runtime that ends with the test.
+pub fn harness() -> &'static Harness {
+    static HARNESS: OnceLock<Harness> = OnceLock::new();
+    HARNESS.get_or_init(|| {
+        require_emulator();
+        let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let options = glimvid_runner::Options {
+            template: glimvid_runner::Options::repo_template(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            prefix: prefix.clone(),
+            trust_forwarded_for: true,
+        };
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                match glimvid_runner::start(options).await {
+                    Ok(running) => {
+                        let _ = tx.send(Ok((running.base_url(), running.app.config.clone())));
+                        // Serve until the test process exits.
+                        std::future::pending::<()>().await;
+                    }
+                    Err(err) => {
+                        let _ = tx.send(Err(format!("{err:#}")));
+                    }
+                }
+            });
+        });
+        let (base_url, config) = rx
+            .recv()
+            .expect("runner thread")
+            .unwrap_or_else(|e| panic!("runner failed to start: {e}"));
+        Harness {
+            base_url,
+            config,
+            prefix,
+        }
+    })
+}
+
+/// SDK client for inspecting tables, built in the calling test's runtime.
+pub async fn dynamo() -> aws_sdk_dynamodb::Client {
+    require_emulator();
+    aws_sdk_dynamodb::Client::new(&glimvid::app::aws_sdk_config().await)
+}
+
+/// A distinct client IP per call (TEST-NET-2 / TEST-NET-3 documentation
+/// ranges: only ever a header value, never an address we send traffic to).
+pub fn fresh_ip() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) + (std::process::id() % 1000) * 200;
+    format!("198.51.{}.{}", 100 + (n / 250) % 100, 1 + n % 250)
+}
+
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// An API client that acts as one browser at one IP.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    pub ip: String,
+    pub token: Option<String>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+}
+
+impl Api {
+    pub fn new() -> Self {
+        Api {
+            http: reqwest::Client::new(),
+            ip: fresh_ip(),
+            token: None,
+        }
+    }
+
+    /// The same session from another client IP.
+    pub fn elsewhere(&self) -> Self {
+        Api {
+            ip: fresh_ip(),
+            ..self.clone()
+        }
+    }
+
+    pub fn with_token(&self, token: &str) -> Self {
+        Api {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = self
+            .http
+            .request(method, format!("{}{}", harness().base_url, path))
+            .header("x-forwarded-for", &self.ip)
+            .body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.expect("request to the runner");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "non-JSON body ({status}): {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        match body {
+            Some(b) => {
+                self.raw(
+                    method,
+                    path,
+                    Some("application/json"),
+                    b.to_string().into_bytes(),
+                )
+                .await
+            }
+            None => self.raw(method, path, None, Vec::new()).await,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// Registers a fresh account and returns a client logged in as it.
+    pub async fn signed_up(&self) -> (Api, String) {
+        let email = unique_email();
+        let reply = self
+            .post(
+                "/auth/register",
+                serde_json::json!({"email": email, "password": PASSWORD, "confirm_age_16": true}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let token = reply.body["token"].as_str().expect("token").to_owned();
+        (self.with_token(&token), email)
+    }
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Every item of a table (tests only; tables here are small).
+pub async fn scan_all(db: &aws_sdk_dynamodb::Client, table: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = db
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        items.extend(page.items().iter().cloned());
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// Every table this run's runner created.
+pub async fn all_tables(db: &aws_sdk_dynamodb::Client) -> Vec<String> {
+    let prefix = format!("{}-", harness().prefix);
+    let mut names = Vec::new();
+    let mut start = None;
+    loop {
+        let page = db
+            .list_tables()
+            .set_exclusive_start_table_name(start)
+            .send()
+            .await
+            .expect("list tables");
+        names.extend(
+            page.table_names()
+                .iter()
+                .filter(|n| n.starts_with(&prefix))
+                .cloned(),
+        );
+        start = page.last_evaluated_table_name;
+        if start.is_none() {
+            return names;
+        }
+    }
+}
+
+pub fn item_text(item: &Item) -> String {
+    format!("{item:?}")
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}

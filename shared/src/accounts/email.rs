@@ -36,7 +36,16 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@b@example.com", "ada@-x.com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@b@example.com",
+            "ada@-x.com",
+        ] {
             assert!(normalise(bad).is_err(), "{bad:?} accepted");
         }
     }

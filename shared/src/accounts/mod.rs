@@ -150,10 +150,16 @@ fn clean_name(name: Option<String>) -> Result<Option<String>> {
     let Some(name) = name else { return Ok(None) };
     let name = name.trim().to_owned();
     if name.chars().count() > NAME_MAX {
-        return Err(Error::invalid("name", format!("name must be at most {NAME_MAX} characters")));
+        return Err(Error::invalid(
+            "name",
+            format!("name must be at most {NAME_MAX} characters"),
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err(Error::invalid("name", "name must not contain control characters"));
+        return Err(Error::invalid(
+            "name",
+            "name must not contain control characters",
+        ));
     }
     Ok(Some(name))
 }
@@ -235,7 +241,10 @@ pub async fn login(app: &App, input: LoginInput) -> Result<IssuedSession> {
 /// Resolves an `Authorization` header value to the caller.
 pub async fn authenticate(app: &App, authorization: Option<&str>) -> Result<Principal> {
     let token = authorization
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .ok_or_else(|| Error::unauthenticated("a bearer token is required"))?;
     let invalid = || Error::unauthenticated("the session is invalid or has expired; log in again");
@@ -245,8 +254,14 @@ pub async fn authenticate(app: &App, authorization: Option<&str>) -> Result<Prin
     let token_hash = token::digest(token);
     let store = store(app);
     let now = clock::epoch_seconds(clock::now());
-    let session = store.live_session(&token_hash, now).await?.ok_or_else(invalid)?;
-    let user = store.user_by_id(&session.user_id).await?.ok_or_else(invalid)?;
+    let session = store
+        .live_session(&token_hash, now)
+        .await?
+        .ok_or_else(invalid)?;
+    let user = store
+        .user_by_id(&session.user_id)
+        .await?
+        .ok_or_else(invalid)?;
     if user.session_generation != session.generation {
         return Err(invalid());
     }
@@ -257,7 +272,11 @@ pub async fn logout(app: &App, principal: &Principal) -> Result<()> {
     store(app).delete_session(&principal.token_hash).await
 }
 
-pub async fn update_profile(app: &App, principal: &Principal, patch: ProfilePatch) -> Result<UserView> {
+pub async fn update_profile(
+    app: &App,
+    principal: &Principal,
+    patch: ProfilePatch,
+) -> Result<UserView> {
     let name = clean_name(patch.name)?;
     if name.is_none()
         && patch.language.is_none()
@@ -270,12 +289,18 @@ pub async fn update_profile(app: &App, principal: &Principal, patch: ProfilePatc
         ));
     }
     let patch = ProfilePatch { name, ..patch };
-    let user = store(app).update_profile(&principal.user.id, &patch).await?;
+    let user = store(app)
+        .update_profile(&principal.user.id, &patch)
+        .await?;
     Ok(UserView::from(&user))
 }
 
 /// Changes the password and signs out every other session.
-pub async fn change_password(app: &App, principal: &Principal, change: PasswordChange) -> Result<()> {
+pub async fn change_password(
+    app: &App,
+    principal: &Principal,
+    change: PasswordChange,
+) -> Result<()> {
     password::validate("new", &change.new)?;
     let stored = Some(principal.user.password_hash.clone());
     if !password::verify(change.current, stored).await? {

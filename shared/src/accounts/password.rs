@@ -75,8 +75,16 @@ mod tests {
     async fn hash_is_phc_with_the_promised_parameters_and_verifies() {
         let stored = hash("correct horse battery".into()).await.unwrap();
         assert!(stored.starts_with("$scrypt$ln=17,r=8,p=1$"), "{stored}");
-        assert!(verify("correct horse battery".into(), Some(stored.clone())).await.unwrap());
-        assert!(!verify("wrong horse battery".into(), Some(stored)).await.unwrap());
+        assert!(
+            verify("correct horse battery".into(), Some(stored.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("wrong horse battery".into(), Some(stored))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

@@ -87,7 +87,10 @@ fn session_item(session: &NewSession) -> Item {
         ("created_at".into(), s(&session.created_at)),
         ("expires_at".into(), n(session.expires_at_epoch)),
         ("gsi1pk".into(), s(user_pk(&session.user_id))),
-        ("gsi1sk".into(), s(format!("SESSION#{}", session.created_at))),
+        (
+            "gsi1sk".into(),
+            s(format!("SESSION#{}", session.created_at)),
+        ),
     ])
 }
 
@@ -142,7 +145,8 @@ impl<'a> AccountStore<'a> {
                     // Another registration for the same email is in flight;
                     // retrying lets its condition decide who wins.
                     WriteFailure::Conflict if attempt < TRANSACTION_ATTEMPTS => {
-                        tokio::time::sleep(std::time::Duration::from_millis(50 * attempt as u64)).await;
+                        tokio::time::sleep(std::time::Duration::from_millis(50 * attempt as u64))
+                            .await;
                     }
                     _ => return Err(dynamo::sdk_error("create user", err)),
                 },
@@ -271,7 +275,9 @@ impl<'a> AccountStore<'a> {
             .send()
             .await
             .map_err(|e| match dynamo::classify(&e) {
-                WriteFailure::ConditionFailed => Error::unauthenticated("the account no longer exists"),
+                WriteFailure::ConditionFailed => {
+                    Error::unauthenticated("the account no longer exists")
+                }
                 _ => dynamo::sdk_error("update profile", e),
             })?;
         let item = out
@@ -284,7 +290,12 @@ impl<'a> AccountStore<'a> {
     /// generation, keeping only the caller's session valid. Conditioned on
     /// the generation the caller authenticated with, so two racing changes
     /// cannot both win.
-    pub(crate) async fn replace_password(&self, user: &User, keep_session: &str, new_hash: &str) -> Result<()> {
+    pub(crate) async fn replace_password(
+        &self,
+        user: &User,
+        keep_session: &str,
+        new_hash: &str,
+    ) -> Result<()> {
         let next = user.session_generation + 1;
         let update_user = build(
             "update user",
@@ -347,7 +358,9 @@ impl<'a> AccountStore<'a> {
                 .await
                 .map_err(|e| dynamo::sdk_error("list sessions", e))?;
             for item in page.items() {
-                let Some(pk) = get_opt_s(item, "pk") else { continue };
+                let Some(pk) = get_opt_s(item, "pk") else {
+                    continue;
+                };
                 if pk == keep_pk {
                     continue;
                 }

@@ -56,7 +56,10 @@ pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T> {
         });
     }
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::bad_request("missing_body", "a JSON object body is required"));
+        return Err(Error::bad_request(
+            "missing_body",
+            "a JSON object body is required",
+        ));
     }
     let content_type = header(req, "content-type").unwrap_or_default();
     let essence = content_type.split(';').next().unwrap_or_default().trim();
@@ -67,8 +70,12 @@ pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T> {
     }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(describe)?;
-    de.end()
-        .map_err(|_| Error::bad_request("malformed_json", "the body has trailing characters after the JSON value"))?;
+    de.end().map_err(|_| {
+        Error::bad_request(
+            "malformed_json",
+            "the body has trailing characters after the JSON value",
+        )
+    })?;
     Ok(value)
 }
 
@@ -76,18 +83,30 @@ fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> Error {
     let path = err.path().to_string();
     let inner = err.into_inner();
     if inner.is_syntax() || inner.is_eof() {
-        return Error::bad_request("malformed_json", format!("the body is not valid JSON: {inner}"));
+        return Error::bad_request(
+            "malformed_json",
+            format!("the body is not valid JSON: {inner}"),
+        );
     }
     let message = inner.to_string();
     // serde reports a missing field against its parent; name the field itself.
     let named = message
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next())
-        .map(|field| if path == "." { field.to_owned() } else { format!("{path}.{field}") });
+        .map(|field| {
+            if path == "." {
+                field.to_owned()
+            } else {
+                format!("{path}.{field}")
+            }
+        });
     let field = named.unwrap_or(path);
     let message = strip_position(&message);
     if field == "." {
-        return Error::bad_request("invalid_body", format!("the body must be a JSON object: {message}"));
+        return Error::bad_request(
+            "invalid_body",
+            format!("the body must be a JSON object: {message}"),
+        );
     }
     Error::invalid(field.clone(), format!("{field}: {message}"))
 }
@@ -132,10 +151,14 @@ mod tests {
     fn names_missing_mistyped_and_unknown_fields() {
         let missing = json::<Probe>(&request("application/json", r#"{"email":"a"}"#)).unwrap_err();
         assert_eq!(field_of(missing).as_deref(), Some("flag"));
-        let mistyped = json::<Probe>(&request("application/json", r#"{"email":5,"flag":true}"#)).unwrap_err();
+        let mistyped =
+            json::<Probe>(&request("application/json", r#"{"email":5,"flag":true}"#)).unwrap_err();
         assert_eq!(field_of(mistyped).as_deref(), Some("email"));
-        let unknown =
-            json::<Probe>(&request("application/json", r#"{"email":"a","flag":true,"x":1}"#)).unwrap_err();
+        let unknown = json::<Probe>(&request(
+            "application/json",
+            r#"{"email":"a","flag":true,"x":1}"#,
+        ))
+        .unwrap_err();
         assert_eq!(field_of(unknown).as_deref(), Some("x"));
     }
 
@@ -143,12 +166,21 @@ mod tests {
     fn refuses_wrong_type_size_and_syntax() {
         let wrong_type = json::<Probe>(&request("text/plain", "{}")).unwrap_err();
         assert!(matches!(wrong_type, Error::UnsupportedMediaType { .. }));
-        let big = format!(r#"{{"email":"{}","flag":true}}"#, "a".repeat(MAX_JSON_BYTES));
+        let big = format!(
+            r#"{{"email":"{}","flag":true}}"#,
+            "a".repeat(MAX_JSON_BYTES)
+        );
         assert!(matches!(
             json::<Probe>(&request("application/json", &big)).unwrap_err(),
             Error::PayloadTooLarge { .. }
         ));
         let broken = json::<Probe>(&request("application/json; charset=utf-8", "{")).unwrap_err();
-        assert!(matches!(broken, Error::Invalid { code: "malformed_json", .. }));
+        assert!(matches!(
+            broken,
+            Error::Invalid {
+                code: "malformed_json",
+                ..
+            }
+        ));
     }
 }

@@ -56,9 +56,10 @@ impl Endpoint {
 
     fn rate_class(self) -> RateClass {
         match self {
-            Endpoint::AuthRegister | Endpoint::AuthLogin | Endpoint::AuthLogout | Endpoint::MePassword => {
-                RateClass::Auth
-            }
+            Endpoint::AuthRegister
+            | Endpoint::AuthLogin
+            | Endpoint::AuthLogout
+            | Endpoint::MePassword => RateClass::Auth,
             Endpoint::MeGet | Endpoint::MeUpdate => RateClass::Api,
         }
     }
@@ -86,7 +87,8 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// Requires a valid bearer token and remembers whose it is.
     pub async fn authenticate(&mut self, req: &Request) -> Result<Principal> {
-        let principal = accounts::authenticate(self.app, input::header(req, "authorization")).await?;
+        let principal =
+            accounts::authenticate(self.app, input::header(req, "authorization")).await?;
         self.user_id = Some(principal.user.id.clone());
         Ok(principal)
     }

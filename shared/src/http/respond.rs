@@ -52,7 +52,9 @@ fn status_of(err: &Error) -> StatusCode {
 
 fn code_of(err: &Error) -> &'static str {
     match err {
-        Error::Invalid { code, .. } | Error::Forbidden { code, .. } | Error::Conflict { code, .. } => code,
+        Error::Invalid { code, .. }
+        | Error::Forbidden { code, .. }
+        | Error::Conflict { code, .. } => code,
         Error::Unauthenticated { .. } => "unauthenticated",
         Error::NotFound { .. } => "not_found",
         Error::RouteNotFound => "route_not_found",
@@ -104,10 +106,16 @@ fn build(status: StatusCode, body: Option<serde_json::Value>) -> Response<Body> 
     *response.status_mut() = status;
     let headers = response.headers_mut();
     if status != StatusCode::NO_CONTENT {
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 

@@ -1,0 +1,330 @@
+//! Walks every field of every route with bad input: each answer is a 4xx
+//! with the documented error shape, naming the field, and nothing changes in
+//! the accounts table.
+
+use glimvid_tests::{Api, PASSWORD, dynamo, harness, scan_all, unique_email};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Text,
+    OptionalText,
+    Bool,
+    OptionalBool,
+    OptionalLanguage,
+}
+
+struct JsonRoute {
+    method: Method,
+    path: &'static str,
+    authenticated: bool,
+    valid: Value,
+    fields: Vec<(&'static str, Kind, Vec<Value>)>,
+}
+
+fn routes() -> Vec<JsonRoute> {
+    let email = unique_email();
+    vec![
+        JsonRoute {
+            method: Method::POST,
+            path: "/auth/register",
+            authenticated: false,
+            valid: json!({"email": email, "password": PASSWORD, "name": "Ada", "confirm_age_16": true, "language": "en"}),
+            fields: vec![
+                (
+                    "email",
+                    Kind::Text,
+                    vec![
+                        json!(""),
+                        json!("not-an-email"),
+                        json!("a@b"),
+                        json!("x".repeat(300) + "@example.com"),
+                    ],
+                ),
+                (
+                    "password",
+                    Kind::Text,
+                    vec![json!(""), json!("short"), json!("x".repeat(257))],
+                ),
+                (
+                    "name",
+                    Kind::OptionalText,
+                    vec![json!("n".repeat(101)), json!("bad\u{0007}name")],
+                ),
+                ("confirm_age_16", Kind::Bool, vec![json!(false)]),
+                (
+                    "language",
+                    Kind::OptionalLanguage,
+                    vec![json!("fr"), json!("EN")],
+                ),
+            ],
+        },
+        JsonRoute {
+            method: Method::POST,
+            path: "/auth/login",
+            authenticated: false,
+            valid: json!({"email": email, "password": PASSWORD}),
+            fields: vec![
+                ("email", Kind::Text, vec![]),
+                ("password", Kind::Text, vec![]),
+            ],
+        },
+        JsonRoute {
+            method: Method::PATCH,
+            path: "/me",
+            authenticated: true,
+            valid: json!({"name": "Ada", "language": "zh", "marketing_opt_in": true, "training_opt_out": false}),
+            fields: vec![
+                ("name", Kind::OptionalText, vec![json!("n".repeat(101))]),
+                (
+                    "language",
+                    Kind::OptionalLanguage,
+                    vec![json!("fr"), json!("")],
+                ),
+                ("marketing_opt_in", Kind::OptionalBool, vec![json!("yes")]),
+                ("training_opt_out", Kind::OptionalBool, vec![json!(1)]),
+            ],
+        },
+        JsonRoute {
+            method: Method::POST,
+            path: "/me/password",
+            authenticated: true,
+            valid: json!({"current": "not the current password", "new": "a brand new secret"}),
+            fields: vec![
+                ("current", Kind::Text, vec![]),
+                (
+                    "new",
+                    Kind::Text,
+                    vec![json!("short"), json!("y".repeat(257))],
+                ),
+            ],
+        },
+    ]
+}
+
+fn wrong_types(kind: Kind) -> Vec<Value> {
+    let mut values = vec![json!([]), json!({}), json!(12.5)];
+    match kind {
+        Kind::Text | Kind::OptionalText | Kind::OptionalLanguage => values.push(json!(true)),
+        Kind::Bool | Kind::OptionalBool => values.push(json!("true")),
+    }
+    if matches!(kind, Kind::Text | Kind::Bool) {
+        values.push(Value::Null);
+    }
+    values
+}
+
+struct Case {
+    label: String,
+    content_type: Option<&'static str>,
+    body: Vec<u8>,
+    status: Option<StatusCode>,
+    field: Option<&'static str>,
+}
+
+fn case(
+    label: String,
+    body: &Value,
+    status: Option<StatusCode>,
+    field: Option<&'static str>,
+) -> Case {
+    Case {
+        label,
+        content_type: Some("application/json"),
+        body: body.to_string().into_bytes(),
+        status,
+        field,
+    }
+}
+
+fn cases_for(route: &JsonRoute) -> Vec<Case> {
+    let valid = &route.valid;
+    let mut cases = vec![
+        Case {
+            label: "no body".into(),
+            content_type: None,
+            body: vec![],
+            status: Some(StatusCode::BAD_REQUEST),
+            field: None,
+        },
+        Case {
+            label: "text/plain".into(),
+            content_type: Some("text/plain"),
+            body: valid.to_string().into_bytes(),
+            status: Some(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            field: None,
+        },
+        Case {
+            label: "form content type".into(),
+            content_type: Some("application/x-www-form-urlencoded"),
+            body: b"email=a%40b.com".to_vec(),
+            status: Some(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            field: None,
+        },
+        Case {
+            label: "malformed JSON".into(),
+            content_type: Some("application/json"),
+            body: b"{\"email\": ".to_vec(),
+            status: Some(StatusCode::BAD_REQUEST),
+            field: None,
+        },
+        Case {
+            label: "trailing garbage".into(),
+            content_type: Some("application/json"),
+            body: format!("{valid} x").into_bytes(),
+            status: Some(StatusCode::BAD_REQUEST),
+            field: None,
+        },
+        Case {
+            label: "invalid UTF-8".into(),
+            content_type: Some("application/json"),
+            body: vec![b'{', 0xff, 0xfe, b'}'],
+            status: Some(StatusCode::BAD_REQUEST),
+            field: None,
+        },
+        case(
+            "array body".into(),
+            &json!([valid]),
+            Some(StatusCode::BAD_REQUEST),
+            None,
+        ),
+        case(
+            "string body".into(),
+            &json!("hello"),
+            Some(StatusCode::BAD_REQUEST),
+            None,
+        ),
+        Case {
+            label: "oversize body".into(),
+            content_type: Some("application/json"),
+            body: json!({"email": "a".repeat(70 * 1024)})
+                .to_string()
+                .into_bytes(),
+            status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+            field: None,
+        },
+    ];
+    let mut unknown = valid.clone();
+    unknown["is_admin"] = json!(true);
+    cases.push(case(
+        "unknown field".into(),
+        &unknown,
+        Some(StatusCode::BAD_REQUEST),
+        Some("is_admin"),
+    ));
+    for (field, kind, bad_values) in &route.fields {
+        if matches!(kind, Kind::Text | Kind::Bool) {
+            let mut missing = valid.clone();
+            missing.as_object_mut().unwrap().remove(*field);
+            cases.push(case(
+                format!("{field} missing"),
+                &missing,
+                Some(StatusCode::BAD_REQUEST),
+                Some(field),
+            ));
+        }
+        for wrong in wrong_types(*kind) {
+            let mut body = valid.clone();
+            body[*field] = wrong.clone();
+            cases.push(case(
+                format!("{field} = {wrong}"),
+                &body,
+                Some(StatusCode::BAD_REQUEST),
+                Some(field),
+            ));
+        }
+        for bad in bad_values {
+            let mut body = valid.clone();
+            body[*field] = bad.clone();
+            let label = format!(
+                "{field} = {}",
+                bad.to_string().chars().take(40).collect::<String>()
+            );
+            cases.push(case(label, &body, None, Some(field)));
+        }
+    }
+    cases
+}
+
+#[tokio::test]
+async fn every_field_of_every_route_rejects_bad_input_and_writes_nothing() {
+    let (me, _) = Api::new().signed_up().await;
+    let db = dynamo().await;
+    let table = &harness().config.accounts_table;
+    let snapshot = |mut items: Vec<glimvid_tests::Item>| {
+        let mut text: Vec<String> = items
+            .drain(..)
+            .map(|i| {
+                let mut pairs: Vec<_> = i.into_iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                pairs.sort();
+                pairs.join(",")
+            })
+            .collect();
+        text.sort();
+        text
+    };
+    let before = snapshot(scan_all(&db, table).await);
+
+    let mut checked = 0;
+    for route in routes() {
+        for c in cases_for(&route) {
+            let client = if route.authenticated {
+                me.elsewhere()
+            } else {
+                Api::new()
+            };
+            let reply = client
+                .raw(route.method.clone(), route.path, c.content_type, c.body)
+                .await;
+            let what = format!("{} {} [{}]", route.method, route.path, c.label);
+            assert!(
+                reply.status.is_client_error(),
+                "{what}: {} {}",
+                reply.status,
+                reply.body
+            );
+            if let Some(expected) = c.status {
+                assert_eq!(reply.status, expected, "{what}: {}", reply.body);
+            }
+            let error = &reply.body["error"];
+            assert!(
+                error["code"].as_str().is_some_and(|s| !s.is_empty()),
+                "{what}: {}",
+                reply.body
+            );
+            assert!(
+                error["message"].as_str().is_some_and(|s| !s.is_empty()),
+                "{what}: {}",
+                reply.body
+            );
+            if let Some(field) = c.field {
+                assert_eq!(error["field"], field, "{what}: {}", reply.body);
+            }
+            checked += 1;
+        }
+    }
+    // Routes without a body, and paths and methods nobody serves.
+    let anon = Api::new();
+    for (method, path, status) in [
+        (Method::GET, "/me", StatusCode::UNAUTHORIZED),
+        (Method::POST, "/auth/logout", StatusCode::UNAUTHORIZED),
+        (Method::GET, "/nope", StatusCode::NOT_FOUND),
+        (
+            Method::DELETE,
+            "/auth/login",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ] {
+        let reply = anon.call(method.clone(), path, None).await;
+        assert_eq!(reply.status, status, "{method} {path}");
+        assert!(reply.body["error"]["code"].is_string());
+        checked += 1;
+    }
+    assert!(checked > 100, "only {checked} cases");
+    assert_eq!(
+        before,
+        snapshot(scan_all(&db, table).await),
+        "a rejected request changed the accounts table"
+    );
+}
