@@ -17,3 +17,12 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
+
+/// Sortable to the nanosecond, for keys that order events.
+pub fn rfc3339_nanos(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
+    );
+    t.format(&f)
+        .unwrap_or_else(|_| t.unix_timestamp_nanos().to_string())
+}

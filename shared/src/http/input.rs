@@ -68,26 +68,19 @@ pub fn json<T: DeserializeOwned>(req: &Request) -> Result<T> {
             message: "Content-Type must be application/json".into(),
         });
     }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(describe)?;
-    de.end().map_err(|_| {
-        Error::bad_request(
-            "malformed_json",
-            "the body has trailing characters after the JSON value",
-        )
+    // Syntax first: serde_json reports some type mismatches (an array where
+    // an enum belongs) as syntax errors, so only a body that is not JSON at
+    // all is called malformed.
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| {
+        Error::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
     })?;
-    Ok(value)
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(describe)
 }
 
 fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> Error {
     let path = err.path().to_string();
     let inner = err.into_inner();
-    if inner.is_syntax() || inner.is_eof() {
-        return Error::bad_request(
-            "malformed_json",
-            format!("the body is not valid JSON: {inner}"),
-        );
-    }
     let message = inner.to_string();
     // serde reports a missing field against its parent; name the field itself.
     let named = message
