@@ -1,0 +1,28 @@
+//! Glimvid's offline media providers: they do the real work of the AI
+//! stages (check an upload, write a script, enhance the photo, render the
+//! video) in process, with no network and no external binaries, so the whole
+//! product runs and is testable on one machine.
+//!
+//! Every function here takes untrusted bytes or text; none of them panics on
+//! bad input, they return a [`MediaError`] whose [`MediaError::code`] is
+//! stable enough to store and show.
+
+mod error;
+mod options;
+
+pub mod enhance;
+mod fonts;
+mod imaging;
+pub mod probe;
+pub mod render;
+pub mod script;
+
+// Re-exported so callers name the same `image` version the API uses.
+pub use image;
+
+pub use enhance::Enhanced;
+pub use error::MediaError;
+pub use options::{Aspect, Language};
+pub use probe::{ImageFormat, ImageInfo};
+pub use render::Rendered;
+pub use script::{Script, ScriptInput};
