@@ -89,43 +89,100 @@ fn levels_and_white_balance(img: &RgbImage) -> Lut {
     }
     let total: u64 = hist[0].iter().sum::<u64>().max(1);
 
+    // Ignore the extreme 0.5% at each end: specular glints and sensor noise
+    // would otherwise pin the range and stop any stretch.
+    let ends: Vec<(f64, f64)> = (0..3)
+        .map(|c| {
+            (
+                percentile(&hist[c], total, 0.005),
+                percentile(&hist[c], total, 0.995),
+            )
+        })
+        .collect();
+    let common_lo = ends.iter().map(|e| e.0).fold(255.0, f64::min);
+    let common_hi = ends.iter().map(|e| e.1).fold(0.0, f64::max);
     let mut stretch = [[0f64; 256]; 3];
     for c in 0..3 {
-        // Ignore the extreme 0.5% at each end: specular glints and sensor
-        // noise would otherwise pin the range and stop any stretch.
-        let lo = percentile(&hist[c], total, 0.005);
-        let hi = percentile(&hist[c], total, 0.995);
+        // Each channel's end points sit halfway between its own and the
+        // shared ones. Fully per-channel, a saturated product sets one
+        // channel's top (a red mug sets red's) and the stretch tints the
+        // backdrop the complementary colour; the white balance below then
+        // finishes the neutralising from pixels that should be gray.
+        let lo = common_lo + 0.5 * (ends[c].0 - common_lo);
+        let hi = common_hi + 0.5 * (ends[c].1 - common_hi);
         let (lo, hi) = limit_gain(lo, hi, 3.0);
         for (v, out) in stretch[c].iter_mut().enumerate() {
             *out = ((v as f64 - lo) * 255.0 / (hi - lo)).clamp(0.0, 255.0);
         }
     }
 
-    let means: Vec<f64> = (0..3)
-        .map(|c| {
-            (0..256)
-                .map(|v| hist[c][v] as f64 * stretch[c][v])
-                .sum::<f64>()
-                / total as f64
-        })
-        .collect();
-    let gray = means.iter().sum::<f64>() / 3.0;
-
+    let gains = gray_world_gains(img, &stretch);
     let mut lut = [[0u8; 256]; 3];
     for c in 0..3 {
-        // Pull most of the way to neutral, not all: gray world assumes the
-        // scene averages to gray, which a bright red product on its own
-        // doesn't, and a full correction would paint it cyan.
-        let gain = if means[c] > 1.0 {
-            (1.0 + 0.8 * (gray / means[c] - 1.0)).clamp(0.75, 1.33)
-        } else {
-            1.0
-        };
         for (out, &s) in lut[c].iter_mut().zip(&stretch[c]) {
-            *out = (s * gain).round().clamp(0.0, 255.0) as u8;
+            *out = (s * gains[c]).round().clamp(0.0, 255.0) as u8;
         }
     }
     lut
+}
+
+/// Per-channel gains that make the average of the image's least saturated
+/// pixels (after the stretch) gray.
+///
+/// Plain gray world averages every pixel, so a big saturated product (a red
+/// mug filling half the frame) reads as a red cast and the backdrop is
+/// painted cyan. Backdrops, shadows and highlights are what should be
+/// neutral, so only the least saturated 30% of pixels vote. Relative rather
+/// than absolute saturation, because a real cast makes every pixel look
+/// somewhat saturated.
+fn gray_world_gains(img: &RgbImage, stretch: &[[f64; 256]; 3]) -> [f64; 3] {
+    let stretched = |px: &image::Rgb<u8>| -> [f64; 3] {
+        [
+            stretch[0][px[0] as usize],
+            stretch[1][px[1] as usize],
+            stretch[2][px[2] as usize],
+        ]
+    };
+    // Near-black pixels have no reliable hue, so they don't vote.
+    let saturation = |v: [f64; 3]| -> Option<usize> {
+        let max = v[0].max(v[1]).max(v[2]);
+        let min = v[0].min(v[1]).min(v[2]);
+        (max > 40.0).then(|| ((max - min) / max * 255.0) as usize)
+    };
+
+    let mut sat_hist = [0u64; 256];
+    for px in img.pixels() {
+        if let Some(s) = saturation(stretched(px)) {
+            sat_hist[s.min(255)] += 1;
+        }
+    }
+    let voters: u64 = sat_hist.iter().sum();
+    if voters == 0 {
+        return [1.0; 3];
+    }
+    let threshold = percentile(&sat_hist, voters, 0.3) as usize;
+
+    let (mut sum, mut n) = ([0f64; 3], 0u64);
+    for px in img.pixels() {
+        let v = stretched(px);
+        if saturation(v).is_some_and(|s| s <= threshold) {
+            for c in 0..3 {
+                sum[c] += v[c];
+            }
+            n += 1;
+        }
+    }
+    let means = sum.map(|s| s / n.max(1) as f64);
+    let gray = means.iter().sum::<f64>() / 3.0;
+    // Not quite all the way, and within bounds: a scene that really is
+    // warm (candlelight, wood) should stay a little warm.
+    means.map(|m| {
+        if m > 1.0 {
+            (1.0 + 0.85 * (gray / m - 1.0)).clamp(0.6, 1.6)
+        } else {
+            1.0
+        }
+    })
 }
 
 fn percentile(hist: &[u64; 256], total: u64, fraction: f64) -> f64 {

@@ -13,6 +13,15 @@ const BAND_ALPHA: f32 = 0.5;
 const SHADOW_ALPHA: f32 = 0.6;
 const MAX_LINES: usize = 3;
 
+/// Where the caption band sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Lower third, clear of the product.
+    Lower,
+    /// Centred, when there is no product to keep clear of.
+    Middle,
+}
+
 pub(crate) struct CaptionStrip {
     /// First frame row the strip covers.
     top: u32,
@@ -30,6 +39,7 @@ impl CaptionStrip {
         text: &str,
         aspect: Aspect,
         emphasis: bool,
+        placement: Placement,
     ) -> Result<CaptionStrip, MediaError> {
         let (w, h) = aspect.video_size();
         let base = w.min(h) as f32 * if emphasis { 0.072 } else { 0.062 };
@@ -56,13 +66,13 @@ impl CaptionStrip {
         let pad = (px * 0.55).round();
         let height = (lines.len() as f32 * line_height + 2.0 * pad).ceil() as u32;
         let height = height.min(h);
-        // Centre the band at ~78% of the height: low enough to leave the
-        // product visible, high enough to clear players' and apps' controls.
         let centre = h as f32
-            * if aspect == Aspect::Portrait {
-                0.74
-            } else {
-                0.80
+            * match (placement, aspect) {
+                (Placement::Middle, _) => 0.5,
+                // Low enough to leave the product visible, high enough to
+                // clear players' and apps' controls (taller in portrait).
+                (Placement::Lower, Aspect::Portrait) => 0.74,
+                (Placement::Lower, _) => 0.80,
             };
         let top = (centre - height as f32 / 2.0).clamp(0.0, (h - height) as f32) as u32;
 
@@ -352,6 +362,7 @@ mod tests {
             "手工上釉的陶瓷杯，保温一整天。",
             Aspect::Portrait,
             false,
+            Placement::Lower,
         )
         .expect("strip");
         assert!(strip.ink > 500, "only {} ink pixels", strip.ink);

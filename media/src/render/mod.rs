@@ -19,7 +19,7 @@ use crate::fonts::caption_fonts;
 use crate::imaging::{encode_jpeg, resize_into};
 use crate::script::{is_cjk, stable_hash};
 use crate::{Aspect, MediaError, Script};
-use captions::CaptionStrip;
+use captions::{CaptionStrip, Placement};
 use h264::{EncodedFrame, H264Encoder};
 use motion::{KenBurns, gradient};
 
@@ -56,12 +56,12 @@ pub fn render(
     let seed = stable_hash(&lines.iter().map(|l| l.as_bytes()).collect::<Vec<_>>());
 
     let generated;
-    let source = match background {
-        Some(image) if image.width() >= 2 && image.height() >= 2 => image,
+    let (source, placement) = match background {
+        Some(image) if image.width() >= 2 && image.height() >= 2 => (image, Placement::Lower),
         _ => {
             let (cw, ch) = canvas_size(aspect);
             generated = gradient(cw, ch, seed);
-            &generated
+            (&generated, Placement::Middle)
         }
     };
 
@@ -70,7 +70,7 @@ pub fn render(
     let strips = lines
         .iter()
         .enumerate()
-        .map(|(i, text)| CaptionStrip::new(font, text, aspect, i == 0 || i == last))
+        .map(|(i, text)| CaptionStrip::new(font, text, aspect, i == 0 || i == last, placement))
         .collect::<Result<Vec<_>, _>>()?;
     let timeline = Timeline::new(&lines, frames);
     let camera = KenBurns::new(source.dimensions(), (width, height), seed);

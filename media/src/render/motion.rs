@@ -31,7 +31,7 @@ impl KenBurns {
         let ratio = f64::from(video.0) / f64::from(video.1);
         KenBurns {
             base: cover_crop(source.0, source.1, ratio),
-            zoom_in: mix(seed, 11) % 2 == 0,
+            zoom_in: mix(seed, 11).is_multiple_of(2),
             pan: PANS[(mix(seed, 12) % PANS.len() as u64) as usize],
         }
     }
