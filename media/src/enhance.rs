@@ -12,6 +12,7 @@ use crate::{Aspect, MediaError, probe};
 /// larger than the video lets it do so without upscaling.
 pub const CANVAS_SCALE: f64 = 1.2;
 
+#[derive(Debug, Clone)]
 pub struct Enhanced {
     /// The canvas: photo fitted over a blurred fill, in the aspect's ratio.
     pub image: RgbImage,

@@ -29,6 +29,7 @@ pub const MAX_DURATION_S: u32 = 60;
 /// Frames over which a caption fades in or out.
 const FADE_FRAMES: u32 = 5;
 
+#[derive(Clone)]
 pub struct Rendered {
     pub mp4: Vec<u8>,
     pub poster_jpeg: Vec<u8>,
