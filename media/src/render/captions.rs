@@ -4,9 +4,9 @@
 
 use ab_glyph::{Font, PxScale, ScaleFont, point};
 
+use crate::Aspect;
 use crate::fonts::{FaceGlyph, FontSet};
 use crate::script::is_cjk;
-use crate::{Aspect, MediaError};
 
 /// Darkness of the band behind the text, out of 1.
 const BAND_ALPHA: f32 = 0.5;
@@ -40,7 +40,7 @@ impl CaptionStrip {
         aspect: Aspect,
         emphasis: bool,
         placement: Placement,
-    ) -> Result<CaptionStrip, MediaError> {
+    ) -> CaptionStrip {
         let (w, h) = aspect.video_size();
         let base = w.min(h) as f32 * if emphasis { 0.072 } else { 0.062 };
         let max_width = w as f32 * 0.86;
@@ -103,7 +103,7 @@ impl CaptionStrip {
             );
             strip.draw_text(font, px, line, x, baseline, [1.0; 3], 1.0, true);
         }
-        Ok(strip)
+        strip
     }
 
     /// A black band across the strip whose top and bottom edges fade out,
@@ -363,8 +363,7 @@ mod tests {
             Aspect::Portrait,
             false,
             Placement::Lower,
-        )
-        .expect("strip");
+        );
         assert!(strip.ink > 500, "only {} ink pixels", strip.ink);
     }
 

@@ -68,11 +68,11 @@ pub fn render(
 
     let font = caption_fonts()?;
     let last = lines.len() - 1;
-    let strips = lines
+    let strips: Vec<CaptionStrip> = lines
         .iter()
         .enumerate()
         .map(|(i, text)| CaptionStrip::new(font, text, aspect, i == 0 || i == last, placement))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
     let timeline = Timeline::new(&lines, frames);
     let camera = KenBurns::new(source.dimensions(), (width, height), seed);
     let poster_index = frames / 3;
