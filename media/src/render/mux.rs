@@ -26,8 +26,8 @@ pub(crate) struct VideoTrack<'a> {
     pub(crate) pps: &'a [u8],
 }
 
-/// Writes the frames as one `avc1` track. `durations` gives each sample's
-/// length in frames (normally 1; more when the encoder dropped a frame).
+/// Writes the frames as one `avc1` track. Each frame comes with its
+/// length in frames (1, or more if the encoder ever dropped one).
 pub(crate) fn mux(
     track: &VideoTrack,
     frames: &[(EncodedFrame, u32)],
