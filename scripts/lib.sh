@@ -57,7 +57,7 @@ start_emulator() {
   local logfile=$1; shift
   local port
   port=$(free_port)
-  fakecloud --addr "127.0.0.1:$port" --region "$AWS_REGION" --log-level warn "$@" >"$logfile" 2>&1 &
+  fakecloud --addr "127.0.0.1:$port" --region "$AWS_REGION" --verify-sigv4 --log-level warn "$@" >"$logfile" 2>&1 &
   EMULATOR_PID=$!
   if ! wait_for_port "$port" 60; then
     cat "$logfile" >&2

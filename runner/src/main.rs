@@ -19,6 +19,7 @@ async fn main() -> anyhow::Result<()> {
             .context("GLIMVID_BIND must be host:port")?,
         prefix: var("GLIMVID_PREFIX").unwrap_or_else(|| "glimvid-local".into()),
         trust_forwarded_for: var("GLIMVID_TRUST_FORWARDED_FOR").is_some_and(|v| v == "1"),
+        ..Options::default()
     };
     start(options).await?.wait().await;
     Ok(())

@@ -8,7 +8,12 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_yaml::Value;
 
-use crate::template::TableSpec;
+use crate::template::{Definition, Resolved, ResourceSpec, StateMachineSpec, TableSpec, Template};
+
+/// The SDK's error with its cause chain (the service's code and message).
+fn sdk_error<E: std::error::Error + Send + Sync + 'static>(err: E) -> anyhow::Error {
+    anyhow!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(err))
+}
 
 fn field<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
     v.as_mapping().and_then(|m| m.get(key))
@@ -83,7 +88,7 @@ pub async fn ensure_table(
     }
     req.send()
         .await
-        .map_err(|e| anyhow!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
+        .map_err(sdk_error)
         .with_context(|| format!("creating table {name}"))?;
     if let Some(ttl) = field(p, "TimeToLiveSpecification") {
         let enabled = field(ttl, "Enabled")
@@ -99,8 +104,389 @@ pub async fn ensure_table(
             )
             .send()
             .await
-            .map_err(|e| anyhow!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
+            .map_err(sdk_error)
             .with_context(|| format!("enabling TTL on {name}"))?;
     }
     Ok(true)
+}
+
+/// An S3 bucket name from a local resource name: lowercase, 3 to 63
+/// characters of letters, digits and hyphens.
+pub fn bucket_name(local_name: &str) -> Result<String> {
+    let name: String = local_name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    if !(3..=63).contains(&name.len()) {
+        anyhow::bail!("bucket name {name} must be 3 to 63 characters");
+    }
+    Ok(name)
+}
+
+/// Creates the bucket unless it exists, then applies the template's CORS
+/// rules (so a re-run picks up changed rules). Returns whether it created.
+pub async fn ensure_bucket(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    region: &str,
+    spec: &ResourceSpec,
+) -> Result<bool> {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let created = if s3.head_bucket().bucket(name).send().await.is_ok() {
+        false
+    } else {
+        let mut req = s3.create_bucket().bucket(name);
+        // us-east-1 is the one region that refuses an explicit constraint.
+        if region != "us-east-1" {
+            req = req.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        match req.send().await {
+            Ok(_) => true,
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_bucket_already_owned_by_you()) =>
+            {
+                false
+            }
+            Err(err) => {
+                return Err(sdk_error(err)).with_context(|| format!("creating bucket {name}"));
+            }
+        }
+    };
+    if let Some(cors) = field(&spec.properties, "CorsConfiguration") {
+        s3.put_bucket_cors()
+            .bucket(name)
+            .cors_configuration(cors_configuration(cors)?)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("setting CORS on bucket {name}"))?;
+    }
+    Ok(created)
+}
+
+fn strings(v: &Value, key: &str) -> Option<Vec<String>> {
+    field(v, key).and_then(Value::as_sequence).map(|items| {
+        items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+/// CloudFormation's `CorsConfiguration` (`CorsRules`, `MaxAge`,
+/// `ExposedHeaders`) as the S3 API's (`MaxAgeSeconds`, `ExposeHeaders`).
+fn cors_configuration(cors: &Value) -> Result<aws_sdk_s3::types::CorsConfiguration> {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+    let mut config = CorsConfiguration::builder();
+    for rule in list(cors, "CorsRules") {
+        let max_age = field(rule, "MaxAge")
+            .and_then(Value::as_i64)
+            .map(i32::try_from)
+            .transpose()
+            .context("CORS MaxAge")?;
+        config = config.cors_rules(
+            CorsRule::builder()
+                .set_id(field(rule, "Id").and_then(Value::as_str).map(str::to_owned))
+                .set_allowed_methods(strings(rule, "AllowedMethods"))
+                .set_allowed_origins(strings(rule, "AllowedOrigins"))
+                .set_allowed_headers(strings(rule, "AllowedHeaders"))
+                .set_expose_headers(strings(rule, "ExposedHeaders"))
+                .set_max_age_seconds(max_age)
+                .build()?,
+        );
+    }
+    Ok(config.build()?)
+}
+
+/// A created queue: `Ref` is the URL, `GetAtt .Arn` the ARN.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub url: String,
+    pub arn: String,
+}
+
+/// Creates the queue, or brings an existing one's attributes in line with
+/// the template. Every property except `QueueName` and `Tags` is a queue
+/// attribute of the same name; structured ones (`RedrivePolicy`) are JSON.
+pub async fn ensure_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    spec: &ResourceSpec,
+    template: &Template,
+    resolved: &Resolved,
+) -> Result<(Queue, bool)> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let mut attributes = std::collections::HashMap::new();
+    if let Some(props) = spec.properties.as_mapping() {
+        for (key, value) in props {
+            let key = key.as_str().ok_or_else(|| anyhow!("non-string property"))?;
+            if matches!(key, "QueueName" | "Tags") {
+                continue;
+            }
+            let value = match template
+                .resolve(value, resolved)
+                .with_context(|| format!("{}.{key}", spec.logical_id))?
+            {
+                serde_json::Value::String(s) => s,
+                structured @ (serde_json::Value::Object(_) | serde_json::Value::Array(_)) => {
+                    structured.to_string()
+                }
+                scalar => scalar.to_string(),
+            };
+            attributes.insert(QueueAttributeName::from(key), value);
+        }
+    }
+    let existing = sqs.get_queue_url().queue_name(name).send().await;
+    let (url, created) = match existing {
+        Ok(out) => {
+            let url = out.queue_url.unwrap_or_default();
+            if !attributes.is_empty() {
+                sqs.set_queue_attributes()
+                    .queue_url(&url)
+                    .set_attributes(Some(attributes))
+                    .send()
+                    .await
+                    .map_err(sdk_error)
+                    .with_context(|| format!("updating queue {name}"))?;
+            }
+            (url, false)
+        }
+        Err(_) => {
+            let out = sqs
+                .create_queue()
+                .queue_name(name)
+                .set_attributes(Some(attributes))
+                .send()
+                .await
+                .map_err(sdk_error)
+                .with_context(|| format!("creating queue {name}"))?;
+            (out.queue_url.unwrap_or_default(), true)
+        }
+    };
+    if url.is_empty() {
+        anyhow::bail!("queue {name}: the emulator returned no URL");
+    }
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(sdk_error)
+        .with_context(|| format!("reading the ARN of queue {name}"))?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .ok_or_else(|| anyhow!("queue {name} has no QueueArn"))?;
+    Ok((Queue { url, arn }, created))
+}
+
+/// The state machine's definition with `DefinitionSubstitutions` applied:
+/// every `${Key}` replaced by its resolved value.
+pub fn state_machine_definition(
+    spec: &StateMachineSpec,
+    template: &Template,
+    resolved: &Resolved,
+) -> Result<String> {
+    let mut text = match &spec.definition {
+        Definition::File(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        Definition::Inline(value) => template.resolve(value, resolved)?.to_string(),
+    };
+    for (key, value) in &spec.substitutions {
+        let key = key
+            .as_str()
+            .ok_or_else(|| anyhow!("non-string substitution name"))?;
+        let value = template
+            .resolve_scalar(value, resolved)
+            .with_context(|| format!("{}: substitution {key}", spec.logical_id))?;
+        text = text.replace(&format!("${{{key}}}"), &value);
+    }
+    if let Some(at) = text.find("${") {
+        let rest: String = text[at..].chars().take(40).collect();
+        anyhow::bail!(
+            "{}: no DefinitionSubstitutions entry for {rest}",
+            spec.logical_id
+        );
+    }
+    serde_json::from_str::<serde_json::Value>(&text)
+        .with_context(|| format!("{}: the definition is not JSON", spec.logical_id))?;
+    Ok(text)
+}
+
+/// Creates the state machine, or updates an existing one's definition.
+/// Returns its ARN and whether it created it.
+pub async fn ensure_state_machine(
+    sfn: &aws_sdk_sfn::Client,
+    name: &str,
+    kind: &str,
+    definition: &str,
+    role_arn: &str,
+) -> Result<(String, bool)> {
+    let mut pages = sfn.list_state_machines().into_paginator().send();
+    let mut existing = None;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(sdk_error).context("listing state machines")?;
+        if let Some(m) = page.state_machines().iter().find(|m| m.name() == name) {
+            existing = Some(m.state_machine_arn().to_owned());
+            break;
+        }
+    }
+    if let Some(arn) = existing {
+        sfn.update_state_machine()
+            .state_machine_arn(&arn)
+            .definition(definition)
+            .role_arn(role_arn)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("updating state machine {name}"))?;
+        return Ok((arn, false));
+    }
+    let out = sfn
+        .create_state_machine()
+        .name(name)
+        .r#type(aws_sdk_sfn::types::StateMachineType::from(kind))
+        .definition(definition)
+        .role_arn(role_arn)
+        .send()
+        .await
+        .map_err(sdk_error)
+        .with_context(|| format!("creating state machine {name}"))?;
+    Ok((out.state_machine_arn, true))
+}
+
+/// Credentials for an IAM user, so the app's requests are signed with a key
+/// the emulator verifies (the root `test` key bypasses verification).
+#[derive(Clone)]
+pub struct UserKey {
+    pub user_arn: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for UserKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserKey")
+            .field("user_arn", &self.user_arn)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates the user unless it exists and a fresh access key for it.
+pub async fn ensure_user_key(iam: &aws_sdk_iam::Client, user: &str) -> Result<UserKey> {
+    let user_arn = match iam.create_user().user_name(user).send().await {
+        Ok(out) => out.user.map(|u| u.arn).unwrap_or_default(),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_entity_already_exists_exception()) =>
+        {
+            iam.get_user()
+                .user_name(user)
+                .send()
+                .await
+                .map_err(sdk_error)
+                .with_context(|| format!("reading IAM user {user}"))?
+                .user
+                .map(|u| u.arn)
+                .unwrap_or_default()
+        }
+        Err(err) => {
+            return Err(sdk_error(err)).with_context(|| format!("creating IAM user {user}"));
+        }
+    };
+    // Policies are only consulted when the emulator runs with `--iam`; the
+    // functions' least-privilege policies are SAM templates this runner does
+    // not expand, so the one local identity may do everything.
+    iam.put_user_policy()
+        .user_name(user)
+        .policy_name("local-allow-all")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .map_err(sdk_error)
+        .with_context(|| format!("attaching a policy to IAM user {user}"))?;
+    let key = match iam.create_access_key().user_name(user).send().await {
+        Ok(out) => out.access_key,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_limit_exceeded_exception()) =>
+        {
+            // Two keys per user: earlier runs with this prefix used them up.
+            let keys = iam
+                .list_access_keys()
+                .user_name(user)
+                .send()
+                .await
+                .map_err(sdk_error)?
+                .access_key_metadata;
+            for k in keys {
+                if let Some(id) = k.access_key_id {
+                    iam.delete_access_key()
+                        .user_name(user)
+                        .access_key_id(id)
+                        .send()
+                        .await
+                        .map_err(sdk_error)?;
+                }
+            }
+            iam.create_access_key()
+                .user_name(user)
+                .send()
+                .await
+                .map_err(sdk_error)
+                .with_context(|| format!("creating an access key for {user}"))?
+                .access_key
+        }
+        Err(err) => {
+            return Err(sdk_error(err))
+                .with_context(|| format!("creating an access key for {user}"));
+        }
+    }
+    .ok_or_else(|| anyhow!("the emulator returned no access key"))?;
+    Ok(UserKey {
+        user_arn,
+        access_key_id: key.access_key_id().to_owned(),
+        secret_access_key: key.secret_access_key().to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_are_valid_for_s3() {
+        assert_eq!(
+            bucket_name("glimvid-local-MediaBucket").unwrap(),
+            "glimvid-local-mediabucket"
+        );
+        assert_eq!(bucket_name("T_1-X").unwrap(), "t-1-x");
+        assert!(bucket_name("ab").is_err());
+    }
+
+    #[test]
+    fn cors_maps_cloudformation_names_to_the_api() {
+        let cors: Value = serde_yaml::from_str(
+            "CorsRules:\n  - AllowedMethods: [PUT, GET]\n    AllowedOrigins: ['*']\n    AllowedHeaders: [content-type]\n    MaxAge: 3000\n",
+        )
+        .unwrap();
+        let config = cors_configuration(&cors).unwrap();
+        let rule = &config.cors_rules()[0];
+        assert_eq!(rule.allowed_methods(), ["PUT", "GET"]);
+        assert_eq!(rule.max_age_seconds(), Some(3000));
+    }
 }

@@ -1,9 +1,17 @@
 //! Reads `infra/template.yaml`, the single source of truth for resources, and
-//! resolves what the local runner needs from it: tables to create, HTTP
-//! routes and the binaries that serve them, and the functions' environment.
+//! resolves what the local runner needs from it: resources to create, HTTP
+//! routes and queue subscriptions with the binaries that serve them, and the
+//! functions' environment.
+//!
+//! Intrinsic functions resolve the way CloudFormation resolves them, against
+//! a [`Resolved`] map that provisioning fills in as it creates resources:
+//! `!Ref` of a parameter is its `Default`; `!Ref` of a resource is what
+//! CloudFormation's `Ref` returns for that type (table and bucket name, queue
+//! URL, state machine ARN); `!GetAtt X.Attr` (or `[X, Attr]`) is the
+//! attribute provisioning recorded (`Arn`, `QueueName`, `Name`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_yaml::Value;
@@ -13,6 +21,8 @@ pub struct Template {
     resources: serde_yaml::Mapping,
     parameters: serde_yaml::Mapping,
     globals_env: serde_yaml::Mapping,
+    /// The template's folder: `DefinitionUri` and the like are relative to it.
+    base_dir: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -24,11 +34,69 @@ pub struct HttpRoute {
     pub path: String,
 }
 
+/// A function fed by an SQS queue (an `Events` entry of `Type: SQS`), which
+/// Lambda serves with an event-source mapping.
 #[derive(Debug, Clone)]
-pub struct TableSpec {
+pub struct SqsSubscription {
+    pub function: String,
+    pub binary: String,
+    /// Logical id of the queue (from `Queue: !GetAtt X.Arn`).
+    pub queue: String,
+    pub batch_size: i32,
+    pub report_batch_item_failures: bool,
+}
+
+/// A resource whose `Properties` block mirrors the create request.
+#[derive(Debug, Clone)]
+pub struct ResourceSpec {
     pub logical_id: String,
-    /// The `Properties` block, which mirrors the CreateTable request.
     pub properties: Value,
+}
+
+pub type TableSpec = ResourceSpec;
+
+#[derive(Debug, Clone)]
+pub struct StateMachineSpec {
+    pub logical_id: String,
+    /// `STANDARD` or `EXPRESS`.
+    pub kind: String,
+    pub definition: Definition,
+    /// `DefinitionSubstitutions`, still unresolved.
+    pub substitutions: serde_yaml::Mapping,
+}
+
+#[derive(Debug, Clone)]
+pub enum Definition {
+    /// `DefinitionUri`, resolved against the template's folder.
+    File(PathBuf),
+    /// An inline `Definition` block.
+    Inline(Value),
+}
+
+/// What intrinsic functions resolve to once resources exist.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    /// Logical id to the value of `!Ref`.
+    pub refs: BTreeMap<String, String>,
+    /// (logical id, attribute) to the value of `!GetAtt`.
+    pub attributes: BTreeMap<(String, String), String>,
+}
+
+impl Resolved {
+    pub fn set_ref(&mut self, logical_id: &str, value: impl Into<String>) {
+        self.refs.insert(logical_id.to_owned(), value.into());
+    }
+
+    pub fn set_attribute(&mut self, logical_id: &str, attribute: &str, value: impl Into<String>) {
+        self.attributes
+            .insert((logical_id.to_owned(), attribute.to_owned()), value.into());
+    }
+
+    pub fn attribute(&self, logical_id: &str, attribute: &str) -> Option<&str> {
+        self.attributes
+            .get(&(logical_id.to_owned(), attribute.to_owned()))
+            .map(String::as_str)
+    }
 }
 
 fn tag_name(tagged: &serde_yaml::value::TaggedValue) -> String {
@@ -39,11 +107,43 @@ fn get<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
     value.as_mapping().and_then(|m| m.get(key))
 }
 
+fn binary_of(function: &str, res: &Value) -> Result<String> {
+    get(res, "Metadata")
+        .and_then(|m| get(m, "BuildProperties"))
+        .and_then(|b| get(b, "Binary"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .with_context(|| format!("{function}: Metadata.BuildProperties.Binary is missing"))
+}
+
+/// The `(logical id, attribute)` a `!GetAtt` names, in either spelling:
+/// `!GetAtt X.Arn` or `!GetAtt [X, Arn]`.
+fn get_att_target(value: &Value) -> Result<(String, String)> {
+    match value {
+        Value::String(s) => {
+            let (id, attr) = s
+                .split_once('.')
+                .ok_or_else(|| anyhow!("!GetAtt {s} is not Resource.Attribute"))?;
+            Ok((id.to_owned(), attr.to_owned()))
+        }
+        Value::Sequence(items) => match items.as_slice() {
+            [Value::String(id), Value::String(attr)] => Ok((id.clone(), attr.clone())),
+            _ => bail!("!GetAtt list must be [Resource, Attribute]"),
+        },
+        other => bail!("!GetAtt of {other:?}"),
+    }
+}
+
 impl Template {
     pub fn load(path: &Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        Self::parse(&text)
+        let mut template = Self::parse(&text)?;
+        template.base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(template)
     }
 
     pub fn parse(text: &str) -> Result<Self> {
@@ -64,6 +164,7 @@ impl Template {
             resources,
             parameters: mapping(get(&doc, "Parameters")),
             globals_env,
+            base_dir: PathBuf::from("."),
         })
     }
 
@@ -77,61 +178,176 @@ impl Template {
         })
     }
 
-    pub fn tables(&self) -> Vec<TableSpec> {
-        self.resources_of_type("AWS::DynamoDB::Table")
-            .map(|(logical_id, res)| TableSpec {
+    fn specs(&self, kind: &str) -> Vec<ResourceSpec> {
+        self.resources_of_type(kind)
+            .map(|(logical_id, res)| ResourceSpec {
                 logical_id,
                 properties: get(res, "Properties").cloned().unwrap_or(Value::Null),
             })
             .collect()
     }
 
-    pub fn http_routes(&self) -> Result<Vec<HttpRoute>> {
-        let mut routes = Vec::new();
-        for (function, res) in self.resources_of_type("AWS::Serverless::Function") {
-            let Some(events) = get(res, "Properties")
-                .and_then(|p| get(p, "Events"))
-                .and_then(Value::as_mapping)
-            else {
-                continue;
+    /// Logical ids of every resource, whatever its type.
+    pub fn resource_ids(&self) -> Vec<String> {
+        self.resources
+            .keys()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn tables(&self) -> Vec<TableSpec> {
+        self.specs("AWS::DynamoDB::Table")
+    }
+
+    pub fn buckets(&self) -> Vec<ResourceSpec> {
+        self.specs("AWS::S3::Bucket")
+    }
+
+    /// Queues in creation order: a queue comes after every queue its
+    /// properties refer to (its dead-letter queue).
+    pub fn queues(&self) -> Result<Vec<ResourceSpec>> {
+        let mut pending = self.specs("AWS::SQS::Queue");
+        let mut ordered: Vec<ResourceSpec> = Vec::with_capacity(pending.len());
+        while !pending.is_empty() {
+            let ready = pending.iter().position(|q| {
+                let mut deps = Vec::new();
+                referenced_ids(&q.properties, &mut deps);
+                deps.iter().all(|d| {
+                    ordered.iter().any(|o| &o.logical_id == d)
+                        || !pending.iter().any(|p| &p.logical_id == d)
+                })
+            });
+            let Some(i) = ready else {
+                bail!("queues refer to each other in a cycle");
             };
-            for event in events.values() {
-                if get(event, "Type").and_then(Value::as_str) != Some("HttpApi") {
-                    continue;
-                }
-                let props = get(event, "Properties")
-                    .with_context(|| format!("{function}: HttpApi event without Properties"))?;
-                let field = |name: &str| {
-                    get(props, name)
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .with_context(|| format!("{function}: HttpApi event without {name}"))
+            ordered.push(pending.remove(i));
+        }
+        Ok(ordered)
+    }
+
+    pub fn state_machines(&self) -> Result<Vec<StateMachineSpec>> {
+        let mut out = Vec::new();
+        for kind in [
+            "AWS::Serverless::StateMachine",
+            "AWS::StepFunctions::StateMachine",
+        ] {
+            for (logical_id, res) in self.resources_of_type(kind) {
+                let props = get(res, "Properties")
+                    .with_context(|| format!("{logical_id}: no Properties"))?;
+                let definition = if let Some(uri) = get(props, "DefinitionUri") {
+                    let uri = uri
+                        .as_str()
+                        .with_context(|| format!("{logical_id}: DefinitionUri must be a path"))?;
+                    Definition::File(self.base_dir.join(uri))
+                } else if let Some(inline) = get(props, "Definition") {
+                    Definition::Inline(inline.clone())
+                } else {
+                    bail!("{logical_id}: neither DefinitionUri nor Definition");
                 };
-                let binary = get(res, "Metadata")
-                    .and_then(|m| get(m, "BuildProperties"))
-                    .and_then(|b| get(b, "Binary"))
-                    .and_then(Value::as_str)
-                    .with_context(|| {
-                        format!("{function}: Metadata.BuildProperties.Binary is missing")
-                    })?;
-                routes.push(HttpRoute {
-                    function: function.clone(),
-                    binary: binary.to_owned(),
-                    method: field("Method")?.to_uppercase(),
-                    path: field("Path")?,
+                let substitutions = get(props, "DefinitionSubstitutions")
+                    .and_then(Value::as_mapping)
+                    .cloned()
+                    .unwrap_or_default();
+                out.push(StateMachineSpec {
+                    logical_id,
+                    kind: get(props, "Type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("STANDARD")
+                        .to_owned(),
+                    definition,
+                    substitutions,
                 });
             }
+        }
+        Ok(out)
+    }
+
+    fn function_events(&self) -> impl Iterator<Item = (String, &Value, &Value)> + '_ {
+        self.resources_of_type("AWS::Serverless::Function")
+            .flat_map(|(function, res)| {
+                get(res, "Properties")
+                    .and_then(|p| get(p, "Events"))
+                    .and_then(Value::as_mapping)
+                    .into_iter()
+                    .flat_map(|events| events.values())
+                    .map(move |event| (function.clone(), res, event))
+            })
+    }
+
+    pub fn http_routes(&self) -> Result<Vec<HttpRoute>> {
+        let mut routes = Vec::new();
+        for (function, res, event) in self.function_events() {
+            if get(event, "Type").and_then(Value::as_str) != Some("HttpApi") {
+                continue;
+            }
+            let props = get(event, "Properties")
+                .with_context(|| format!("{function}: HttpApi event without Properties"))?;
+            let field = |name: &str| {
+                get(props, name)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .with_context(|| format!("{function}: HttpApi event without {name}"))
+            };
+            routes.push(HttpRoute {
+                binary: binary_of(&function, res)?,
+                method: field("Method")?.to_uppercase(),
+                path: field("Path")?,
+                function,
+            });
         }
         Ok(routes)
     }
 
+    pub fn sqs_subscriptions(&self) -> Result<Vec<SqsSubscription>> {
+        let mut subs = Vec::new();
+        for (function, res, event) in self.function_events() {
+            if get(event, "Type").and_then(Value::as_str) != Some("SQS") {
+                continue;
+            }
+            let props = get(event, "Properties")
+                .with_context(|| format!("{function}: SQS event without Properties"))?;
+            let queue = match get(props, "Queue") {
+                Some(Value::Tagged(t)) if tag_name(t) == "GetAtt" => {
+                    let (id, attr) = get_att_target(&t.value)?;
+                    if attr != "Arn" {
+                        bail!("{function}: SQS Queue must be !GetAtt {id}.Arn");
+                    }
+                    id
+                }
+                _ => bail!("{function}: SQS Queue must be !GetAtt <queue>.Arn"),
+            };
+            if !self.resources.contains_key(queue.as_str()) {
+                bail!("{function}: SQS Queue {queue} is not a resource");
+            }
+            let batch_size = match get(props, "BatchSize") {
+                None => 10,
+                Some(v) => v
+                    .as_i64()
+                    .and_then(|n| i32::try_from(n).ok())
+                    .with_context(|| format!("{function}: BatchSize must be a number"))?,
+            };
+            let report_batch_item_failures = get(props, "FunctionResponseTypes")
+                .and_then(Value::as_sequence)
+                .is_some_and(|types| {
+                    types
+                        .iter()
+                        .any(|t| t.as_str() == Some("ReportBatchItemFailures"))
+                });
+            subs.push(SqsSubscription {
+                binary: binary_of(&function, res)?,
+                function,
+                queue,
+                batch_size,
+                report_batch_item_failures,
+            });
+        }
+        Ok(subs)
+    }
+
     /// The functions' environment (Globals and per-function variables),
-    /// with `!Ref` resolved: resources to their local names, parameters to
-    /// their defaults.
-    pub fn environment(
-        &self,
-        local_name: impl Fn(&str) -> String,
-    ) -> Result<BTreeMap<String, String>> {
+    /// with intrinsics resolved against `resolved`.
+    pub fn environment(&self, resolved: &Resolved) -> Result<BTreeMap<String, String>> {
         let mut env = BTreeMap::new();
         let mut sources = vec![&self.globals_env];
         let per_function: Vec<serde_yaml::Mapping> = self
@@ -151,7 +367,7 @@ impl Template {
                     .as_str()
                     .ok_or_else(|| anyhow!("non-string variable name"))?;
                 let resolved = self
-                    .resolve(value, &local_name)
+                    .resolve_scalar(value, resolved)
                     .with_context(|| format!("variable {key}"))?;
                 if let Some(previous) = env.insert(key.to_owned(), resolved.clone())
                     && previous != resolved
@@ -165,28 +381,87 @@ impl Template {
         Ok(env)
     }
 
-    fn resolve(&self, value: &Value, local_name: &impl Fn(&str) -> String) -> Result<String> {
-        match value {
-            Value::String(s) => Ok(s.clone()),
-            Value::Number(n) => Ok(n.to_string()),
-            Value::Bool(b) => Ok(b.to_string()),
-            Value::Tagged(tagged) if tag_name(tagged) == "Ref" => {
-                let name = tagged
-                    .value
-                    .as_str()
-                    .ok_or_else(|| anyhow!("!Ref of a non-string"))?;
-                if let Some(param) = self.parameters.get(name) {
-                    let default = get(param, "Default")
-                        .ok_or_else(|| anyhow!("parameter {name} has no Default"))?;
-                    return self.resolve(default, local_name);
-                }
-                if self.resources.contains_key(name) {
-                    return Ok(local_name(name));
-                }
-                bail!("!Ref {name} names no parameter or resource")
-            }
-            other => bail!("unsupported value {other:?}"),
+    /// A value that must come out as one string (an environment variable, a
+    /// substitution); numbers and booleans print as CloudFormation does.
+    pub fn resolve_scalar(&self, value: &Value, resolved: &Resolved) -> Result<String> {
+        match self.resolve(value, resolved)? {
+            serde_json::Value::String(s) => Ok(s),
+            serde_json::Value::Number(n) => Ok(n.to_string()),
+            serde_json::Value::Bool(b) => Ok(b.to_string()),
+            other => bail!("expected a scalar, got {other}"),
         }
+    }
+
+    /// Any value, intrinsics resolved, as JSON (as CloudFormation hands
+    /// structured properties such as `RedrivePolicy` to the service).
+    pub fn resolve(&self, value: &Value, resolved: &Resolved) -> Result<serde_json::Value> {
+        use serde_json::Value as J;
+        Ok(match value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Number(n) => serde_json::to_value(n)?,
+            Value::String(s) => J::String(s.clone()),
+            Value::Sequence(items) => J::Array(
+                items
+                    .iter()
+                    .map(|v| self.resolve(v, resolved))
+                    .collect::<Result<_>>()?,
+            ),
+            Value::Mapping(map) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in map {
+                    let k = k.as_str().ok_or_else(|| anyhow!("non-string key {k:?}"))?;
+                    out.insert(k.to_owned(), self.resolve(v, resolved)?);
+                }
+                J::Object(out)
+            }
+            Value::Tagged(tagged) => match tag_name(tagged).as_str() {
+                "Ref" => {
+                    let name = tagged
+                        .value
+                        .as_str()
+                        .ok_or_else(|| anyhow!("!Ref of a non-string"))?;
+                    if let Some(param) = self.parameters.get(name) {
+                        let default = get(param, "Default")
+                            .ok_or_else(|| anyhow!("parameter {name} has no Default"))?;
+                        return self.resolve(default, resolved);
+                    }
+                    if !self.resources.contains_key(name) {
+                        bail!("!Ref {name} names no parameter or resource");
+                    }
+                    J::String(resolved.refs.get(name).cloned().ok_or_else(|| {
+                        anyhow!("!Ref {name}: the resource is not provisioned locally")
+                    })?)
+                }
+                "GetAtt" => {
+                    let (id, attr) = get_att_target(&tagged.value)?;
+                    if !self.resources.contains_key(id.as_str()) {
+                        bail!("!GetAtt {id}.{attr} names no resource");
+                    }
+                    J::String(
+                        resolved
+                            .attribute(&id, &attr)
+                            .ok_or_else(|| anyhow!("!GetAtt {id}.{attr} is not known locally"))?
+                            .to_owned(),
+                    )
+                }
+                other => bail!("!{other} is not supported by the local runner"),
+            },
+        })
+    }
+}
+
+/// Logical ids a value refers to with `!Ref` or `!GetAtt`.
+fn referenced_ids(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Sequence(items) => items.iter().for_each(|v| referenced_ids(v, out)),
+        Value::Mapping(map) => map.values().for_each(|v| referenced_ids(v, out)),
+        Value::Tagged(tagged) => match tag_name(tagged).as_str() {
+            "Ref" => out.extend(tagged.value.as_str().map(str::to_owned)),
+            "GetAtt" => out.extend(get_att_target(&tagged.value).ok().map(|(id, _)| id)),
+            _ => referenced_ids(&tagged.value, out),
+        },
+        _ => {}
     }
 }
 
@@ -199,6 +474,18 @@ mod tests {
             .unwrap()
     }
 
+    /// Every resource resolved to `local-{id}`, attributes to `{id}.{attr}`.
+    fn fake_resolved(t: &Template) -> Resolved {
+        let mut r = Resolved::default();
+        for id in t.resource_ids() {
+            r.set_ref(&id, format!("local-{id}"));
+            for attr in ["Arn", "QueueName", "Name"] {
+                r.set_attribute(&id, attr, format!("{id}.{attr}"));
+            }
+        }
+        r
+    }
+
     #[test]
     fn reads_routes_tables_and_environment_from_the_real_template() {
         let t = repo_template();
@@ -208,9 +495,102 @@ mod tests {
             && r.binary == "auth-register"));
         let tables: Vec<String> = t.tables().into_iter().map(|t| t.logical_id).collect();
         assert!(tables.contains(&"AccountsTable".to_owned()));
-        let env = t.environment(|id| format!("local-{id}")).unwrap();
+        let env = t.environment(&fake_resolved(&t)).unwrap();
         assert_eq!(env["ACCOUNTS_TABLE"], "local-AccountsTable");
+        assert_eq!(env["MEDIA_BUCKET"], "local-MediaBucket");
+        assert_eq!(
+            env["PIPELINE_STATE_MACHINE_ARN"],
+            "local-PipelineStateMachine"
+        );
         assert_eq!(env["AUTH_RATE_LIMIT_PER_MINUTE"], "10");
+    }
+
+    #[test]
+    fn reads_buckets_queues_state_machine_and_subscriptions() {
+        let t = repo_template();
+        let buckets: Vec<String> = t.buckets().into_iter().map(|b| b.logical_id).collect();
+        assert_eq!(buckets, ["MediaBucket"]);
+
+        let queues: Vec<String> = t
+            .queues()
+            .unwrap()
+            .into_iter()
+            .map(|q| q.logical_id)
+            .collect();
+        assert_eq!(queues.len(), 8);
+        for stage in ["Script", "Enhance", "Video", "Finalize"] {
+            let at = |id: String| queues.iter().position(|q| *q == id).unwrap();
+            assert!(
+                at(format!("{stage}DeadLetterQueue")) < at(format!("{stage}Queue")),
+                "{stage}: the dead-letter queue must be created first"
+            );
+        }
+
+        let machines = t.state_machines().unwrap();
+        assert_eq!(machines.len(), 1);
+        let m = &machines[0];
+        assert_eq!(m.kind, "STANDARD");
+        let Definition::File(path) = &m.definition else {
+            panic!("expected DefinitionUri")
+        };
+        assert!(path.exists(), "{} is missing", path.display());
+        let url = m.substitutions.get("ScriptQueueUrl").unwrap();
+        assert_eq!(
+            t.resolve_scalar(url, &fake_resolved(&t)).unwrap(),
+            "local-ScriptQueue"
+        );
+
+        let subs = t.sqs_subscriptions().unwrap();
+        let script = subs
+            .iter()
+            .find(|s| s.binary == "worker-script")
+            .expect("worker-script subscription");
+        assert_eq!(script.queue, "ScriptQueue");
+        assert_eq!(script.batch_size, 1);
+        assert!(script.report_batch_item_failures);
+        assert_eq!(subs.len(), 4);
+        for s in &subs {
+            assert!(
+                glimvid::pipeline::Worker::from_name(&s.binary).is_some(),
+                "{} is no pipeline worker",
+                s.binary
+            );
+        }
+    }
+
+    #[test]
+    fn redrive_policy_resolves_to_json_with_the_dead_letter_arn() {
+        let t = repo_template();
+        let queue = t
+            .queues()
+            .unwrap()
+            .into_iter()
+            .find(|q| q.logical_id == "ScriptQueue")
+            .unwrap();
+        let policy = t
+            .resolve(
+                get(&queue.properties, "RedrivePolicy").unwrap(),
+                &fake_resolved(&t),
+            )
+            .unwrap();
+        assert_eq!(
+            policy,
+            serde_json::json!({"deadLetterTargetArn": "ScriptDeadLetterQueue.Arn", "maxReceiveCount": 6})
+        );
+    }
+
+    #[test]
+    fn get_att_accepts_both_spellings() {
+        let t = Template::parse(
+            "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Environment:\n        Variables:\n          A: !GetAtt Q.Arn\n          B: !GetAtt [Q, QueueName]\n",
+        )
+        .unwrap();
+        let mut r = Resolved::default();
+        r.set_attribute("Q", "Arn", "arn:q");
+        r.set_attribute("Q", "QueueName", "q");
+        let env = t.environment(&r).unwrap();
+        assert_eq!(env["A"], "arn:q");
+        assert_eq!(env["B"], "q");
     }
 
     #[test]
@@ -230,6 +610,16 @@ mod tests {
             "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Environment:\n        Variables:\n          X: !Ref Nope\n",
         )
         .unwrap();
-        assert!(t.environment(|id| id.to_owned()).is_err());
+        assert!(t.environment(&Resolved::default()).is_err());
+    }
+
+    #[test]
+    fn unprovisioned_resource_is_an_error() {
+        let t = Template::parse(
+            "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Environment:\n        Variables:\n          X: !Ref Q\n",
+        )
+        .unwrap();
+        let err = t.environment(&Resolved::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("not provisioned"), "{err:#}");
     }
 }

@@ -1,0 +1,148 @@
+//! The runner against the emulator `./scripts/test` starts (with
+//! `--verify-sigv4`): provisioning from the template, idempotent re-runs,
+//! and presigned URLs whose signatures the emulator checks.
+
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_sqs::types::QueueAttributeName;
+use glimvid_runner::{Options, Running, start};
+
+fn require_emulator() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()),
+        "AWS_ENDPOINT_URL is not set: run the tests with ./scripts/test, which starts the emulator"
+    );
+}
+
+fn options(prefix: &str) -> Options {
+    Options {
+        prefix: prefix.to_owned(),
+        ..Options::default()
+    }
+}
+
+fn fresh_prefix() -> String {
+    format!("r{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+async fn running(prefix: &str) -> Running {
+    require_emulator();
+    start(options(prefix))
+        .await
+        .unwrap_or_else(|e| panic!("runner failed to start: {e:#}"))
+}
+
+#[tokio::test]
+async fn provisions_every_resource_and_again_idempotently() {
+    let prefix = fresh_prefix();
+    let first = running(&prefix).await;
+    let resources = first.resources.clone();
+    assert_eq!(
+        resources["MediaBucket"],
+        format!("{prefix}-mediabucket"),
+        "{resources:?}"
+    );
+    assert!(resources["ScriptQueue"].ends_with(&format!("/{prefix}-ScriptQueue")));
+    assert!(
+        resources["PipelineStateMachine"]
+            .ends_with(&format!(":stateMachine:{prefix}-PipelineStateMachine"))
+    );
+    assert_eq!(
+        first.app.config.media_bucket, resources["MediaBucket"],
+        "the app's config comes from the same resolution"
+    );
+
+    let sdk = glimvid::app::aws_sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&resources["ScriptQueue"])
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    let redrive: serde_json::Value =
+        serde_json::from_str(&attributes[&QueueAttributeName::RedrivePolicy]).unwrap();
+    assert!(
+        redrive["deadLetterTargetArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":{prefix}-ScriptDeadLetterQueue")),
+        "{redrive}"
+    );
+    assert_eq!(redrive["maxReceiveCount"], 6);
+    assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], "360");
+    first.stop().await;
+
+    // A second start with the same prefix finds everything in place.
+    let second = running(&prefix).await;
+    assert_eq!(second.resources, resources);
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn presigned_put_is_held_to_its_signed_headers() {
+    let prefix = fresh_prefix();
+    let runner = running(&prefix).await;
+    let bucket = runner.resources["MediaBucket"].clone();
+    // The app's client signs with the IAM user's key, which the emulator
+    // verifies (the root `test` key would bypass verification).
+    let presign = |key: &str| {
+        runner
+            .app
+            .s3
+            .put_object()
+            .bucket(&bucket)
+            .key(key)
+            .content_type("image/png")
+            .content_length(5)
+            .presigned(PresigningConfig::expires_in(Duration::from_secs(300)).unwrap())
+    };
+    let http = reqwest::Client::new();
+    let put = |url: String, content_type: &'static str, body: &'static [u8]| {
+        http.put(url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+
+    let ok = presign("ok.png").await.unwrap();
+    let res = put(ok.uri().to_owned(), "image/png", b"12345")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    let other_type = presign("type.png").await.unwrap();
+    let res = put(other_type.uri().to_owned(), "image/jpeg", b"12345")
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        403,
+        "a different Content-Type must break the signature; is the emulator running with --verify-sigv4?"
+    );
+
+    let longer = presign("long.png").await.unwrap();
+    let res = put(longer.uri().to_owned(), "image/png", b"123456")
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        403,
+        "a longer body must break the signature; is the emulator running with --verify-sigv4?"
+    );
+
+    let sdk = glimvid::app::aws_sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let stored = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    let keys: Vec<&str> = stored.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["ok.png"], "only the well-signed upload is stored");
+    runner.stop().await;
+}
