@@ -37,6 +37,22 @@ ensure_cfn_lint() {
   python3 -m pip install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
 }
 
+# Debian packages: nasm makes openh264's SIMD build (render speed), ffprobe
+# cross-checks rendered MP4s in the tests.
+ensure_debian_packages() {
+  local missing=()
+  for spec in "$@"; do
+    local pkg=${spec%%:*} cmd=${spec##*:}
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  ((${#missing[@]} == 0)) && return
+  log "installing ${missing[*]} (apt)"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

@@ -7,6 +7,8 @@ use crate::config::Config;
 pub struct App {
     pub config: Config,
     pub dynamo: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sfn: aws_sdk_sfn::Client,
 }
 
 impl App {
@@ -22,6 +24,14 @@ impl App {
         App {
             config,
             dynamo: aws_sdk_dynamodb::Client::new(sdk),
+            // Path-style addressing works with any endpoint, including the
+            // local emulator on 127.0.0.1.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(sdk)
+                    .force_path_style(true)
+                    .build(),
+            ),
+            sfn: aws_sdk_sfn::Client::new(sdk),
         }
     }
 }

@@ -9,7 +9,14 @@ pub struct Config {
     pub accounts_table: String,
     pub usage_log_table: String,
     pub rate_limit_table: String,
+    pub credits_table: String,
+    pub content_table: String,
+    pub media_bucket: String,
+    pub state_machine_arn: String,
     pub limits: Limits,
+    /// Local fault injection: the named pipeline stage fails permanently.
+    /// Never set in the template; tests set it to walk the refund path.
+    pub fail_stage: Option<String>,
 }
 
 /// Abuse and retention limits. Defaults are the product's promises; the
@@ -67,6 +74,11 @@ impl Config {
             accounts_table: required("ACCOUNTS_TABLE")?,
             usage_log_table: required("USAGE_LOG_TABLE")?,
             rate_limit_table: required("RATE_LIMIT_TABLE")?,
+            credits_table: required("CREDITS_TABLE")?,
+            content_table: required("CONTENT_TABLE")?,
+            media_bucket: required("MEDIA_BUCKET")?,
+            state_machine_arn: required("PIPELINE_STATE_MACHINE_ARN")?,
+            fail_stage: lookup("PIPELINE_FAIL_STAGE").filter(|v| !v.is_empty()),
             limits: Limits {
                 auth_requests_per_minute: per_minute(
                     "AUTH_RATE_LIMIT_PER_MINUTE",
@@ -96,9 +108,13 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
-    const TABLES: [(&str, &str); 3] = [
+    const TABLES: [(&str, &str); 7] = [
         ("ACCOUNTS_TABLE", "a"),
         ("USAGE_LOG_TABLE", "u"),
+        ("CREDITS_TABLE", "c"),
+        ("CONTENT_TABLE", "j"),
+        ("MEDIA_BUCKET", "b"),
+        ("PIPELINE_STATE_MACHINE_ARN", "arn:sm"),
         ("RATE_LIMIT_TABLE", "r"),
     ];
 
@@ -112,7 +128,7 @@ mod tests {
 
     #[test]
     fn missing_table_is_an_error() {
-        let err = Config::from_lookup(lookup(&TABLES[..2])).unwrap_err();
+        let err = Config::from_lookup(lookup(&TABLES[..6])).unwrap_err();
         assert!(err.to_string().contains("RATE_LIMIT_TABLE"));
     }
 

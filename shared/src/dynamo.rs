@@ -95,3 +95,49 @@ where
         aws_sdk_dynamodb::error::DisplayErrorContext(err)
     ))
 }
+
+/// Opaque pagination cursors: the last evaluated key (string attributes
+/// only) as base64url JSON. `partition` pins a cursor to the caller's own
+/// listing, so a forged cursor cannot page through someone else's items.
+pub mod cursor {
+    use std::collections::BTreeMap;
+
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::{Item, s};
+    use crate::error::{Error, Result};
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    pub fn encode(key: Option<&Item>) -> Option<String> {
+        let key = key?;
+        let map: BTreeMap<&str, &str> = key
+            .iter()
+            .filter_map(|(k, v)| match v {
+                AttributeValue::S(v) => Some((k.as_str(), v.as_str())),
+                _ => None,
+            })
+            .collect();
+        serde_json::to_vec(&map)
+            .ok()
+            .map(|json| URL_SAFE_NO_PAD.encode(json))
+    }
+
+    pub fn decode(
+        cursor: Option<&str>,
+        partition_attr: &str,
+        partition: &str,
+    ) -> Result<Option<Item>> {
+        let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
+        let invalid = || Error::invalid("cursor", "cursor is not one this listing returned");
+        let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+        let map: BTreeMap<String, String> =
+            serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        if map.get(partition_attr).map(String::as_str) != Some(partition) || map.len() > 4 {
+            return Err(invalid());
+        }
+        Ok(Some(map.into_iter().map(|(k, v)| (k, s(v))).collect()))
+    }
+}

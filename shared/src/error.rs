@@ -33,6 +33,14 @@ pub enum Error {
         field: Option<&'static str>,
         message: Cow<'static, str>,
     },
+    /// Well-formed, but the content cannot be used (e.g. not a real image).
+    #[error("{message}")]
+    Unprocessable {
+        code: &'static str,
+        message: Cow<'static, str>,
+    },
+    #[error("not enough credits: this costs {needed}")]
+    InsufficientCredits { needed: i64 },
     #[error("request body is larger than {limit_bytes} bytes")]
     PayloadTooLarge { limit_bytes: usize },
     #[error("{message}")]
@@ -62,6 +70,14 @@ impl Error {
 
     pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
         Error::Invalid {
+            code,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Error::Conflict {
             code,
             field: None,
             message: message.into(),

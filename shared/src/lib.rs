@@ -10,15 +10,27 @@ pub mod accounts;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod credits;
 pub mod dynamo;
 pub mod error;
 pub mod http;
+pub mod jobs;
+pub mod pipeline;
 pub mod ratelimit;
+pub mod storage;
 pub mod telemetry;
+pub mod uploads;
 pub mod usage;
 
 pub use app::App;
 pub use error::{Error, Result};
+
+/// One page of a listing, newest first; pass `next_cursor` back as `cursor`.
+#[derive(Debug, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
 
 /// Runs one HTTP endpoint as a Lambda function: clients are built once per
 /// cold start, then every invocation goes through [`http::serve`].
@@ -29,5 +41,22 @@ pub async fn run_lambda(endpoint: http::Endpoint) -> Result<(), lambda_http::Err
         let app = app.clone();
         async move { Ok::<_, std::convert::Infallible>(http::serve(&app, endpoint, req).await) }
     }))
+    .await
+}
+
+/// Runs one pipeline stage worker as an SQS-triggered Lambda function.
+pub async fn run_worker(worker: pipeline::Worker) -> Result<(), lambda_runtime::Error> {
+    telemetry::init_json();
+    let app = std::sync::Arc::new(App::from_env().await?);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
+            let app = app.clone();
+            async move {
+                Ok::<_, std::convert::Infallible>(
+                    pipeline::handle_batch(&app, worker, event.payload).await,
+                )
+            }
+        },
+    ))
     .await
 }

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod media;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use glimvid::config::Config;
 use reqwest::{Method, StatusCode};
@@ -23,20 +25,28 @@ fn require_emulator() -> String {
     })
 }
 
-/// The shared runner. It lives on its own thread and runtime because each
-/// `#[tokio::test]` has a runtime that ends with the test.
+/// The shared runner with default settings.
 pub fn harness() -> &'static Harness {
+    harness_with(|_| {})
+}
+
+/// The shared runner. It lives on its own thread and runtime because each
+/// `#[tokio::test]` has a runtime that ends with the test. The first call in
+/// a test binary decides its options; a binary's tests all pass the same.
+pub fn harness_with(setup: fn(&mut glimvid_runner::Options)) -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
         require_emulator();
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let (tx, rx) = std::sync::mpsc::channel();
-        let options = glimvid_runner::Options {
+        let mut options = glimvid_runner::Options {
             template: glimvid_runner::Options::repo_template(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             prefix: prefix.clone(),
             trust_forwarded_for: true,
+            ..glimvid_runner::Options::default()
         };
+        setup(&mut options);
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -190,6 +200,10 @@ impl Api {
         self.call(Method::POST, path, Some(body)).await
     }
 
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, None).await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.call(Method::GET, path, None).await
     }
@@ -270,4 +284,13 @@ pub fn item_text(item: &Item) -> String {
 pub fn sha256_hex(s: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+/// An App in the calling test's runtime, on the harness's resources, for
+/// reading and seeding records through the domain code.
+pub async fn app() -> glimvid::App {
+    glimvid::App::new(
+        harness().config.clone(),
+        &glimvid::app::aws_sdk_config().await,
+    )
 }

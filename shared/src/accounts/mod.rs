@@ -204,7 +204,17 @@ pub async fn register(app: &App, input: RegisterInput) -> Result<IssuedSession> 
         session_generation: 0,
     };
     let (token, session, expires_at) = new_session(app, &user.id, user.session_generation)?;
-    store(app).create_user(&user, &session).await?;
+    let trial = crate::credits::change_items(
+        &app.config.credits_table,
+        &crate::credits::Change {
+            user_id: &user.id,
+            kind: crate::credits::EntryKind::Grant,
+            amount: crate::credits::TRIAL_CREDITS,
+            reason: "free trial",
+            job_id: None,
+        },
+    )?;
+    store(app).create_user(&user, &session, trial).await?;
     tracing::info!(user_id = %user.id, "account registered");
     Ok(IssuedSession {
         token,

@@ -104,7 +104,13 @@ impl<'a> AccountStore<'a> {
     }
 
     /// Claims the email, writes the user and the first session atomically.
-    pub(crate) async fn create_user(&self, user: &User, session: &NewSession) -> Result<()> {
+    /// `extra` joins the same transaction (the free-trial grant).
+    pub(crate) async fn create_user(
+        &self,
+        user: &User,
+        session: &NewSession,
+        extra: Vec<TransactWriteItem>,
+    ) -> Result<()> {
         let claim = Item::from([
             ("pk".into(), s(email_pk(&user.email))),
             ("sk".into(), s("EMAIL")),
@@ -120,11 +126,12 @@ impl<'a> AccountStore<'a> {
                 .put(build("put", p.build())?)
                 .build())
         };
-        let items = vec![
+        let mut items = vec![
             put(claim, true)?,
             put(user_item(user), true)?,
             put(session_item(session), true)?,
         ];
+        items.extend(extra);
         for attempt in 1..=TRANSACTION_ATTEMPTS {
             let result = self
                 .db

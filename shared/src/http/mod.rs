@@ -27,16 +27,36 @@ pub enum Endpoint {
     MeGet,
     MeUpdate,
     MePassword,
+    UploadsCreate,
+    UploadsComplete,
+    UploadsList,
+    UploadsDelete,
+    VideosCreate,
+    VideosList,
+    VideosGet,
+    VideosCancel,
+    VideosDelete,
+    PublicVideo,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 6] = [
+    pub const ALL: [Endpoint; 16] = [
         Endpoint::AuthRegister,
         Endpoint::AuthLogin,
         Endpoint::AuthLogout,
         Endpoint::MeGet,
         Endpoint::MeUpdate,
         Endpoint::MePassword,
+        Endpoint::UploadsCreate,
+        Endpoint::UploadsComplete,
+        Endpoint::UploadsList,
+        Endpoint::UploadsDelete,
+        Endpoint::VideosCreate,
+        Endpoint::VideosList,
+        Endpoint::VideosGet,
+        Endpoint::VideosCancel,
+        Endpoint::VideosDelete,
+        Endpoint::PublicVideo,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +67,16 @@ impl Endpoint {
             Endpoint::MeGet => "me-get",
             Endpoint::MeUpdate => "me-update",
             Endpoint::MePassword => "me-password",
+            Endpoint::UploadsCreate => "uploads-create",
+            Endpoint::UploadsComplete => "uploads-complete",
+            Endpoint::UploadsList => "uploads-list",
+            Endpoint::UploadsDelete => "uploads-delete",
+            Endpoint::VideosCreate => "videos-create",
+            Endpoint::VideosList => "videos-list",
+            Endpoint::VideosGet => "videos-get",
+            Endpoint::VideosCancel => "videos-cancel",
+            Endpoint::VideosDelete => "videos-delete",
+            Endpoint::PublicVideo => "public-video",
         }
     }
 
@@ -60,12 +90,12 @@ impl Endpoint {
             | Endpoint::AuthLogin
             | Endpoint::AuthLogout
             | Endpoint::MePassword => RateClass::Auth,
-            Endpoint::MeGet | Endpoint::MeUpdate => RateClass::Api,
+            _ => RateClass::Api,
         }
     }
 
     async fn call(self, ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
-        use routes::accounts as a;
+        use routes::{accounts as a, uploads as u, videos as v};
         match self {
             Endpoint::AuthRegister => a::register(ctx, req).await,
             Endpoint::AuthLogin => a::login(ctx, req).await,
@@ -73,6 +103,16 @@ impl Endpoint {
             Endpoint::MeGet => a::me(ctx, req).await,
             Endpoint::MeUpdate => a::update_me(ctx, req).await,
             Endpoint::MePassword => a::change_password(ctx, req).await,
+            Endpoint::UploadsCreate => u::create(ctx, req).await,
+            Endpoint::UploadsComplete => u::complete(ctx, req).await,
+            Endpoint::UploadsList => u::list(ctx, req).await,
+            Endpoint::UploadsDelete => u::delete(ctx, req).await,
+            Endpoint::VideosCreate => v::create(ctx, req).await,
+            Endpoint::VideosList => v::list(ctx, req).await,
+            Endpoint::VideosGet => v::get(ctx, req).await,
+            Endpoint::VideosCancel => v::cancel(ctx, req).await,
+            Endpoint::VideosDelete => v::delete(ctx, req).await,
+            Endpoint::PublicVideo => v::public(ctx, req).await,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::error::Error;
 pub struct Reply {
     pub status: StatusCode,
     pub body: Option<serde_json::Value>,
+    pub location: Option<String>,
 }
 
 impl Reply {
@@ -20,6 +21,7 @@ impl Reply {
         Ok(Reply {
             status,
             body: Some(body),
+            location: None,
         })
     }
 
@@ -31,6 +33,15 @@ impl Reply {
         Reply {
             status: StatusCode::NO_CONTENT,
             body: None,
+            location: None,
+        }
+    }
+
+    pub fn redirect(location: String) -> Self {
+        Reply {
+            status: StatusCode::FOUND,
+            body: None,
+            location: Some(location),
         }
     }
 }
@@ -44,6 +55,8 @@ fn status_of(err: &Error) -> StatusCode {
         Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         Error::Conflict { .. } => StatusCode::CONFLICT,
         Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::InsufficientCredits { .. } => StatusCode::PAYMENT_REQUIRED,
         Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -54,7 +67,9 @@ fn code_of(err: &Error) -> &'static str {
     match err {
         Error::Invalid { code, .. }
         | Error::Forbidden { code, .. }
-        | Error::Conflict { code, .. } => code,
+        | Error::Conflict { code, .. }
+        | Error::Unprocessable { code, .. } => code,
+        Error::InsufficientCredits { .. } => "insufficient_credits",
         Error::Unauthenticated { .. } => "unauthenticated",
         Error::NotFound { .. } => "not_found",
         Error::RouteNotFound => "route_not_found",
@@ -95,17 +110,22 @@ pub fn error_response(err: &Error) -> Response<Body> {
 }
 
 pub fn reply_response(reply: Reply) -> Response<Body> {
-    build(reply.status, reply.body)
+    let mut response = build(reply.status, reply.body);
+    if let Some(location) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 fn build(status: StatusCode, body: Option<serde_json::Value>) -> Response<Body> {
+    let has_body = body.is_some();
     let mut response = Response::new(match body {
         Some(value) => Body::Text(value.to_string()),
         None => Body::Empty,
     });
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    if status != StatusCode::NO_CONTENT {
+    if has_body {
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),

@@ -1,0 +1,198 @@
+//! Credits: a balance per user and an append-only ledger beside it.
+//!
+//! Every change to the balance is a transaction that also appends a ledger
+//! entry, so the balance always equals the ledger's sum. Callers compose
+//! these writes into their own transactions (a debit with the job it pays
+//! for, a refund with the job's failure), which is what makes "no double
+//! charge, no double refund, no negative balance" hold.
+//!
+//! Layout (CreditsTable): balance `pk=USER#{id}, sk=BALANCE`; entries
+//! `pk=USER#{id}, sk=ENTRY#{time}#{ref}`.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use serde::Serialize;
+
+use crate::app::App;
+use crate::clock;
+use crate::dynamo::{self, Item, get_n, get_opt_s, get_s, n, s};
+use crate::error::{Error, Result};
+
+/// A new account can make one 5-second video for free.
+pub const TRIAL_CREDITS: i64 = 1;
+
+/// Credits a video costs, by length.
+pub fn price(duration_s: u32) -> Option<i64> {
+    match duration_s {
+        5 => Some(1),
+        10 => Some(2),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    Grant,
+    Debit,
+    Refund,
+    Purchase,
+}
+
+impl EntryKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Grant => "grant",
+            EntryKind::Debit => "debit",
+            EntryKind::Refund => "refund",
+            EntryKind::Purchase => "purchase",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: String,
+    pub amount: i64,
+    pub reason: String,
+    pub job_id: Option<String>,
+    pub created_at: String,
+}
+
+fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
+    r.map_err(|e| Error::internal("build transaction item", e))
+}
+
+/// One balance change: the signed `amount`, why, and what it refers to.
+pub struct Change<'a> {
+    pub user_id: &'a str,
+    pub kind: EntryKind,
+    pub amount: i64,
+    pub reason: &'a str,
+    pub job_id: Option<&'a str>,
+}
+
+/// The two transaction items for a balance change: the conditional balance
+/// update and the ledger entry. Debits are conditioned on the balance
+/// covering them.
+pub fn change_items(table: &str, change: &Change<'_>) -> Result<Vec<TransactWriteItem>> {
+    let now = clock::now();
+    let mut update = Update::builder()
+        .table_name(table)
+        .key("pk", s(user_pk(change.user_id)))
+        .key("sk", s("BALANCE"))
+        .update_expression("SET updated_at = :now ADD balance :amount")
+        .expression_attribute_values(":now", s(clock::rfc3339(now)))
+        .expression_attribute_values(":amount", n(change.amount));
+    if change.amount < 0 {
+        update = update
+            .condition_expression("balance >= :needed")
+            .expression_attribute_values(":needed", n(-change.amount));
+    }
+    let reference = change
+        .job_id
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let mut entry = Item::from([
+        ("pk".into(), s(user_pk(change.user_id))),
+        (
+            "sk".into(),
+            s(format!(
+                "ENTRY#{}#{}#{reference}",
+                clock::rfc3339_nanos(now),
+                change.kind.as_str()
+            )),
+        ),
+        ("kind".into(), s(change.kind.as_str())),
+        ("amount".into(), n(change.amount)),
+        ("reason".into(), s(change.reason)),
+        ("created_at".into(), s(clock::rfc3339(now))),
+    ]);
+    if let Some(job) = change.job_id {
+        entry.insert("job_id".into(), s(job));
+    }
+    Ok(vec![
+        TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build(),
+        TransactWriteItem::builder()
+            .put(built(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(entry))
+                    .condition_expression("attribute_not_exists(sk)")
+                    .build(),
+            )?)
+            .build(),
+    ])
+}
+
+pub async fn balance(app: &App, user_id: &str) -> Result<i64> {
+    let out = app
+        .dynamo
+        .get_item()
+        .table_name(&app.config.credits_table)
+        .key("pk", s(user_pk(user_id)))
+        .key("sk", s("BALANCE"))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| dynamo::sdk_error("get balance", e))?;
+    out.item
+        .map(|i| get_n(&i, "balance"))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+/// The whole ledger, oldest first.
+pub async fn ledger(app: &App, user_id: &str) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    let mut start = None;
+    loop {
+        let page = app
+            .dynamo
+            .query()
+            .table_name(&app.config.credits_table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :entry)")
+            .expression_attribute_values(":pk", s(user_pk(user_id)))
+            .expression_attribute_values(":entry", s("ENTRY#"))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| dynamo::sdk_error("query ledger", e))?;
+        for item in page.items() {
+            entries.push(Entry {
+                kind: get_s(item, "kind")?,
+                amount: get_n(item, "amount")?,
+                reason: get_s(item, "reason")?,
+                job_id: get_opt_s(item, "job_id"),
+                created_at: get_s(item, "created_at")?,
+            });
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return Ok(entries);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_by_length() {
+        assert_eq!(price(5), Some(1));
+        assert_eq!(price(10), Some(2));
+        assert_eq!(price(7), None);
+        assert_eq!(
+            price(5),
+            Some(TRIAL_CREDITS),
+            "the trial pays for exactly one 5 s video"
+        );
+    }
+}

@@ -1,0 +1,481 @@
+//! Video jobs: the request, its price, its progress through the pipeline
+//! and its outputs. Creating a job debits its price in the same transaction
+//! that writes it; every way a job can end without a video (failure,
+//! cancellation) refunds in the same transaction that ends it.
+
+pub mod store;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::clock;
+use crate::credits::{self, Change, EntryKind};
+use crate::dynamo::{self, WriteFailure};
+use crate::error::{Error, Result};
+use crate::uploads;
+
+const TITLE_MAX: usize = 120;
+const DESCRIPTION_MAX: usize = 2000;
+const STYLE_MAX: usize = 40;
+const LINK_TTL: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "queued" => Status::Queued,
+            "running" => Status::Running,
+            "succeeded" => Status::Succeeded,
+            "failed" => Status::Failed,
+            "cancelled" => Status::Cancelled,
+            other => return Err(Error::internal("job status", other)),
+        })
+    }
+
+    pub fn is_live(self) -> bool {
+        matches!(self, Status::Queued | Status::Running)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Queued,
+    Script,
+    Enhance,
+    Video,
+    Finalize,
+    Done,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Queued => "queued",
+            Stage::Script => "script",
+            Stage::Enhance => "enhance",
+            Stage::Video => "video",
+            Stage::Finalize => "finalize",
+            Stage::Done => "done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "queued" => Stage::Queued,
+            "script" => Stage::Script,
+            "enhance" => Stage::Enhance,
+            "video" => Stage::Video,
+            "finalize" => Stage::Finalize,
+            "done" => Stage::Done,
+            other => return Err(Error::internal("job stage", other)),
+        })
+    }
+
+    /// Rough share of the work done when this stage starts.
+    pub fn percent(self) -> u8 {
+        match self {
+            Stage::Queued => 0,
+            Stage::Script => 5,
+            Stage::Enhance => 20,
+            Stage::Video => 40,
+            Stage::Finalize => 90,
+            Stage::Done => 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JobError {
+    pub stage: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub user_id: String,
+    pub status: Status,
+    pub stage: Stage,
+    pub title: String,
+    pub description: String,
+    pub language: String,
+    pub aspect_ratio: String,
+    pub duration_s: u32,
+    pub style: Option<String>,
+    pub upload_id: Option<String>,
+    pub upload_key: Option<String>,
+    pub price: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub finished_at: Option<String>,
+    /// The script as JSON, once written.
+    pub script: Option<String>,
+    pub enhanced_key: Option<String>,
+    pub video_key: Option<String>,
+    pub poster_key: Option<String>,
+    pub public_id: Option<String>,
+    pub execution_arn: Option<String>,
+    pub error: Option<JobError>,
+    pub fallback: bool,
+}
+
+impl Job {
+    /// Every object the job made; deleting the job deletes these.
+    pub fn object_keys(&self) -> Vec<String> {
+        [&self.enhanced_key, &self.video_key, &self.poster_key]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    pub fn prefix(&self) -> String {
+        format!("users/{}/jobs/{}/", self.user_id, self.id)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewJob {
+    #[serde(default)]
+    pub upload_id: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub language: String,
+    pub aspect_ratio: String,
+    pub duration_s: u32,
+    #[serde(default)]
+    pub style: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobView {
+    pub id: String,
+    pub status: Status,
+    pub stage: Stage,
+    pub percent: u8,
+    pub title: String,
+    pub description: String,
+    pub language: String,
+    pub aspect_ratio: String,
+    pub duration_s: u32,
+    pub style: Option<String>,
+    pub upload_id: Option<String>,
+    pub price: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub finished_at: Option<String>,
+    pub script: Option<serde_json::Value>,
+    pub enhanced_image_url: Option<String>,
+    pub video_url: Option<String>,
+    pub poster_url: Option<String>,
+    /// The unguessable public link path (`/v/{id}`), once the video exists.
+    pub public_path: Option<String>,
+    pub error: Option<JobError>,
+    pub refunded: bool,
+}
+
+fn text(field: &'static str, value: &str, max: usize, required: bool) -> Result<String> {
+    let value = value.trim();
+    if required && value.is_empty() {
+        return Err(Error::invalid(field, format!("{field} must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(Error::invalid(
+            field,
+            format!("{field} must be at most {max} characters"),
+        ));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Error::invalid(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn validate(input: &NewJob) -> Result<(String, String, Option<String>, i64)> {
+    let title = text("title", &input.title, TITLE_MAX, true)?;
+    let description = text("description", &input.description, DESCRIPTION_MAX, true)?;
+    let style = input
+        .style
+        .as_deref()
+        .map(|s| text("style", s, STYLE_MAX, false))
+        .transpose()?
+        .filter(|s| !s.is_empty());
+    if glimvid_media::Language::parse(&input.language).is_none() {
+        return Err(Error::invalid("language", "language must be en or zh"));
+    }
+    if glimvid_media::Aspect::parse(&input.aspect_ratio).is_none() {
+        return Err(Error::invalid(
+            "aspect_ratio",
+            "aspect_ratio must be 9:16, 16:9 or 1:1",
+        ));
+    }
+    let price = credits::price(input.duration_s)
+        .ok_or_else(|| Error::invalid("duration_s", "duration_s must be 5 or 10"))?;
+    Ok((title, description, style, price))
+}
+
+/// Debits the price and writes the job in one transaction, then starts the
+/// pipeline. Execution name = job id, so a retried start is a no-op.
+pub async fn create(app: &App, user_id: &str, input: NewJob) -> Result<Job> {
+    let (title, description, style, price) = validate(&input)?;
+    let upload = match input.upload_id.as_deref() {
+        Some(id) => Some(uploads::ready(app, user_id, id).await?),
+        None => None,
+    };
+    let now = clock::rfc3339(clock::now());
+    let mut job = Job {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: user_id.to_owned(),
+        status: Status::Queued,
+        stage: Stage::Queued,
+        title,
+        description,
+        language: input.language,
+        aspect_ratio: input.aspect_ratio,
+        duration_s: input.duration_s,
+        style,
+        upload_id: upload.as_ref().map(|u| u.id.clone()),
+        upload_key: upload.map(|u| u.key),
+        price,
+        created_at: now.clone(),
+        updated_at: now,
+        finished_at: None,
+        script: None,
+        enhanced_key: None,
+        video_key: None,
+        poster_key: None,
+        public_id: None,
+        execution_arn: None,
+        error: None,
+        fallback: false,
+    };
+    let mut items = credits::change_items(
+        &app.config.credits_table,
+        &Change {
+            user_id,
+            kind: EntryKind::Debit,
+            amount: -price,
+            reason: "video",
+            job_id: Some(&job.id),
+        },
+    )?;
+    items.push(store::put_new(app, &job)?);
+    app.dynamo
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+        .map_err(|e| match dynamo::classify(&e) {
+            WriteFailure::ConditionFailed => Error::InsufficientCredits { needed: price },
+            WriteFailure::Conflict => Error::conflict(
+                "busy",
+                "another change to your credits is in progress; try again",
+            ),
+            WriteFailure::Other => dynamo::sdk_error("create job", e),
+        })?;
+    match start_execution(app, &job).await {
+        Ok(arn) => job.execution_arn = Some(arn),
+        Err(err) => {
+            tracing::error!(job_id = %job.id, error = %err, "could not start the pipeline");
+            let failure = JobError {
+                stage: "queued".into(),
+                code: "not_started".into(),
+                message: "the video could not be started; your credits were returned".into(),
+            };
+            store::end_with_refund(app, &job, Status::Failed, Some(&failure), "not started")
+                .await?;
+            return Err(err);
+        }
+    }
+    tracing::info!(job_id = %job.id, user_id, price, "job created");
+    Ok(job)
+}
+
+async fn start_execution(app: &App, job: &Job) -> Result<String> {
+    let input = serde_json::json!({ "job_id": job.id, "has_photo": job.upload_key.is_some() });
+    let out = app
+        .sfn
+        .start_execution()
+        .state_machine_arn(&app.config.state_machine_arn)
+        .name(&job.id)
+        .input(input.to_string())
+        .send()
+        .await
+        .map_err(|e| {
+            Error::internal(
+                "start execution",
+                aws_sdk_sfn::error::DisplayErrorContext(e),
+            )
+        })?;
+    let arn = out.execution_arn().to_owned();
+    store::update_live(
+        app,
+        &job.id,
+        "SET execution_arn = :arn",
+        None,
+        vec![(":arn", dynamo::s(&arn))],
+    )
+    .await?;
+    Ok(arn)
+}
+
+pub async fn view(app: &App, job: &Job) -> Result<JobView> {
+    let link = |key: &Option<String>| {
+        let key = key.clone();
+        async move {
+            match key {
+                Some(k) => crate::storage::presigned_get(app, &k, LINK_TTL)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        }
+    };
+    let done = job.status == Status::Succeeded;
+    Ok(JobView {
+        id: job.id.clone(),
+        status: job.status,
+        stage: job.stage,
+        percent: if done { 100 } else { job.stage.percent() },
+        title: job.title.clone(),
+        description: job.description.clone(),
+        language: job.language.clone(),
+        aspect_ratio: job.aspect_ratio.clone(),
+        duration_s: job.duration_s,
+        style: job.style.clone(),
+        upload_id: job.upload_id.clone(),
+        price: job.price,
+        created_at: job.created_at.clone(),
+        updated_at: job.updated_at.clone(),
+        finished_at: job.finished_at.clone(),
+        script: job
+            .script
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok()),
+        enhanced_image_url: link(&job.enhanced_key).await?,
+        video_url: if done {
+            link(&job.video_key).await?
+        } else {
+            None
+        },
+        poster_url: if done {
+            link(&job.poster_key).await?
+        } else {
+            None
+        },
+        public_path: job.public_id.as_ref().map(|id| format!("/v/{id}")),
+        error: job.error.clone(),
+        refunded: matches!(job.status, Status::Failed | Status::Cancelled),
+    })
+}
+
+pub async fn get(app: &App, user_id: &str, id: &str) -> Result<Job> {
+    store::owned(app, user_id, id).await
+}
+
+pub async fn list(app: &App, user_id: &str, cursor: Option<&str>) -> Result<crate::Page<JobView>> {
+    let (jobs, next) = store::list(app, user_id, cursor).await?;
+    let mut items = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        items.push(view(app, job).await?);
+    }
+    Ok(crate::Page {
+        items,
+        next_cursor: next,
+    })
+}
+
+/// Stops the pipeline and refunds, once.
+pub async fn cancel(app: &App, user_id: &str, id: &str) -> Result<Job> {
+    let job = store::owned(app, user_id, id).await?;
+    if !job.status.is_live() {
+        return Err(Error::conflict(
+            "not_cancellable",
+            format!("the video is already {}", job.status.as_str()),
+        ));
+    }
+    if !store::end_with_refund(app, &job, Status::Cancelled, None, "cancelled").await? {
+        return Err(Error::conflict(
+            "not_cancellable",
+            "the video has just finished",
+        ));
+    }
+    stop_execution(app, &job).await;
+    tracing::info!(job_id = %job.id, "job cancelled and refunded");
+    store::owned(app, user_id, id).await
+}
+
+async fn stop_execution(app: &App, job: &Job) {
+    let Some(arn) = &job.execution_arn else {
+        return;
+    };
+    // The job is already cancelled and refunded; workers that still get a
+    // message for it see that and do nothing, so a failed stop is only noise.
+    if let Err(e) = app
+        .sfn
+        .stop_execution()
+        .execution_arn(arn)
+        .cause("cancelled by the user")
+        .send()
+        .await
+    {
+        tracing::warn!(job_id = %job.id, error = %aws_sdk_sfn::error::DisplayErrorContext(e), "stop execution");
+    }
+}
+
+/// Deletes the job, every object made for it, and its public link. A live
+/// job is cancelled (and refunded) first.
+pub async fn delete(app: &App, user_id: &str, id: &str) -> Result<()> {
+    let mut job = store::owned(app, user_id, id).await?;
+    if job.status.is_live() {
+        store::end_with_refund(app, &job, Status::Cancelled, None, "deleted").await?;
+        stop_execution(app, &job).await;
+        job = store::owned(app, user_id, id).await?;
+    }
+    crate::storage::delete_objects(app, &job.object_keys()).await?;
+    store::delete(app, &job).await
+}
+
+/// The video behind a public link, as a short-lived direct URL.
+pub async fn public_video_url(app: &App, public_id: &str) -> Result<String> {
+    let valid = public_id.len() == 43
+        && public_id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+    let job = if valid {
+        store::job_for_public_id(app, public_id).await?
+    } else {
+        None
+    };
+    match job.and_then(|j| j.video_key) {
+        Some(key) => crate::storage::presigned_get(app, &key, Duration::from_secs(600)).await,
+        None => Err(Error::NotFound { what: "video" }),
+    }
+}

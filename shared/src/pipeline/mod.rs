@@ -1,0 +1,61 @@
+//! The video pipeline's stage workers. The state machine sends
+//! `{job_id, stage, task_token}` to each stage's queue; a worker does the
+//! stage once (a redelivered message finds it done) and reports back with
+//! SendTaskSuccess or SendTaskFailure.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+
+use crate::app::App;
+
+/// One per worker Lambda; the name is its binary in `functions/` and
+/// `BuildProperties.Binary` in the template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worker {
+    Script,
+    Enhance,
+    Video,
+    Finalize,
+}
+
+impl Worker {
+    pub const ALL: [Worker; 4] = [
+        Worker::Script,
+        Worker::Enhance,
+        Worker::Video,
+        Worker::Finalize,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Worker::Script => "worker-script",
+            Worker::Enhance => "worker-enhance",
+            Worker::Video => "worker-video",
+            Worker::Finalize => "worker-finalize",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.name() == name)
+    }
+}
+
+/// Handles one SQS batch. Messages that hit a transient fault are reported
+/// as batch item failures, so SQS redelivers them later.
+pub async fn handle_batch(app: &App, worker: Worker, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        if let Err(err) = stage::handle(app, worker, &record).await {
+            tracing::warn!(worker = worker.name(), message_id = %id, error = %err, "stage will be retried");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+mod stage;
+mod work;
+
+use work::Outcome;

@@ -1,0 +1,155 @@
+//! One stage delivery: parse, skip what is already done, do the work,
+//! record it, report to Step Functions.
+
+use aws_lambda_events::event::sqs::SqsMessage;
+use serde::Deserialize;
+
+use super::{Outcome, Worker, work};
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::jobs::{self, JobError, Status, store};
+
+/// After this many deliveries a transient fault is treated as permanent, so
+/// the job ends (and refunds) instead of waiting for the stage timeout.
+const MAX_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Deserialize)]
+struct Message {
+    job_id: String,
+    stage: String,
+    task_token: String,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+/// Ok: the message is done with (delete it). Err: leave it for redelivery.
+pub async fn handle(app: &App, worker: Worker, record: &SqsMessage) -> Result<()> {
+    let Some(body) = record.body.as_deref() else {
+        tracing::error!(worker = worker.name(), "message without a body dropped");
+        return Ok(());
+    };
+    let message: Message = match serde_json::from_str(body) {
+        Ok(m) => m,
+        Err(err) => {
+            // Nobody can ever process it; retrying only delays the DLQ.
+            tracing::error!(worker = worker.name(), error = %err, "malformed stage message dropped");
+            return Ok(());
+        }
+    };
+    let attempt = record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|c| c.parse::<u32>().ok())
+        .unwrap_or(1);
+    let Some(job) = store::get(app, &message.job_id).await? else {
+        tracing::warn!(job_id = %message.job_id, "stage message for a deleted job dropped");
+        return report_success(app, &message.task_token).await;
+    };
+    if message.stage == "refund" {
+        let error = describe_failure(&job, message.error.as_ref());
+        if store::end_with_refund(app, &job, Status::Failed, Some(&error), "video failed").await? {
+            tracing::info!(job_id = %job.id, stage = %error.stage, code = %error.code, "job failed and refunded");
+        }
+        return report_success(app, &message.task_token).await;
+    }
+    if !job.status.is_live() {
+        tracing::info!(job_id = %job.id, status = job.status.as_str(), "job already ended; stage skipped");
+        return report_success(app, &message.task_token).await;
+    }
+    match work::run(app, &job, &message.stage).await {
+        Ok(Outcome::Done) => {
+            tracing::info!(job_id = %job.id, stage = %message.stage, attempt, "stage done");
+            report_success(app, &message.task_token).await
+        }
+        Err(failure) if failure.permanent || attempt >= MAX_ATTEMPTS => {
+            tracing::warn!(job_id = %job.id, stage = %message.stage, code = %failure.code, attempt, "stage failed");
+            let error = JobError {
+                stage: message.stage.clone(),
+                code: if failure.permanent {
+                    failure.code
+                } else {
+                    "retries_exhausted".into()
+                },
+                message: failure.message,
+            };
+            report_failure(app, &message.task_token, &error).await
+        }
+        Err(failure) => Err(Error::internal("transient stage fault", failure.message)),
+    }
+}
+
+/// What went wrong, from the Catch's `{Error, Cause}`: our own failures
+/// carry a JSON cause; anything else (a timeout) gets a plain reason.
+fn describe_failure(job: &jobs::Job, error: Option<&serde_json::Value>) -> JobError {
+    let cause = error
+        .and_then(|e| e.get("Cause"))
+        .and_then(|c| c.as_str())
+        .and_then(|c| serde_json::from_str::<JobError>(c).ok());
+    if let Some(err) = cause {
+        return err;
+    }
+    let name = error
+        .and_then(|e| e.get("Error"))
+        .and_then(|e| e.as_str())
+        .unwrap_or("States.Unknown");
+    let (code, message) = if name == "States.Timeout" {
+        ("timeout", "this step took too long")
+    } else {
+        ("pipeline_error", "the video pipeline stopped unexpectedly")
+    };
+    JobError {
+        stage: job.stage.as_str().to_owned(),
+        code: code.to_owned(),
+        message: format!("{message}; your credits were returned"),
+    }
+}
+
+/// A token the state machine no longer waits for (the execution moved on,
+/// was stopped, or this is a redelivery of a stage already reported) is
+/// not an error: the message is simply done.
+fn token_is_spent(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken" | "ExecutionDoesNotExist")
+    )
+}
+
+async fn report_success(app: &App, token: &str) -> Result<()> {
+    use aws_sdk_sfn::error::ProvideErrorMetadata;
+    match app
+        .sfn
+        .send_task_success()
+        .task_token(token)
+        .output("{}")
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if token_is_spent(e.code()) => Ok(()),
+        Err(e) => Err(Error::internal(
+            "send task success",
+            aws_sdk_sfn::error::DisplayErrorContext(e),
+        )),
+    }
+}
+
+async fn report_failure(app: &App, token: &str, error: &JobError) -> Result<()> {
+    use aws_sdk_sfn::error::ProvideErrorMetadata;
+    let cause = serde_json::to_string(error).map_err(|e| Error::internal("cause", e))?;
+    match app
+        .sfn
+        .send_task_failure()
+        .task_token(token)
+        .error(&error.code)
+        .cause(cause)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if token_is_spent(e.code()) => Ok(()),
+        Err(e) => Err(Error::internal(
+            "send task failure",
+            aws_sdk_sfn::error::DisplayErrorContext(e),
+        )),
+    }
+}

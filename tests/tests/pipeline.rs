@@ -1,0 +1,367 @@
+//! The whole path: presigned upload, job, Step Functions + SQS stages in
+//! the emulator, a real MP4 at the end.
+
+use std::time::Duration;
+
+use glimvid_media::image::ImageFormat;
+use glimvid_tests::media::{inspect_mp4, photo};
+use glimvid_tests::{Api, Reply, app, harness_with};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// Every delivery is handed to the worker twice, as SQS may do.
+fn options(o: &mut glimvid_runner::Options) {
+    o.deliver_twice = true;
+}
+
+fn api() -> Api {
+    harness_with(options);
+    Api::new()
+}
+
+async fn upload(me: &Api, bytes: &[u8], content_type: &str) -> String {
+    let ticket = me
+        .post(
+            "/uploads",
+            json!({"content_type": content_type, "size_bytes": bytes.len()}),
+        )
+        .await;
+    assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
+    let put = put_presigned(&ticket.body, content_type, bytes.to_vec()).await;
+    assert_eq!(put, StatusCode::OK);
+    ticket.body["upload_id"].as_str().unwrap().to_owned()
+}
+
+async fn put_presigned(ticket: &Value, content_type: &str, body: Vec<u8>) -> StatusCode {
+    reqwest::Client::new()
+        .put(ticket["url"].as_str().unwrap())
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("PUT to storage")
+        .status()
+}
+
+async fn wait_until_done(me: &Api, id: &str) -> Reply {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        let job = me.get(&format!("/videos/{id}")).await;
+        assert_eq!(job.status, StatusCode::OK, "{}", job.body);
+        let status = job.body["status"].as_str().unwrap_or_default().to_owned();
+        if !matches!(status.as_str(), "queued" | "running") {
+            return job;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "job stuck: {}",
+            job.body
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn grant(user_id: &str, credits: i64) {
+    let app = app().await;
+    let items = glimvid::credits::change_items(
+        &app.config.credits_table,
+        &glimvid::credits::Change {
+            user_id,
+            kind: glimvid::credits::EntryKind::Purchase,
+            amount: credits,
+            reason: "test pack",
+            job_id: None,
+        },
+    )
+    .unwrap();
+    app.dynamo
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn user_id(me: &Api) -> String {
+    me.get("/me").await.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn ledger(user: &str) -> Vec<glimvid::credits::Entry> {
+    glimvid::credits::ledger(&app().await, user).await.unwrap()
+}
+
+async fn download(url: &str) -> Vec<u8> {
+    let resp = reqwest::get(url).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn photo_becomes_an_mp4_through_the_state_machine() {
+    let (me, _) = api().signed_up().await;
+    let user = user_id(&me).await;
+    let upload_id = upload(&me, &photo(1200, 900, ImageFormat::Jpeg), "image/jpeg").await;
+    let done = me
+        .post(&format!("/uploads/{upload_id}/complete"), json!({}))
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(done.body["width"], 1200);
+
+    let created = me
+        .post(
+            "/videos",
+            json!({"upload_id": upload_id, "title": "Ceramic mug", "description": "Hand-thrown stoneware mug. Holds 350 ml. Dishwasher safe.", "language": "en", "aspect_ratio": "16:9", "duration_s": 5}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let job = wait_until_done(&me, &id).await;
+    assert_eq!(job.body["status"], "succeeded", "{}", job.body);
+    assert_eq!(job.body["percent"], 100);
+    assert!(
+        job.body["script"]["scenes"]
+            .as_array()
+            .is_some_and(|s| (3..=5).contains(&s.len()))
+    );
+    assert!(job.body["enhanced_image_url"].is_string());
+
+    let mp4 = download(job.body["video_url"].as_str().unwrap()).await;
+    let facts = inspect_mp4(&mp4);
+    assert_eq!(facts.codec, "h264");
+    assert_eq!((facts.width, facts.height), (1280, 720));
+    assert_eq!(facts.samples, 150);
+    assert!(
+        (facts.duration_s - 5.0).abs() < 0.05,
+        "{}",
+        facts.duration_s
+    );
+
+    // The public link needs no login and redirects to the video.
+    let public = job.body["public_path"].as_str().unwrap();
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let link = no_redirect
+        .get(format!("{}{public}", glimvid_tests::harness().base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(link.status(), StatusCode::FOUND);
+
+    // Delivered twice, every stage still ran once: one debit, and the
+    // ledger is the trial grant and that debit.
+    let entries = ledger(&user).await;
+    assert_eq!(
+        entries.iter().filter(|e| e.kind == "debit").count(),
+        1,
+        "{entries:?}"
+    );
+    assert_eq!(entries.iter().map(|e| e.amount).sum::<i64>(), 0);
+    assert_eq!(
+        glimvid::credits::balance(&app().await, &user)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Deleting the video removes its objects and its public link.
+    assert_eq!(
+        me.delete(&format!("/videos/{id}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        me.get(&format!("/videos/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let gone = no_redirect
+        .get(format!("{}{public}", glimvid_tests::harness().base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn text_to_video_in_portrait_for_ten_seconds() {
+    let (me, _) = api().signed_up().await;
+    grant(&user_id(&me).await, 1).await;
+    let created = me
+        .post(
+            "/videos",
+            json!({"title": "手工茶杯", "description": "手工拉坯的陶瓷茶杯，容量350毫升，可用洗碗机清洗。", "language": "zh", "aspect_ratio": "9:16", "duration_s": 10, "style": "calm"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
+    let job = wait_until_done(&me, created.body["id"].as_str().unwrap()).await;
+    assert_eq!(job.body["status"], "succeeded", "{}", job.body);
+    assert!(
+        job.body["enhanced_image_url"].is_null(),
+        "text-to-video skips enhance"
+    );
+    let facts = inspect_mp4(&download(job.body["video_url"].as_str().unwrap()).await);
+    assert_eq!((facts.width, facts.height), (720, 1280));
+    assert_eq!(facts.samples, 300);
+}
+
+#[tokio::test]
+async fn storage_refuses_another_type_or_a_longer_body() {
+    let (me, _) = api().signed_up().await;
+    let bytes = photo(800, 600, ImageFormat::Png);
+    let ticket = me
+        .post(
+            "/uploads",
+            json!({"content_type": "image/png", "size_bytes": bytes.len()}),
+        )
+        .await;
+    assert_eq!(ticket.status, StatusCode::CREATED);
+    assert_eq!(
+        put_presigned(&ticket.body, "image/jpeg", bytes.clone()).await,
+        StatusCode::FORBIDDEN
+    );
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(&[0; 100]);
+    assert_eq!(
+        put_presigned(&ticket.body, "image/png", longer).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put_presigned(&ticket.body, "image/png", bytes).await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn non_image_bytes_are_refused_and_removed() {
+    let (me, _) = api().signed_up().await;
+    let fake = b"GIF89a this is not a photo at all, just text pretending".repeat(20);
+    let upload_id = upload(&me, &fake, "image/jpeg").await;
+    let done = me
+        .post(&format!("/uploads/{upload_id}/complete"), json!({}))
+        .await;
+    assert_eq!(
+        done.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        done.body
+    );
+    assert_eq!(
+        me.post(&format!("/uploads/{upload_id}/complete"), json!({}))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let app = app().await;
+    let user = user_id(&me).await;
+    let listed = app
+        .s3
+        .list_objects_v2()
+        .bucket(&app.config.media_bucket)
+        .prefix(format!("users/{user}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.key_count().unwrap_or_default(),
+        0,
+        "the object is gone"
+    );
+
+    // Too small a photo is refused the same way.
+    let tiny = upload(&me, &photo(200, 200, ImageFormat::Png), "image/png").await;
+    let done = me
+        .post(&format!("/uploads/{tiny}/complete"), json!({}))
+        .await;
+    assert_eq!(done.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(done.error_code(), "bad_dimensions");
+}
+
+#[tokio::test]
+async fn cancel_refunds_once() {
+    let (me, _) = api().signed_up().await;
+    let user = user_id(&me).await;
+    let created = me
+        .post("/videos", json!({"title": "Lamp", "description": "A brass desk lamp.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5}))
+        .await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    let cancelled = me.post(&format!("/videos/{id}/cancel"), json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(
+        me.post(&format!("/videos/{id}/cancel"), json!({}))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        me.get(&format!("/videos/{id}")).await.body["status"],
+        "cancelled"
+    );
+    let entries = ledger(&user).await;
+    assert_eq!(
+        entries.iter().filter(|e| e.kind == "refund").count(),
+        1,
+        "{entries:?}"
+    );
+    assert_eq!(
+        glimvid::credits::balance(&app().await, &user)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn no_credits_means_402_and_nothing_written() {
+    let (me, _) = api().signed_up().await;
+    let user = user_id(&me).await;
+    let body = json!({"title": "Vase", "description": "Blue glass vase.", "language": "en", "aspect_ratio": "1:1", "duration_s": 10});
+    let reply = me.post("/videos", body).await;
+    assert_eq!(reply.status, StatusCode::PAYMENT_REQUIRED, "{}", reply.body);
+    assert_eq!(reply.error_code(), "insufficient_credits");
+    assert_eq!(ledger(&user).await.len(), 1, "only the trial grant");
+    assert!(
+        me.get("/videos").await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn another_users_job_and_upload_are_not_found() {
+    let (owner, _) = api().signed_up().await;
+    let (other, _) = api().signed_up().await;
+    let upload_id = upload(&owner, &photo(640, 480, ImageFormat::Png), "image/png").await;
+    let created = owner
+        .post("/videos", json!({"title": "Bag", "description": "Leather bag.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5}))
+        .await;
+    let job_id = created.body["id"].as_str().unwrap();
+    for (method, path) in [
+        ("GET", format!("/videos/{job_id}")),
+        ("POST", format!("/videos/{job_id}/cancel")),
+        ("DELETE", format!("/videos/{job_id}")),
+        ("POST", format!("/uploads/{upload_id}/complete")),
+        ("DELETE", format!("/uploads/{upload_id}")),
+    ] {
+        let reply = match method {
+            "GET" => other.get(&path).await,
+            "DELETE" => other.delete(&path).await,
+            _ => other.post(&path, json!({})).await,
+        };
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    let used = other
+        .post("/videos", json!({"upload_id": upload_id, "title": "Bag", "description": "x", "language": "en", "aspect_ratio": "1:1", "duration_s": 5}))
+        .await;
+    assert_eq!(used.status, StatusCode::BAD_REQUEST);
+    assert_eq!(used.body["error"]["field"], "upload_id");
+    assert!(
+        other.get("/videos").await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
