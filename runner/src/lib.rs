@@ -41,6 +41,10 @@ pub struct Options {
     /// Hand every queue delivery to the worker twice, as SQS's at-least-once
     /// delivery may, so tests prove the workers idempotent.
     pub deliver_twice: bool,
+    /// Fire the retention sweeper this often (the template's schedule is
+    /// hourly; locally it is more useful sooner). None: never (tests call
+    /// `glimvid::sweeper::run` themselves).
+    pub sweeper_every: Option<std::time::Duration>,
 }
 
 impl Options {
@@ -60,6 +64,7 @@ impl Default for Options {
             trust_forwarded_for: false,
             env_overrides: BTreeMap::new(),
             deliver_twice: false,
+            sweeper_every: None,
         }
     }
 }
@@ -262,6 +267,10 @@ pub async fn start(options: Options) -> Result<Running> {
         ));
     }
 
+    if let Some(every) = options.sweeper_every {
+        pollers.push(spawn_sweeper(app.clone(), every, pollers_stopped.clone()));
+    }
+
     let routes = template.http_routes()?;
     for r in &routes {
         tracing::debug!(method = %r.method, path = %r.path, function = %r.function, "route");
@@ -292,5 +301,27 @@ pub async fn start(options: Options) -> Result<Running> {
         task,
         stop_pollers,
         pollers,
+    })
+}
+
+/// Plays the EventBridge schedule: runs the sweeper every `every` until stopped.
+fn spawn_sweeper(
+    app: Arc<App>,
+    every: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {
+                    if let Err(err) = glimvid::sweeper::run(&app).await {
+                        tracing::error!(error = %format!("{err:#}"), "sweeper run failed");
+                    }
+                }
+                _ = stop.changed() => return,
+            }
+        }
     })
 }

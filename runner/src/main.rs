@@ -19,6 +19,11 @@ async fn main() -> anyhow::Result<()> {
             .context("GLIMVID_BIND must be host:port")?,
         prefix: var("GLIMVID_PREFIX").unwrap_or_else(|| "glimvid-local".into()),
         trust_forwarded_for: var("GLIMVID_TRUST_FORWARDED_FOR").is_some_and(|v| v == "1"),
+        sweeper_every: Some(std::time::Duration::from_secs(
+            var("GLIMVID_SWEEPER_INTERVAL_S")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(600),
+        )),
         ..Options::default()
     };
     start(options).await?.wait().await;

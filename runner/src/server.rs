@@ -2,6 +2,7 @@
 //! template, each handed to the same handler code the Lambda functions run.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -61,7 +62,73 @@ pub fn router(app: Arc<App>, routes: Vec<HttpRoute>, trust_forwarded_for: bool) 
     }
     Ok(router
         .method_not_allowed_fallback(|| async { into_axum(not_found(Error::MethodNotAllowed)) })
-        .fallback(|| async { into_axum(not_found(Error::RouteNotFound)) }))
+        .fallback(web_or_not_found))
+}
+
+/// Where the web app's files are: `GLIMVID_WEB_ROOT`, else the repository's `web/`.
+fn web_root() -> PathBuf {
+    std::env::var_os("GLIMVID_WEB_ROOT")
+        .filter(|v| !v.is_empty())
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web"),
+            PathBuf::from,
+        )
+}
+
+/// A GET or HEAD for a file of the web app serves it (`/` is `index.html`;
+/// the app routes with the URL's hash, so no rewrites are needed); anything
+/// else answers as API Gateway would, a JSON 404.
+async fn web_or_not_found(req: Request) -> Response {
+    let head = req.method() == http::Method::HEAD;
+    if (head || req.method() == http::Method::GET)
+        && let Some(response) = web_file(&web_root(), req.uri().path(), head).await
+    {
+        return response;
+    }
+    into_axum(not_found(Error::RouteNotFound))
+}
+
+async fn web_file(root: &Path, path: &str, head: bool) -> Option<Response> {
+    let relative = if path == "/" { "/index.html" } else { path };
+    let mut file = root.to_path_buf();
+    for segment in relative.strip_prefix('/')?.split('/') {
+        // Plain names only: no traversal, no hidden files, no encodings.
+        let plain = segment
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if segment.is_empty() || segment.starts_with('.') || !plain {
+            return None;
+        }
+        file.push(segment);
+    }
+    let content_type = match file.extension()?.to_str()? {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "txt" => "text/plain; charset=utf-8",
+        _ => return None,
+    };
+    let bytes = tokio::fs::read(&file).await.ok()?;
+    let length = bytes.len();
+    let body = if head {
+        AxumBody::empty()
+    } else {
+        AxumBody::from(bytes)
+    };
+    Response::builder()
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header(http::header::CONTENT_LENGTH, length)
+        .header(http::header::CACHE_CONTROL, "no-cache")
+        .header("x-content-type-options", "nosniff")
+        .header("x-frame-options", "DENY")
+        .header("referrer-policy", "no-referrer")
+        .body(body)
+        .ok()
 }
 
 fn client_ip(route: &Route, peer: SocketAddr, req: &Request) -> IpAddr {

@@ -9,6 +9,8 @@ pub struct App {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sfn: aws_sdk_sfn::Client,
+    /// The AI providers the configuration chose (see `providers`).
+    pub providers: std::sync::Arc<crate::providers::ProviderSet>,
 }
 
 impl App {
@@ -20,8 +22,19 @@ impl App {
         Ok(Self::new(config, &aws_sdk_config().await))
     }
 
+    /// As `from_env`, plus the AI providers' API keys from Secrets Manager
+    /// (pipeline workers only: they alone call providers, and only their
+    /// roles may read the secrets).
+    pub async fn for_worker() -> anyhow::Result<Self> {
+        let mut config = Config::from_env()?;
+        let sdk = aws_sdk_config().await;
+        crate::providers::keys::resolve(&mut config, &sdk).await?;
+        Ok(Self::new(config, &sdk))
+    }
+
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
         App {
+            providers: crate::providers::ProviderSet::new(&config.providers),
             config,
             dynamo: aws_sdk_dynamodb::Client::new(sdk),
             // Path-style addressing works with any endpoint, including the

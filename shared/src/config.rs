@@ -17,6 +17,14 @@ pub struct Config {
     /// Local fault injection: the named pipeline stage fails permanently.
     /// Never set in the template; tests set it to walk the refund path.
     pub fail_stage: Option<String>,
+    /// Signs payment webhooks; without it the webhook refuses every event.
+    pub payment_webhook_secret: Option<String>,
+    /// Uploads older than this that no live job needs are deleted.
+    pub upload_retention_days: i64,
+    /// A job still running this long after it was created is failed and refunded.
+    pub job_deadline_minutes: i64,
+    /// Who does each AI stage, where they are and how hard we try.
+    pub providers: Providers,
 }
 
 /// Abuse and retention limits. Defaults are the product's promises; the
@@ -38,6 +46,209 @@ impl Default for Limits {
             usage_log_days: 30,
         }
     }
+}
+
+/// Which implementation does an AI stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// In process, no network (`glimvid-media`).
+    Offline,
+    /// DeepSeek chat completions (scripts only).
+    DeepSeek,
+    /// ByteDance Ark: Seedream images, Seedance videos.
+    Ark,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Offline => "offline",
+            ProviderKind::DeepSeek => "deepseek",
+            ProviderKind::Ark => "ark",
+        }
+    }
+}
+
+/// An API key. Its `Debug` never shows the value, so a logged `Config`
+/// cannot leak it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(value: impl Into<String>) -> Self {
+        ApiKey(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_empty() { "ApiKey(unset)" } else { "ApiKey(***)" })
+    }
+}
+
+/// One remote provider's endpoint and key. On Lambda the key is read at
+/// cold start from the Secrets Manager secret `key_secret` names; locally
+/// it comes straight from the environment.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub base_url: String,
+    pub key: ApiKey,
+    pub key_secret: Option<String>,
+}
+
+/// The AI providers and how the clients treat them.
+#[derive(Debug, Clone)]
+pub struct Providers {
+    pub script: ProviderKind,
+    pub image: ProviderKind,
+    pub video: ProviderKind,
+    pub deepseek: Endpoint,
+    pub deepseek_model: String,
+    pub ark: Endpoint,
+    pub ark_image_model: String,
+    pub ark_video_model: String,
+    /// `480p`, `720p` or `1080p`.
+    pub ark_video_resolution: String,
+    /// Hosts provider result URLs may be fetched from: `example.com` exactly,
+    /// `*.example.com` for its subdomains.
+    pub download_hosts: Vec<String>,
+    /// Plain `http://` to loopback hosts (the tests' fake providers). Never
+    /// set in the template: production talks HTTPS only.
+    pub allow_http_loopback: bool,
+    pub connect_timeout: std::time::Duration,
+    /// One HTTP exchange, end to end.
+    pub request_timeout: std::time::Duration,
+    /// How long one delivery may keep retrying a provider call; after that
+    /// the message is left for SQS to redeliver.
+    pub retry_budget: std::time::Duration,
+    pub download_timeout: std::time::Duration,
+    pub max_download_bytes: u64,
+    /// Between two polls of a video task (the state machine's Wait).
+    pub video_poll_seconds: u32,
+    /// A video task not done this long after it was created is given up.
+    pub video_deadline: std::time::Duration,
+    /// Render offline when the video provider fails for good.
+    pub video_fallback: bool,
+}
+
+impl Providers {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        use std::time::Duration;
+        let get = |key: &str| lookup(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let text = |key: &str, default: &str| get(key).unwrap_or_else(|| default.to_owned());
+        let kind = |key: &str, allowed: &[ProviderKind]| -> anyhow::Result<ProviderKind> {
+            let value = text(key, "offline");
+            allowed
+                .iter()
+                .copied()
+                .find(|k| k.as_str() == value)
+                .with_context(|| {
+                    let names: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
+                    format!("{key}={value}: must be one of {}", names.join(", "))
+                })
+        };
+        let millis = |key: &str, default: u64| -> anyhow::Result<Duration> {
+            match get(key) {
+                None => Ok(Duration::from_millis(default)),
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(Duration::from_millis(n)),
+                    _ => bail!("{key}={v} must be a positive number of milliseconds"),
+                },
+            }
+        };
+        let count = |key: &str, default: u64| -> anyhow::Result<u64> {
+            match get(key) {
+                None => Ok(default),
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(n),
+                    _ => bail!("{key}={v} must be a positive number"),
+                },
+            }
+        };
+        let flag = |key: &str, default: bool| -> anyhow::Result<bool> {
+            match get(key).as_deref() {
+                None => Ok(default),
+                Some("true" | "on" | "1") => Ok(true),
+                Some("false" | "off" | "0") => Ok(false),
+                Some(v) => bail!("{key}={v} must be true or false"),
+            }
+        };
+        let allow_http_loopback = flag("PROVIDER_ALLOW_HTTP_LOOPBACK", false)?;
+        let endpoint = |prefix: &str, default_url: &str| -> anyhow::Result<Endpoint> {
+            let base_url = text(&format!("{prefix}_BASE_URL"), default_url)
+                .trim_end_matches('/')
+                .to_owned();
+            check_base_url(&format!("{prefix}_BASE_URL"), &base_url, allow_http_loopback)?;
+            Ok(Endpoint {
+                base_url,
+                key: ApiKey::new(get(&format!("{prefix}_API_KEY")).unwrap_or_default()),
+                key_secret: get(&format!("{prefix}_API_KEY_SECRET")),
+            })
+        };
+        let resolution = text("ARK_VIDEO_RESOLUTION", "720p");
+        if !matches!(resolution.as_str(), "480p" | "720p" | "1080p") {
+            bail!("ARK_VIDEO_RESOLUTION={resolution} must be 480p, 720p or 1080p");
+        }
+        Ok(Providers {
+            script: kind("SCRIPT_PROVIDER", &[ProviderKind::Offline, ProviderKind::DeepSeek])?,
+            image: kind("IMAGE_PROVIDER", &[ProviderKind::Offline, ProviderKind::Ark])?,
+            video: kind("VIDEO_PROVIDER", &[ProviderKind::Offline, ProviderKind::Ark])?,
+            deepseek: endpoint("DEEPSEEK", "https://api.deepseek.com")?,
+            deepseek_model: text("DEEPSEEK_MODEL", "deepseek-chat"),
+            ark: endpoint("ARK", "https://ark.ap-southeast.bytepluses.com")?,
+            ark_image_model: text("ARK_IMAGE_MODEL", "seedream-4-0-250828"),
+            ark_video_model: text("ARK_VIDEO_MODEL", "seedance-1-0-pro-250528"),
+            ark_video_resolution: resolution,
+            download_hosts: text(
+                "PROVIDER_DOWNLOAD_HOSTS",
+                "*.bytepluses.com,*.volces.com",
+            )
+            .split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect(),
+            allow_http_loopback,
+            connect_timeout: millis("PROVIDER_CONNECT_TIMEOUT_MS", 5_000)?,
+            request_timeout: millis("PROVIDER_REQUEST_TIMEOUT_MS", 45_000)?,
+            retry_budget: millis("PROVIDER_RETRY_BUDGET_MS", 50_000)?,
+            download_timeout: millis("PROVIDER_DOWNLOAD_TIMEOUT_MS", 120_000)?,
+            max_download_bytes: count("PROVIDER_MAX_DOWNLOAD_BYTES", 100 * 1024 * 1024)?,
+            video_poll_seconds: u32::try_from(count("VIDEO_POLL_SECONDS", 10)?)
+                .context("VIDEO_POLL_SECONDS is too large")?,
+            video_deadline: Duration::from_secs(count("VIDEO_DEADLINE_SECONDS", 900)?),
+            video_fallback: flag("VIDEO_FALLBACK", true)?,
+        })
+    }
+
+    /// True when some stage talks to a remote provider.
+    pub fn any_remote(&self) -> bool {
+        [self.script, self.image, self.video]
+            .iter()
+            .any(|k| *k != ProviderKind::Offline)
+    }
+}
+
+/// Provider base URLs are HTTPS; plain HTTP only to loopback, and only when
+/// the configuration allows it (the tests' fake servers).
+fn check_base_url(key: &str, url: &str, allow_http_loopback: bool) -> anyhow::Result<()> {
+    if url.starts_with("https://") {
+        return Ok(());
+    }
+    if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', ':']).next().unwrap_or_default();
+        if allow_http_loopback && matches!(host, "127.0.0.1" | "localhost") {
+            return Ok(());
+        }
+    }
+    bail!("{key}={url} must be an https:// URL")
 }
 
 impl Config {
@@ -79,6 +290,10 @@ impl Config {
             media_bucket: required("MEDIA_BUCKET")?,
             state_machine_arn: required("PIPELINE_STATE_MACHINE_ARN")?,
             fail_stage: lookup("PIPELINE_FAIL_STAGE").filter(|v| !v.is_empty()),
+            payment_webhook_secret: lookup("PAYMENT_WEBHOOK_SECRET").filter(|v| !v.is_empty()),
+            upload_retention_days: number("UPLOAD_RETENTION_DAYS", 30)?,
+            job_deadline_minutes: number("JOB_DEADLINE_MINUTES", 90)?,
+            providers: Providers::from_lookup(&lookup)?,
             limits: Limits {
                 auth_requests_per_minute: per_minute(
                     "AUTH_RATE_LIMIT_PER_MINUTE",

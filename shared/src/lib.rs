@@ -16,8 +16,11 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod pipeline;
+pub mod privacy;
+pub mod providers;
 pub mod ratelimit;
 pub mod storage;
+pub mod sweeper;
 pub mod telemetry;
 pub mod uploads;
 pub mod usage;
@@ -47,7 +50,7 @@ pub async fn run_lambda(endpoint: http::Endpoint) -> Result<(), lambda_http::Err
 /// Runs one pipeline stage worker as an SQS-triggered Lambda function.
 pub async fn run_worker(worker: pipeline::Worker) -> Result<(), lambda_runtime::Error> {
     telemetry::init_json();
-    let app = std::sync::Arc::new(App::from_env().await?);
+    let app = std::sync::Arc::new(App::for_worker().await?);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
             let app = app.clone();
@@ -58,5 +61,16 @@ pub async fn run_worker(worker: pipeline::Worker) -> Result<(), lambda_runtime::
             }
         },
     ))
+    .await
+}
+
+/// Runs the retention sweeper as a scheduled Lambda function.
+pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
+    telemetry::init_json();
+    let app = std::sync::Arc::new(App::from_env().await?);
+    lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let app = app.clone();
+        async move { sweeper::run(&app).await.map_err(|e| lambda_runtime::Error::from(format!("{e:#}"))) }
+    }))
     .await
 }

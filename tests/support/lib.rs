@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod fakes;
 pub mod media;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -293,4 +294,69 @@ pub async fn app() -> glimvid::App {
         harness().config.clone(),
         &glimvid::app::aws_sdk_config().await,
     )
+}
+
+/// Signs a payment-provider event the way Stripe does.
+pub fn stripe_signature(secret: &str, timestamp: i64, body: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("hmac key");
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+pub const WEBHOOK_SECRET: &str = "whsec_test_only";
+
+/// Runner options for tests that take payments.
+pub fn with_payments(o: &mut glimvid_runner::Options) {
+    o.env_overrides
+        .insert("PAYMENT_WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
+}
+
+/// A checkout.session.completed event for `user_id` buying `pack`.
+pub fn checkout_event(event_id: &str, user_id: &str, pack: &str) -> String {
+    serde_json::json!({
+        "id": event_id,
+        "type": "checkout.session.completed",
+        "data": {"object": {"id": format!("cs_{event_id}"), "client_reference_id": user_id,
+                            "payment_status": "paid", "metadata": {"pack": pack}}}
+    })
+    .to_string()
+}
+
+impl Api {
+    pub async fn webhook(&self, body: &str, signature: &str) -> Reply {
+        let resp = self
+            .http
+            .post(format!("{}/billing/webhook", harness().base_url))
+            .header("x-forwarded-for", &self.ip)
+            .header("content-type", "application/json")
+            .header("stripe-signature", signature)
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("webhook request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.json().await.unwrap_or(Value::Null);
+        Reply { status, headers, body }
+    }
+
+    pub async fn user_id(&self) -> String {
+        self.get("/me").await.body["id"].as_str().expect("user id").to_owned()
+    }
+}
+
+/// balance == sum(ledger), always.
+pub async fn assert_ledger_consistent(user_id: &str) -> i64 {
+    let app = app().await;
+    let balance = glimvid::credits::balance(&app, user_id).await.expect("balance");
+    let sum: i64 = glimvid::credits::ledger(&app, user_id)
+        .await
+        .expect("ledger")
+        .iter()
+        .map(|e| e.amount)
+        .sum();
+    assert_eq!(balance, sum, "balance differs from the ledger's sum");
+    assert!(balance >= 0, "negative balance");
+    balance
 }

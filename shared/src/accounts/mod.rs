@@ -57,6 +57,8 @@ pub struct User {
     pub created_at: String,
     pub password_hash: String,
     pub session_generation: i64,
+    /// Deletion requested: no logins, purge pending.
+    pub deleting: bool,
 }
 
 /// What the API shows of an account.
@@ -182,7 +184,9 @@ fn new_session(app: &App, user_id: &str, generation: i64) -> Result<(String, New
     Ok((token, session, clock::rfc3339(expires)))
 }
 
-pub async fn register(app: &App, input: RegisterInput) -> Result<IssuedSession> {
+/// Creates the account, its first session and (once per client IP, ever)
+/// the free-trial credits.
+pub async fn register(app: &App, input: RegisterInput, ip: &str) -> Result<IssuedSession> {
     let email = email::normalise(&input.email)?;
     password::validate("password", &input.password)?;
     let name = clean_name(input.name)?.filter(|n| !n.is_empty());
@@ -202,19 +206,26 @@ pub async fn register(app: &App, input: RegisterInput) -> Result<IssuedSession> 
         created_at: clock::rfc3339(clock::now()),
         password_hash: password::hash(input.password).await?,
         session_generation: 0,
+        deleting: false,
     };
     let (token, session, expires_at) = new_session(app, &user.id, user.session_generation)?;
-    let trial = crate::credits::change_items(
-        &app.config.credits_table,
-        &crate::credits::Change {
-            user_id: &user.id,
-            kind: crate::credits::EntryKind::Grant,
-            amount: crate::credits::TRIAL_CREDITS,
-            reason: "free trial",
-            job_id: None,
-        },
-    )?;
-    store(app).create_user(&user, &session, trial).await?;
+    let store = store(app);
+    let trial = !crate::credits::trial_used_from(app, ip).await?;
+    let extra = if trial {
+        crate::credits::trial_items(app, &user.id, ip)?
+    } else {
+        Vec::new()
+    };
+    match store.create_user(&user, &session, extra).await {
+        // With the trial in the transaction, a failed condition is either
+        // the email or a racing claim of this IP's trial: tell them apart.
+        Err(Error::Conflict { code: "email_taken", .. })
+            if trial && store.user_by_email(&user.email).await?.is_none() =>
+        {
+            store.create_user(&user, &session, Vec::new()).await?;
+        }
+        other => other?,
+    }
     tracing::info!(user_id = %user.id, "account registered");
     Ok(IssuedSession {
         token,
@@ -236,7 +247,7 @@ pub async fn login(app: &App, input: LoginInput) -> Result<IssuedSession> {
     if !password::verify(input.password, stored).await? {
         return Err(denied());
     }
-    let user = user.ok_or_else(denied)?;
+    let user = user.filter(|u| !u.deleting).ok_or_else(denied)?;
     let (token, session, expires_at) = new_session(app, &user.id, user.session_generation)?;
     store(app).put_session(&session).await?;
     tracing::info!(user_id = %user.id, "logged in");
@@ -272,7 +283,7 @@ pub async fn authenticate(app: &App, authorization: Option<&str>) -> Result<Prin
         .user_by_id(&session.user_id)
         .await?
         .ok_or_else(invalid)?;
-    if user.session_generation != session.generation {
+    if user.deleting || user.session_generation != session.generation {
         return Err(invalid());
     }
     Ok(Principal { user, token_hash })
@@ -302,6 +313,12 @@ pub async fn update_profile(
     let user = store(app)
         .update_profile(&principal.user.id, &patch)
         .await?;
+    if let Some(opt_out) = patch.training_opt_out
+        && opt_out != principal.user.training_opt_out
+    {
+        let retagged = crate::privacy::training::retag_user(app, &user.id, opt_out).await?;
+        tracing::info!(user_id = %user.id, opt_out, retagged, "training preference applied to uploads");
+    }
     Ok(UserView::from(&user))
 }
 

@@ -74,6 +74,7 @@ fn user_from_item(item: &Item) -> Result<User> {
         created_at: get_s(item, "created_at")?,
         password_hash: get_s(item, "password_hash")?,
         session_generation: get_n(item, "session_generation")?,
+        deleting: get_bool(item, "deleting"),
     })
 }
 

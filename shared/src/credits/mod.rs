@@ -9,6 +9,9 @@
 //! Layout (CreditsTable): balance `pk=USER#{id}, sk=BALANCE`; entries
 //! `pk=USER#{id}, sk=ENTRY#{time}#{ref}`.
 
+pub mod packs;
+pub mod webhook;
+
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::Serialize;
 
@@ -130,6 +133,59 @@ pub fn change_items(table: &str, change: &Change<'_>) -> Result<Vec<TransactWrit
     ])
 }
 
+fn trial_pk(ip: &str) -> String {
+    format!("TRIAL#IP#{ip}")
+}
+
+/// Whether a free trial was already granted to an account from this IP.
+/// Claims are never reset: that is the abuse protection.
+pub async fn trial_used_from(app: &App, ip: &str) -> Result<bool> {
+    let out = app
+        .dynamo
+        .get_item()
+        .table_name(&app.config.credits_table)
+        .key("pk", s(trial_pk(ip)))
+        .key("sk", s("TRIAL"))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| dynamo::sdk_error("get trial claim", e))?;
+    Ok(out.item.is_some())
+}
+
+/// The free-trial grant and the IP's claim on it, for the registration
+/// transaction. The claim's condition makes a racing second account from
+/// the same IP lose.
+pub fn trial_items(app: &App, user_id: &str, ip: &str) -> Result<Vec<TransactWriteItem>> {
+    let mut items = change_items(
+        &app.config.credits_table,
+        &Change {
+            user_id,
+            kind: EntryKind::Grant,
+            amount: TRIAL_CREDITS,
+            reason: "free trial",
+            job_id: None,
+        },
+    )?;
+    let claim = Put::builder()
+        .table_name(&app.config.credits_table)
+        .item("pk", s(trial_pk(ip)))
+        .item("sk", s("TRIAL"))
+        .item("ip", s(ip))
+        .item("user_id", s(user_id))
+        .item("claimed_at", s(clock::rfc3339(clock::now())))
+        .condition_expression("attribute_not_exists(pk)");
+    items.push(TransactWriteItem::builder().put(built(claim.build())?).build());
+    // Lets export and deletion find the claim from the user's partition.
+    let pointer = Put::builder()
+        .table_name(&app.config.credits_table)
+        .item("pk", s(user_pk(user_id)))
+        .item("sk", s(format!("TRIAL#{ip}")))
+        .item("kind", s("trial_pointer"));
+    items.push(TransactWriteItem::builder().put(built(pointer.build())?).build());
+    Ok(items)
+}
+
 pub async fn balance(app: &App, user_id: &str) -> Result<i64> {
     let out = app
         .dynamo
@@ -145,6 +201,49 @@ pub async fn balance(app: &App, user_id: &str) -> Result<i64> {
         .map(|i| get_n(&i, "balance"))
         .transpose()
         .map(Option::unwrap_or_default)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Statement {
+    pub balance: i64,
+    pub entries: Vec<Entry>,
+    pub next_cursor: Option<String>,
+}
+
+const STATEMENT_PAGE: i32 = 50;
+
+/// The balance and one page of the ledger, newest first.
+pub async fn statement(app: &App, user_id: &str, after: Option<&str>) -> Result<Statement> {
+    let partition = user_pk(user_id);
+    let start = dynamo::cursor::decode(after, "pk", &partition)?;
+    let page = app
+        .dynamo
+        .query()
+        .table_name(&app.config.credits_table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :entry)")
+        .expression_attribute_values(":pk", s(&partition))
+        .expression_attribute_values(":entry", s("ENTRY#"))
+        .scan_index_forward(false)
+        .limit(STATEMENT_PAGE)
+        .set_exclusive_start_key(start)
+        .send()
+        .await
+        .map_err(|e| dynamo::sdk_error("query ledger", e))?;
+    Ok(Statement {
+        balance: balance(app, user_id).await?,
+        entries: page.items().iter().map(entry_from_item).collect::<Result<_>>()?,
+        next_cursor: dynamo::cursor::encode(page.last_evaluated_key()),
+    })
+}
+
+fn entry_from_item(item: &Item) -> Result<Entry> {
+    Ok(Entry {
+        kind: get_s(item, "kind")?,
+        amount: get_n(item, "amount")?,
+        reason: get_s(item, "reason")?,
+        job_id: get_opt_s(item, "job_id"),
+        created_at: get_s(item, "created_at")?,
+    })
 }
 
 /// The whole ledger, oldest first.
@@ -165,13 +264,7 @@ pub async fn ledger(app: &App, user_id: &str) -> Result<Vec<Entry>> {
             .await
             .map_err(|e| dynamo::sdk_error("query ledger", e))?;
         for item in page.items() {
-            entries.push(Entry {
-                kind: get_s(item, "kind")?,
-                amount: get_n(item, "amount")?,
-                reason: get_s(item, "reason")?,
-                job_id: get_opt_s(item, "job_id"),
-                created_at: get_s(item, "created_at")?,
-            });
+            entries.push(entry_from_item(item)?);
         }
         start = page.last_evaluated_key;
         if start.is_none() {

@@ -37,10 +37,15 @@ pub enum Endpoint {
     VideosCancel,
     VideosDelete,
     PublicVideo,
+    CreditsGet,
+    CreditsPacks,
+    BillingWebhook,
+    MeExport,
+    MeDelete,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 16] = [
+    pub const ALL: [Endpoint; 21] = [
         Endpoint::AuthRegister,
         Endpoint::AuthLogin,
         Endpoint::AuthLogout,
@@ -57,6 +62,11 @@ impl Endpoint {
         Endpoint::VideosCancel,
         Endpoint::VideosDelete,
         Endpoint::PublicVideo,
+        Endpoint::CreditsGet,
+        Endpoint::CreditsPacks,
+        Endpoint::BillingWebhook,
+        Endpoint::MeExport,
+        Endpoint::MeDelete,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +87,11 @@ impl Endpoint {
             Endpoint::VideosCancel => "videos-cancel",
             Endpoint::VideosDelete => "videos-delete",
             Endpoint::PublicVideo => "public-video",
+            Endpoint::CreditsGet => "credits-get",
+            Endpoint::CreditsPacks => "credits-packs",
+            Endpoint::BillingWebhook => "billing-webhook",
+            Endpoint::MeExport => "me-export",
+            Endpoint::MeDelete => "me-delete",
         }
     }
 
@@ -89,13 +104,14 @@ impl Endpoint {
             Endpoint::AuthRegister
             | Endpoint::AuthLogin
             | Endpoint::AuthLogout
-            | Endpoint::MePassword => RateClass::Auth,
+            | Endpoint::MePassword
+            | Endpoint::MeDelete => RateClass::Auth,
             _ => RateClass::Api,
         }
     }
 
     async fn call(self, ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
-        use routes::{accounts as a, uploads as u, videos as v};
+        use routes::{accounts as a, credits as c, privacy as p, uploads as u, videos as v};
         match self {
             Endpoint::AuthRegister => a::register(ctx, req).await,
             Endpoint::AuthLogin => a::login(ctx, req).await,
@@ -113,6 +129,11 @@ impl Endpoint {
             Endpoint::VideosCancel => v::cancel(ctx, req).await,
             Endpoint::VideosDelete => v::delete(ctx, req).await,
             Endpoint::PublicVideo => v::public(ctx, req).await,
+            Endpoint::CreditsGet => c::statement(ctx, req).await,
+            Endpoint::CreditsPacks => c::packs(ctx, req).await,
+            Endpoint::BillingWebhook => c::webhook(ctx, req).await,
+            Endpoint::MeExport => p::export(ctx, req).await,
+            Endpoint::MeDelete => p::delete_account(ctx, req).await,
         }
     }
 }

@@ -196,6 +196,9 @@ pub struct JobView {
     pub public_path: Option<String>,
     pub error: Option<JobError>,
     pub refunded: bool,
+    /// The video provider failed and the offline renderer made this video;
+    /// `price` is then the lower fallback price, the rest was refunded.
+    pub fallback: bool,
 }
 
 fn text(field: &'static str, value: &str, max: usize, required: bool) -> Result<String> {
@@ -287,19 +290,7 @@ pub async fn create(app: &App, user_id: &str, input: NewJob) -> Result<Job> {
         },
     )?;
     items.push(store::put_new(app, &job)?);
-    app.dynamo
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .send()
-        .await
-        .map_err(|e| match dynamo::classify(&e) {
-            WriteFailure::ConditionFailed => Error::InsufficientCredits { needed: price },
-            WriteFailure::Conflict => Error::conflict(
-                "busy",
-                "another change to your credits is in progress; try again",
-            ),
-            WriteFailure::Other => dynamo::sdk_error("create job", e),
-        })?;
+    debit_and_write(app, items, price).await?;
     match start_execution(app, &job).await {
         Ok(arn) => job.execution_arn = Some(arn),
         Err(err) => {
@@ -316,6 +307,44 @@ pub async fn create(app: &App, user_id: &str, input: NewJob) -> Result<Job> {
     }
     tracing::info!(job_id = %job.id, user_id, price, "job created");
     Ok(job)
+}
+
+/// Runs the debit transaction. Concurrent submissions against one balance
+/// conflict with each other; those retry (with jitter) until the balance
+/// condition decides, so no request is refused for a mere race.
+async fn debit_and_write(
+    app: &App,
+    items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    price: i64,
+) -> Result<()> {
+    const ATTEMPTS: u32 = 12;
+    for attempt in 1..=ATTEMPTS {
+        let result = app
+            .dynamo
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        match dynamo::classify(&err) {
+            WriteFailure::ConditionFailed => return Err(Error::InsufficientCredits { needed: price }),
+            WriteFailure::Conflict if attempt < ATTEMPTS => {
+                let mut jitter = [0u8; 1];
+                let _ = getrandom::fill(&mut jitter);
+                let wait = 10 * u64::from(attempt) + u64::from(jitter[0] % 40);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            WriteFailure::Conflict => break,
+            WriteFailure::Other => return Err(dynamo::sdk_error("create job", err)),
+        }
+    }
+    Err(Error::conflict(
+        "busy",
+        "your credits are being changed by another request; try again",
+    ))
 }
 
 async fn start_execution(app: &App, job: &Job) -> Result<String> {
@@ -393,6 +422,7 @@ pub async fn view(app: &App, job: &Job) -> Result<JobView> {
         public_path: job.public_id.as_ref().map(|id| format!("/v/{id}")),
         error: job.error.clone(),
         refunded: matches!(job.status, Status::Failed | Status::Cancelled),
+        fallback: job.fallback,
     })
 }
 

@@ -97,7 +97,7 @@ pub fn from_item(item: &Item) -> Result<Job> {
         public_id: get_opt_s(item, "public_id"),
         execution_arn: get_opt_s(item, "execution_arn"),
         error,
-        fallback: false,
+        fallback: dynamo::get_bool(item, "fallback"),
     })
 }
 
@@ -213,10 +213,13 @@ pub async fn end_with_refund(
         .table_name(&app.config.content_table)
         .key("pk", s(pk(&job.id)))
         .key("sk", s("JOB"))
-        .condition_expression("#status IN (:queued, :running)")
+        // The price read with the job: a fallback video lowers it (and refunds
+        // the difference), so a refund computed from a stale read must fail.
+        .condition_expression("#status IN (:queued, :running) AND price = :price")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":queued", s("queued"))
         .expression_attribute_values(":running", s("running"))
+        .expression_attribute_values(":price", n(job.price))
         .expression_attribute_values(":status", s(status.as_str()))
         .expression_attribute_values(":now", s(&now))
         .expression_attribute_values(":true", dynamo::b(true));
@@ -338,4 +341,18 @@ pub async fn delete(app: &App, job: &Job) -> Result<()> {
             .map_err(|e| dynamo::sdk_error("delete job", e))?;
     }
     Ok(())
+}
+
+/// Every job of the user, newest first.
+pub async fn all_of(app: &App, user_id: &str) -> Result<Vec<Job>> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = list(app, user_id, cursor.as_deref()).await?;
+        all.extend(page);
+        match next {
+            Some(n) => cursor = Some(n),
+            None => return Ok(all),
+        }
+    }
 }

@@ -56,10 +56,14 @@ pub async fn handle(app: &App, worker: Worker, record: &SqsMessage) -> Result<()
         tracing::info!(job_id = %job.id, status = job.status.as_str(), "job already ended; stage skipped");
         return report_success(app, &message.task_token).await;
     }
-    match work::run(app, &job, &message.stage).await {
+    match work::run(app, &job, &message.stage, attempt >= MAX_ATTEMPTS).await {
         Ok(Outcome::Done) => {
             tracing::info!(job_id = %job.id, stage = %message.stage, attempt, "stage done");
-            report_success(app, &message.task_token).await
+            report(app, &message.task_token, true, 0).await
+        }
+        Ok(Outcome::Pending { wait_s }) => {
+            tracing::info!(job_id = %job.id, stage = %message.stage, wait_s, "stage waiting on its provider");
+            report(app, &message.task_token, false, wait_s).await
         }
         Err(failure) if failure.permanent || attempt >= MAX_ATTEMPTS => {
             tracing::warn!(job_id = %job.id, stage = %message.stage, code = %failure.code, attempt, "stage failed");
@@ -115,12 +119,20 @@ fn token_is_spent(code: Option<&str>) -> bool {
 }
 
 async fn report_success(app: &App, token: &str) -> Result<()> {
+    report(app, token, true, 0).await
+}
+
+/// Task success with the stage's output: `done` false asks the state
+/// machine to wait `wait_s` seconds and send the stage again (the video
+/// stage's polling loop); other stages ignore it.
+async fn report(app: &App, token: &str, done: bool, wait_s: u32) -> Result<()> {
     use aws_sdk_sfn::error::ProvideErrorMetadata;
+    let output = serde_json::json!({ "done": done, "wait_s": wait_s.max(1) });
     match app
         .sfn
         .send_task_success()
         .task_token(token)
-        .output("{}")
+        .output(output.to_string())
         .send()
         .await
     {

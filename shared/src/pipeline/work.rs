@@ -1,18 +1,26 @@
 //! The work of each stage, idempotent: a stage whose output is already
 //! recorded is not redone, and every write is conditioned on the job still
-//! being live and the output not yet recorded.
+//! being live and the output not yet recorded. The stages call the AI
+//! providers only through the traits in `crate::providers`.
 
-use glimvid_media::{Aspect, Language, MediaError, Script, ScriptInput};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use glimvid_media::{Aspect, Language, MediaError, Script};
 
 use crate::app::App;
 use crate::clock;
-use crate::dynamo::s;
+use crate::dynamo::{self, WriteFailure, n, s};
 use crate::error::Error;
 use crate::jobs::{Job, Stage, store};
+use crate::providers::{
+    ImageRequest, ProviderError, ScriptRequest, VideoOutput, VideoProgress, VideoRequest,
+};
 use crate::storage;
 
 pub enum Outcome {
     Done,
+    /// The stage is waiting on a provider: the state machine waits
+    /// `wait_s` seconds and sends the stage again (see `video`).
+    Pending { wait_s: u32 },
 }
 
 /// Why a stage did not finish. Permanent failures end the job; transient
@@ -44,6 +52,16 @@ impl From<MediaError> for Failure {
     }
 }
 
+impl From<ProviderError> for Failure {
+    fn from(err: ProviderError) -> Self {
+        Failure {
+            permanent: err.permanent,
+            code: err.code,
+            message: err.message,
+        }
+    }
+}
+
 fn permanent(code: &str, message: impl Into<String>) -> Failure {
     Failure {
         permanent: true,
@@ -52,16 +70,21 @@ fn permanent(code: &str, message: impl Into<String>) -> Failure {
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, MediaError> + Send + 'static,
-) -> Result<T, Failure> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Failure::from(Error::internal("media task", e)))?
-        .map_err(Failure::from)
+/// What a video costs when the offline renderer had to stand in for the
+/// video provider: half the price, rounded down (so a 5 s video is free);
+/// the difference is refunded when the fallback is recorded.
+pub fn fallback_price(price: i64) -> i64 {
+    price / 2
 }
 
-pub async fn run(app: &App, job: &Job, stage: &str) -> Result<Outcome, Failure> {
+/// `last_attempt`: this delivery is the stage's last try, so a transient
+/// failure now is as final as a permanent one.
+pub async fn run(
+    app: &App,
+    job: &Job,
+    stage: &str,
+    last_attempt: bool,
+) -> Result<Outcome, Failure> {
     let stage = Stage::parse(stage)
         .map_err(|_| permanent("unknown_stage", format!("unknown stage {stage}")))?;
     mark_started(app, job, stage).await?;
@@ -77,7 +100,7 @@ pub async fn run(app: &App, job: &Job, stage: &str) -> Result<Outcome, Failure> 
     match stage {
         Stage::Script => script(app, job).await,
         Stage::Enhance => enhance(app, job).await,
-        Stage::Video => video(app, job).await,
+        Stage::Video => video(app, job, last_attempt).await,
         Stage::Finalize => finalize(app, job).await,
         Stage::Queued | Stage::Done => Err(permanent("unknown_stage", "not a worker stage")),
     }
@@ -127,19 +150,35 @@ async fn record(
     Ok(Outcome::Done)
 }
 
+fn parse_script(job: &Job) -> Result<Script, Failure> {
+    job.script
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| {
+            permanent(
+                "missing_script",
+                "the script step has not produced a script",
+            )
+        })
+}
+
 async fn script(app: &App, job: &Job) -> Result<Outcome, Failure> {
     if job.script.is_some() {
         return Ok(Outcome::Done);
     }
     let language =
         Language::parse(&job.language).ok_or_else(|| permanent("bad_job", "unknown language"))?;
-    let script: Script = glimvid_media::script::write(&ScriptInput {
-        title: &job.title,
-        description: &job.description,
-        language,
-        duration_s: job.duration_s,
-        style: job.style.as_deref(),
-    });
+    let script: Script = app
+        .providers
+        .script
+        .write(&ScriptRequest {
+            title: &job.title,
+            description: &job.description,
+            language,
+            duration_s: job.duration_s,
+            style: job.style.as_deref(),
+        })
+        .await?;
     script.validate()?;
     let json = serde_json::to_string(&script)
         .map_err(|e| Failure::from(Error::internal("script json", e)))?;
@@ -154,52 +193,234 @@ async fn enhance(app: &App, job: &Job) -> Result<Outcome, Failure> {
         return Ok(Outcome::Done);
     };
     let photo = storage::get_bytes(app, upload_key).await?;
-    let aspect = aspect(job)?;
-    let enhanced = blocking(move || glimvid_media::enhance::enhance(&photo, aspect)).await?;
+    let script = job
+        .script
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<Script>(s).ok());
+    let jpeg = app
+        .providers
+        .image
+        .enhance(&ImageRequest {
+            photo: &photo,
+            aspect: aspect(job)?,
+            title: &job.title,
+            script: script.as_ref(),
+        })
+        .await?;
     let key = format!("{}enhanced.jpg", job.prefix());
-    storage::put_bytes(app, &key, "image/jpeg", enhanced.jpeg).await?;
+    storage::put_bytes(app, &key, "image/jpeg", jpeg).await?;
     record(app, job, "enhanced_key", vec![("enhanced_key", key)]).await
 }
 
-async fn video(app: &App, job: &Job) -> Result<Outcome, Failure> {
+/// The video stage, which must not hold a Lambda while a provider works.
+///
+/// Waiting is the state machine's job: the Video task state is followed by
+/// a Choice on this stage's output (`done`) and a Wait of `wait_s` seconds
+/// that loops back to the Video task, so every delivery here is short:
+/// the first creates the provider's task and records its id on the job,
+/// each later one polls it once. Chosen over polling through SQS
+/// redelivery because redelivery counts against the queue's
+/// `maxReceiveCount` (a long render would land in the dead-letter queue)
+/// and on AWS its interval is the queue's visibility timeout, not ours;
+/// and over the provider's `callback_url` because that needs a public,
+/// authenticated endpoint and still needs a poll to bound a task that never
+/// calls back. Each loop round is a fresh task token, so a duplicate
+/// delivery only finds the token spent. The total wait is bounded here by
+/// `VIDEO_DEADLINE_SECONDS` from the task's creation.
+async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Failure> {
     if job.video_key.is_some() {
         return Ok(Outcome::Done);
     }
-    let script: Script = job
-        .script
-        .as_deref()
-        .and_then(|s| serde_json::from_str(s).ok())
-        .ok_or_else(|| {
-            permanent(
-                "missing_script",
-                "the script step has not produced a script",
-            )
-        })?;
-    let background = match &job.enhanced_key {
+    let script = parse_script(job)?;
+    let image = match &job.enhanced_key {
         Some(key) => Some(storage::get_bytes(app, key).await?),
         None => None,
     };
     let aspect = aspect(job)?;
-    let duration = job.duration_s;
-    let rendered = blocking(move || {
-        let image = background
-            .map(|bytes| glimvid_media::image::load_from_memory(&bytes).map(|i| i.to_rgb8()))
-            .transpose()
-            .map_err(|e| MediaError::CorruptImage(e.to_string()))?;
-        glimvid_media::render::render(image.as_ref(), &script, aspect, duration)
-    })
+    let config = &app.config.providers;
+    let progress = match provider_task(app, job).await? {
+        Some((task_id, started)) => {
+            if clock::now().unix_timestamp() - started > config.video_deadline.as_secs() as i64 {
+                Err(ProviderError::permanent(
+                    "video_timeout",
+                    "the video generator (Ark) took too long",
+                ))
+            } else {
+                app.providers.video.poll(&task_id).await
+            }
+        }
+        None => {
+            app.providers
+                .video
+                .start(&VideoRequest {
+                    image: image.as_deref(),
+                    script: &script,
+                    title: &job.title,
+                    aspect,
+                    duration_s: job.duration_s,
+                })
+                .await
+        }
+    };
+    let wait_s = config.video_poll_seconds;
+    match progress {
+        Ok(VideoProgress::Pending { task_id }) => {
+            remember_task(app, job, &task_id).await?;
+            Ok(Outcome::Pending { wait_s })
+        }
+        Ok(VideoProgress::Done(output)) => {
+            let poster = output.poster_jpeg.clone().or(image);
+            store_video(app, job, output.mp4, poster).await
+        }
+        Err(err) if config.video_fallback && (err.permanent || last_attempt) => {
+            tracing::warn!(job_id = %job.id, code = %err.code, "video provider failed; rendering offline");
+            fallback(app, job, &script, image, aspect).await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The provider task id on the job and when it was created (unix seconds).
+async fn provider_task(app: &App, job: &Job) -> Result<Option<(String, i64)>, Failure> {
+    let out = app
+        .dynamo
+        .get_item()
+        .table_name(&app.config.content_table)
+        .key("pk", s(store::pk(&job.id)))
+        .key("sk", s("JOB"))
+        .projection_expression("video_task_id, video_task_started")
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| Failure::from(dynamo::sdk_error("get video task", e)))?;
+    let Some(item) = out.item else {
+        return Ok(None);
+    };
+    let id = dynamo::get_opt_s(&item, "video_task_id");
+    let started = dynamo::get_n(&item, "video_task_started").unwrap_or_default();
+    Ok(id.map(|id| (id, started)))
+}
+
+async fn remember_task(app: &App, job: &Job, task_id: &str) -> Result<(), Failure> {
+    // A redelivery that raced us to create a task keeps the first one.
+    store::update_live(
+        app,
+        &job.id,
+        "SET video_task_id = if_not_exists(video_task_id, :id), \
+         video_task_started = if_not_exists(video_task_started, :started), updated_at = :now",
+        None,
+        vec![
+            (":id", s(task_id)),
+            (":started", n(clock::now().unix_timestamp())),
+            (":now", s(clock::rfc3339(clock::now()))),
+        ],
+    )
     .await?;
+    Ok(())
+}
+
+async fn store_video(
+    app: &App,
+    job: &Job,
+    mp4: Vec<u8>,
+    poster: Option<Vec<u8>>,
+) -> Result<Outcome, Failure> {
+    let video_key = format!("{}video.mp4", job.prefix());
+    storage::put_bytes(app, &video_key, "video/mp4", mp4).await?;
+    let mut values = vec![("video_key", video_key)];
+    if let Some(poster) = poster {
+        let poster_key = format!("{}poster.jpg", job.prefix());
+        storage::put_bytes(app, &poster_key, "image/jpeg", poster).await?;
+        values.push(("poster_key", poster_key));
+    }
+    record(app, job, "video_key", values).await
+}
+
+/// Renders the video offline and records it with `fallback = true`, the
+/// lower price and the refund of the difference, in one transaction
+/// conditioned on the job still being live, without a video, at its full
+/// price: so the refund happens once, whoever delivers twice.
+async fn fallback(
+    app: &App,
+    job: &Job,
+    script: &Script,
+    image: Option<Vec<u8>>,
+    aspect: Aspect,
+) -> Result<Outcome, Failure> {
+    let progress = app
+        .providers
+        .offline_video
+        .start(&VideoRequest {
+            image: image.as_deref(),
+            script,
+            title: &job.title,
+            aspect,
+            duration_s: job.duration_s,
+        })
+        .await?;
+    let VideoProgress::Done(VideoOutput { mp4, poster_jpeg }) = progress else {
+        return Err(permanent("fallback_failed", "the offline renderer did not finish"));
+    };
     let video_key = format!("{}video.mp4", job.prefix());
     let poster_key = format!("{}poster.jpg", job.prefix());
-    storage::put_bytes(app, &video_key, "video/mp4", rendered.mp4).await?;
-    storage::put_bytes(app, &poster_key, "image/jpeg", rendered.poster_jpeg).await?;
-    record(
-        app,
-        job,
-        "video_key",
-        vec![("video_key", video_key), ("poster_key", poster_key)],
-    )
-    .await
+    storage::put_bytes(app, &video_key, "video/mp4", mp4).await?;
+    if let Some(poster) = poster_jpeg {
+        storage::put_bytes(app, &poster_key, "image/jpeg", poster).await?;
+    }
+    let new_price = fallback_price(job.price);
+    let built = |r: Result<Update, aws_sdk_dynamodb::error::BuildError>| {
+        r.map_err(|e| Failure::from(Error::internal("build transaction item", e)))
+    };
+    let update = built(
+        Update::builder()
+            .table_name(&app.config.content_table)
+            .key("pk", s(store::pk(&job.id)))
+            .key("sk", s("JOB"))
+            .condition_expression(
+                "#status IN (:queued, :running) AND attribute_not_exists(video_key) AND price = :old",
+            )
+            .update_expression(
+                "SET video_key = :video, poster_key = :poster, fallback = :true, price = :new, updated_at = :now",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":queued", s("queued"))
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":video", s(&video_key))
+            .expression_attribute_values(":poster", s(&poster_key))
+            .expression_attribute_values(":true", dynamo::b(true))
+            .expression_attribute_values(":old", n(job.price))
+            .expression_attribute_values(":new", n(new_price))
+            .expression_attribute_values(":now", s(clock::rfc3339(clock::now())))
+            .build(),
+    )?;
+    let mut items = vec![TransactWriteItem::builder().update(update).build()];
+    if job.price > new_price {
+        items.extend(crate::credits::change_items(
+            &app.config.credits_table,
+            &crate::credits::Change {
+                user_id: &job.user_id,
+                kind: crate::credits::EntryKind::Refund,
+                amount: job.price - new_price,
+                reason: "video made by the fallback renderer",
+                job_id: Some(&job.id),
+            },
+        )?);
+    }
+    match app
+        .dynamo
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(job_id = %job.id, refunded = job.price - new_price, "fallback video recorded");
+            Ok(Outcome::Done)
+        }
+        // Someone else recorded a video (or the job ended): nothing to do.
+        Err(e) if dynamo::classify(&e) == WriteFailure::ConditionFailed => Ok(Outcome::Done),
+        Err(e) => Err(dynamo::sdk_error("record fallback video", e).into()),
+    }
 }
 
 async fn finalize(app: &App, job: &Job) -> Result<Outcome, Failure> {

@@ -146,6 +146,11 @@ pub async fn complete(app: &App, user_id: &str, id: &str) -> Result<UploadView> 
             upload.status = UploadStatus::Ready;
             upload.width = Some(width);
             upload.height = Some(height);
+            let opt_out = crate::accounts::AccountStore::new(&app.dynamo, &app.config.accounts_table)
+                .user_by_id(user_id)
+                .await?
+                .is_none_or(|u| u.training_opt_out);
+            crate::privacy::training::tag_object(app, &upload.key, opt_out).await?;
             store::mark_ready(app, &upload).await?;
             Ok(UploadView::from(&upload))
         }
@@ -248,9 +253,23 @@ pub async fn list(
     })
 }
 
+/// Deletes the upload and everything derived from it: the videos made
+/// from it (objects and public links) go too.
 pub async fn delete(app: &App, user_id: &str, id: &str) -> Result<()> {
     let upload = store::owned(app, user_id, id).await?;
+    for job in crate::jobs::store::all_of(app, user_id).await? {
+        if job.upload_id.as_deref() == Some(id) {
+            crate::jobs::delete(app, user_id, &job.id).await?;
+        }
+    }
     remove(app, &upload).await
+}
+
+pub use store::owned;
+
+/// Removes the upload's record (its object is already gone).
+pub async fn forget(app: &App, id: &str) -> Result<()> {
+    store::delete(app, id).await
 }
 
 /// A ready upload the caller owns, for a job to use.
@@ -267,4 +286,18 @@ pub async fn ready(app: &App, user_id: &str, id: &str) -> Result<Upload> {
         });
     }
     Ok(upload)
+}
+
+/// Every upload of the user, newest first.
+pub async fn all_of(app: &App, user_id: &str) -> Result<Vec<Upload>> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = store::list(app, user_id, cursor.as_deref()).await?;
+        all.extend(page);
+        match next {
+            Some(n) => cursor = Some(n),
+            None => return Ok(all),
+        }
+    }
 }

@@ -6,7 +6,7 @@ use crate::accounts;
 use crate::error::Result;
 
 pub async fn register(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
-    let session = accounts::register(ctx.app, input::json(req)?).await?;
+    let session = accounts::register(ctx.app, input::json(req)?, &ctx.meta.ip).await?;
     ctx.attribute_to(&session.user.id);
     Reply::json(StatusCode::CREATED, &session)
 }

@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    glimvid::run_lambda(glimvid::http::Endpoint::CreditsGet).await
+}

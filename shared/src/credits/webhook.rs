@@ -1,0 +1,181 @@
+//! Payment webhooks, Stripe-compatible: `Stripe-Signature: t=…,v1=…` is an
+//! HMAC-SHA256 over `"{t}.{raw body}"`, accepted within five minutes. A
+//! `checkout.session.completed` event grants its pack once per event id:
+//! the event's idempotency record and the grant are one transaction.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use super::{Change, EntryKind, change_items, packs};
+use crate::app::App;
+use crate::clock;
+use crate::dynamo::{self, WriteFailure, s};
+use crate::error::{Error, Result};
+
+const TOLERANCE_S: i64 = 300;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Granted { user_id: String, credits: i64 },
+    Duplicate,
+    Ignored(&'static str),
+}
+
+fn bad_signature(message: &'static str) -> Error {
+    Error::bad_request("bad_signature", message)
+}
+
+/// Checks the signature header against the raw body at time `now`.
+pub fn verify(secret: &str, header: Option<&str>, body: &[u8], now: i64) -> Result<()> {
+    let header = header.ok_or_else(|| bad_signature("the Stripe-Signature header is missing"))?;
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => timestamp = v.parse::<i64>().ok(),
+            Some(("v1", v)) => signatures.extend(hex::decode(v).ok()),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or_else(|| bad_signature("the signature has no timestamp"))?;
+    if (now - timestamp).abs() > TOLERANCE_S {
+        return Err(bad_signature("the signature is too old or from the future"));
+    }
+    for candidate in signatures {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+            .map_err(|e| Error::internal("hmac key", e))?;
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        // verify_slice compares in constant time.
+        if mac.verify_slice(&candidate).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(bad_signature("no signature matches"))
+}
+
+#[derive(Debug, Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventData {
+    object: Session,
+}
+
+#[derive(Debug, Deserialize)]
+struct Session {
+    #[serde(default)]
+    client_reference_id: Option<String>,
+    #[serde(default)]
+    payment_status: Option<String>,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
+}
+
+pub async fn handle(app: &App, signature: Option<&str>, body: &[u8]) -> Result<Outcome> {
+    let secret = app
+        .config
+        .payment_webhook_secret
+        .as_deref()
+        .ok_or_else(|| Error::conflict("webhook_not_configured", "payments are not configured"))?;
+    verify(secret, signature, body, clock::epoch_seconds(clock::now()))?;
+    let event: Event = serde_json::from_slice(body)
+        .map_err(|e| Error::bad_request("invalid_event", format!("the event is not understood: {e}")))?;
+    if event.kind != "checkout.session.completed" {
+        return Ok(Outcome::Ignored("event type not handled"));
+    }
+    let session = event.data.object;
+    if session.payment_status.as_deref().is_some_and(|s| s != "paid") {
+        return Ok(Outcome::Ignored("session not paid"));
+    }
+    let (Some(user_id), Some(pack)) = (
+        session.client_reference_id,
+        session.metadata.get("pack").and_then(|p| packs::find(p)),
+    ) else {
+        return Err(Error::bad_request("invalid_event", "the session names no user or no known pack"));
+    };
+    if crate::accounts::AccountStore::new(&app.dynamo, &app.config.accounts_table)
+        .user_by_id(&user_id)
+        .await?
+        .is_none()
+    {
+        // The account was deleted; a grant would recreate data about it.
+        return Ok(Outcome::Ignored("no such account"));
+    }
+    let record = Put::builder()
+        .table_name(&app.config.credits_table)
+        .item("pk", s(format!("EVENT#{}", event.id)))
+        .item("sk", s("EVENT"))
+        .item("user_id", s(&user_id))
+        .item("pack", s(pack.id))
+        .item("received_at", s(clock::rfc3339(clock::now())))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(|e| Error::internal("event record", e))?;
+    let reason = format!("purchase: {} pack", pack.id);
+    // Lets export and deletion find the event from the user's partition.
+    let pointer = Put::builder()
+        .table_name(&app.config.credits_table)
+        .item("pk", s(format!("USER#{user_id}")))
+        .item("sk", s(format!("PAYMENT#{}", event.id)))
+        .item("kind", s("payment_pointer"))
+        .build()
+        .map_err(|e| Error::internal("event pointer", e))?;
+    let mut items = vec![
+        TransactWriteItem::builder().put(record).build(),
+        TransactWriteItem::builder().put(pointer).build(),
+    ];
+    items.extend(change_items(
+        &app.config.credits_table,
+        &Change {
+            user_id: &user_id,
+            kind: EntryKind::Purchase,
+            amount: pack.credits,
+            reason: &reason,
+            job_id: None,
+        },
+    )?);
+    match app.dynamo.transact_write_items().set_transact_items(Some(items)).send().await {
+        Ok(_) => {
+            tracing::info!(user_id = %user_id, credits = pack.credits, "credits purchased");
+            Ok(Outcome::Granted {
+                user_id,
+                credits: pack.credits,
+            })
+        }
+        Err(e) if dynamo::classify(&e) == WriteFailure::ConditionFailed => Ok(Outcome::Duplicate),
+        Err(e) => Err(dynamo::sdk_error("grant purchase", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sign(secret: &str, t: i64, body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(body);
+        format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    #[test]
+    fn accepts_a_fresh_valid_signature_only() {
+        let body = br#"{"id":"evt_1"}"#;
+        let now = 1_800_000_000;
+        assert!(verify("whsec", Some(&sign("whsec", now, body)), body, now).is_ok());
+        assert!(verify("whsec", Some(&sign("other", now, body)), body, now).is_err());
+        assert!(verify("whsec", Some(&sign("whsec", now - 301, body)), body, now).is_err());
+        assert!(verify("whsec", Some(&sign("whsec", now, body)), br#"{"id":"evt_2"}"#, now).is_err());
+        assert!(verify("whsec", None, body, now).is_err());
+        assert!(verify("whsec", Some("t=abc,v1=zz"), body, now).is_err());
+    }
+}

@@ -1,0 +1,137 @@
+//! `GET /me/export`: every record we hold about the caller, as JSON, with
+//! short-lived links to every object.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::accounts::{Principal, UserView};
+use crate::app::App;
+use crate::credits::{self, Entry};
+use crate::dynamo::{get_n, get_opt_s};
+use crate::error::Result;
+use crate::jobs::{self, JobView};
+use crate::storage;
+use crate::uploads::UploadView;
+use crate::usage::{self, UsageLine};
+
+const LINK_TTL: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Serialize)]
+pub struct Export {
+    pub format: &'static str,
+    pub exported_at: String,
+    pub account: UserView,
+    pub preferences: Preferences,
+    pub sessions: Vec<SessionRecord>,
+    pub credits: CreditsRecord,
+    pub free_trial: Vec<TrialRecord>,
+    pub payments: Vec<PaymentRecord>,
+    pub uploads: Vec<ExportedUpload>,
+    pub videos: Vec<JobView>,
+    pub usage_log: Vec<UsageLine>,
+    pub links_expire_in_s: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Preferences {
+    pub language: crate::accounts::Language,
+    pub marketing_opt_in: bool,
+    pub training_opt_out: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionRecord {
+    pub created_at: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreditsRecord {
+    pub balance: i64,
+    pub ledger: Vec<Entry>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TrialRecord {
+    pub ip: String,
+    pub claimed_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PaymentRecord {
+    pub event_id: String,
+    pub pack: String,
+    pub received_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportedUpload {
+    #[serde(flatten)]
+    pub upload: UploadView,
+    pub download_url: Option<String>,
+}
+
+pub async fn export(app: &App, principal: &Principal) -> Result<Export> {
+    let user = &principal.user;
+    let records = crate::privacy::purge::records_of(app, &user.id).await?;
+    let mut sessions = Vec::new();
+    let mut free_trial = Vec::new();
+    let mut payments = Vec::new();
+    for (table, item) in &records {
+        let pk = get_opt_s(item, "pk").unwrap_or_default();
+        if table == &app.config.accounts_table && pk.starts_with("SESSION#") {
+            sessions.push(SessionRecord {
+                created_at: get_opt_s(item, "created_at").unwrap_or_default(),
+                expires_at: get_n(item, "expires_at").unwrap_or_default(),
+            });
+        } else if pk.starts_with("TRIAL#") {
+            free_trial.push(TrialRecord {
+                ip: get_opt_s(item, "ip").unwrap_or_default(),
+                claimed_at: get_opt_s(item, "claimed_at").unwrap_or_default(),
+            });
+        } else if let Some(event) = pk.strip_prefix("EVENT#") {
+            payments.push(PaymentRecord {
+                event_id: event.to_owned(),
+                pack: get_opt_s(item, "pack").unwrap_or_default(),
+                received_at: get_opt_s(item, "received_at").unwrap_or_default(),
+            });
+        }
+    }
+    let now = crate::clock::epoch_seconds(crate::clock::now());
+    sessions.retain(|s| s.expires_at > now);
+
+    let mut uploads = Vec::new();
+    for upload in crate::uploads::all_of(app, &user.id).await? {
+        let download_url = Some(storage::presigned_get(app, &upload.key, LINK_TTL).await?);
+        uploads.push(ExportedUpload {
+            upload: UploadView::from(&upload),
+            download_url,
+        });
+    }
+    let mut videos = Vec::new();
+    for job in jobs::store::all_of(app, &user.id).await? {
+        videos.push(jobs::view(app, &job).await?);
+    }
+    Ok(Export {
+        format: "glimvid-export/1",
+        exported_at: crate::clock::rfc3339(crate::clock::now()),
+        account: UserView::from(user),
+        preferences: Preferences {
+            language: user.language,
+            marketing_opt_in: user.marketing_opt_in,
+            training_opt_out: user.training_opt_out,
+        },
+        sessions,
+        credits: CreditsRecord {
+            balance: credits::balance(app, &user.id).await?,
+            ledger: credits::ledger(app, &user.id).await?,
+        },
+        free_trial,
+        payments,
+        uploads,
+        videos,
+        usage_log: usage::for_user(app, &user.id).await?,
+        links_expire_in_s: LINK_TTL.as_secs(),
+    })
+}

@@ -1,0 +1,229 @@
+//! Account deletion. `DELETE /me` re-checks the password, signs out every
+//! session at once and leaves a purge marker; the retention sweeper then
+//! removes every record and object of the user in bounded, idempotent
+//! steps, so a purge interrupted anywhere simply resumes on the next run.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use serde::Deserialize;
+
+use crate::accounts::{self, Principal};
+use crate::app::App;
+use crate::clock;
+use crate::dynamo::{self, Item, get_opt_s, n, s};
+use crate::error::{Error, Result};
+use crate::jobs;
+
+const MARKERS: &str = "PURGES";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccount {
+    pub password: String,
+}
+
+fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
+    r.map_err(|e| Error::internal("build transaction item", e))
+}
+
+/// Marks the account for deletion and revokes every session in one transaction.
+pub async fn request_deletion(app: &App, principal: &Principal, input: DeleteAccount) -> Result<()> {
+    let user = &principal.user;
+    if !accounts::password::verify(input.password, Some(user.password_hash.clone())).await? {
+        return Err(Error::Forbidden {
+            code: "wrong_password",
+            field: Some("password"),
+            message: "the password is incorrect".into(),
+        });
+    }
+    let table = &app.config.accounts_table;
+    let now = clock::rfc3339(clock::now());
+    let revoke = Update::builder()
+        .table_name(table)
+        .key("pk", s(format!("USER#{}", user.id)))
+        .key("sk", s("PROFILE"))
+        .update_expression("SET deleting = :true, session_generation = session_generation + :one")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":true", dynamo::b(true))
+        .expression_attribute_values(":one", n(1));
+    let marker = Put::builder()
+        .table_name(table)
+        .item("pk", s(format!("PURGE#{}", user.id)))
+        .item("sk", s("PURGE"))
+        .item("user_id", s(&user.id))
+        .item("email", s(&user.email))
+        .item("gsi1pk", s(MARKERS))
+        .item("gsi1sk", s(format!("{now}#{}", user.id)))
+        .item("requested_at", s(&now));
+    app.dynamo
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().update(built(revoke.build())?).build())
+        .transact_items(TransactWriteItem::builder().put(built(marker.build())?).build())
+        .send()
+        .await
+        .map_err(|e| dynamo::sdk_error("request deletion", e))?;
+    tracing::info!(user_id = %user.id, "account deletion requested");
+    Ok(())
+}
+
+/// Users whose purge is pending, oldest request first.
+pub async fn pending(app: &App, limit: i32) -> Result<Vec<(String, String)>> {
+    let out = app
+        .dynamo
+        .query()
+        .table_name(&app.config.accounts_table)
+        .index_name("gsi1")
+        .key_condition_expression("gsi1pk = :p")
+        .expression_attribute_values(":p", s(MARKERS))
+        .limit(limit)
+        .send()
+        .await
+        .map_err(|e| dynamo::sdk_error("list purges", e))?;
+    Ok(out
+        .items()
+        .iter()
+        .filter_map(|i| Some((get_opt_s(i, "user_id")?, get_opt_s(i, "email")?)))
+        .collect())
+}
+
+/// Every record about the user, table by table, found through keys and
+/// indexes (no scans): the account partition, sessions, the credits
+/// partition and what its pointers name, content, usage-log lines.
+pub async fn records_of(app: &App, user_id: &str) -> Result<Vec<(String, Item)>> {
+    let c = &app.config;
+    let mut out = Vec::new();
+    let mut add = |table: &str, items: Vec<Item>| out.extend(items.into_iter().map(|i| (table.to_owned(), i)));
+    let profile = query(app, &c.accounts_table, None, "pk", &format!("USER#{user_id}")).await?;
+    let email = profile.iter().find_map(|i| get_opt_s(i, "email"));
+    add(&c.accounts_table, profile);
+    if let Some(email) = email {
+        add(&c.accounts_table, query(app, &c.accounts_table, None, "pk", &format!("EMAIL#{email}")).await?);
+    }
+    add(&c.accounts_table, query(app, &c.accounts_table, Some("gsi1"), "gsi1pk", &format!("USER#{user_id}")).await?);
+    add(&c.accounts_table, query(app, &c.accounts_table, None, "pk", &format!("PURGE#{user_id}")).await?);
+    let credits = query(app, &c.credits_table, None, "pk", &format!("USER#{user_id}")).await?;
+    let mut referenced = Vec::new();
+    for item in &credits {
+        let sk = get_opt_s(item, "sk").unwrap_or_default();
+        if let Some(ip) = sk.strip_prefix("TRIAL#") {
+            referenced.push(format!("TRIAL#IP#{ip}"));
+        } else if let Some(event) = sk.strip_prefix("PAYMENT#") {
+            referenced.push(format!("EVENT#{event}"));
+        }
+    }
+    add(&c.credits_table, credits);
+    for pk in referenced {
+        let items = query(app, &c.credits_table, None, "pk", &pk).await?;
+        add(
+            &c.credits_table,
+            items.into_iter().filter(|i| get_opt_s(i, "user_id").as_deref() == Some(user_id)).collect(),
+        );
+    }
+    for partition in [format!("USER#{user_id}#UPLOADS"), format!("USER#{user_id}#JOBS")] {
+        add(&c.content_table, query(app, &c.content_table, Some("gsi1"), "gsi1pk", &partition).await?);
+    }
+    for job in jobs::store::all_of(app, user_id).await? {
+        if let Some(public_id) = job.public_id {
+            add(&c.content_table, query(app, &c.content_table, None, "pk", &jobs::store::public_pk(&public_id)).await?);
+        }
+    }
+    add(&c.usage_log_table, query(app, &c.usage_log_table, Some(crate::usage::GSI_BY_USER), "user_id", user_id).await?);
+    Ok(out)
+}
+
+async fn query(app: &App, table: &str, index: Option<&str>, attr: &str, value: &str) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = app
+            .dynamo
+            .query()
+            .table_name(table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", attr)
+            .expression_attribute_values(":v", s(value))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| dynamo::sdk_error("query user records", e))?;
+        items.extend(page.items().iter().cloned());
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
+/// One bounded step of a purge. Returns true when nothing of the user is left.
+pub async fn purge_step(app: &App, user_id: &str, budget: usize) -> Result<bool> {
+    let mut spent = 0;
+    // Live executions would keep writing; stop them first.
+    for job in jobs::store::all_of(app, user_id).await? {
+        if job.status.is_live()
+            && let Some(arn) = &job.execution_arn
+        {
+            let _ = app.sfn.stop_execution().execution_arn(arn).cause("account deleted").send().await;
+        }
+    }
+    spent += delete_prefix(app, &format!("users/{user_id}/"), budget).await?;
+    if spent >= budget {
+        return Ok(false);
+    }
+    let records = records_of(app, user_id).await?;
+    // The marker goes last, so an interrupted purge is found again.
+    let (markers, rest): (Vec<_>, Vec<_>) = records
+        .into_iter()
+        .partition(|(_, i)| get_opt_s(i, "pk").is_some_and(|pk| pk.starts_with("PURGE#")));
+    for (table, item) in rest.iter().chain(markers.iter()) {
+        if spent >= budget {
+            return Ok(false);
+        }
+        let pk = get_opt_s(item, "pk").unwrap_or_default();
+        if pk.starts_with("TRIAL#IP#") {
+            // The IP's claim stays (the trial is once per IP, ever) but no
+            // longer says whose it was.
+            app.dynamo
+                .update_item()
+                .table_name(table)
+                .key("pk", s(&pk))
+                .key("sk", s("TRIAL"))
+                .update_expression("REMOVE user_id")
+                .send()
+                .await
+                .map_err(|e| dynamo::sdk_error("anonymise trial claim", e))?;
+        } else {
+            let mut key = Item::new();
+            for attr in ["pk", "sk"] {
+                if let Some(v) = item.get(attr) {
+                    key.insert(attr.to_owned(), v.clone());
+                }
+            }
+            app.dynamo
+                .delete_item()
+                .table_name(table)
+                .set_key(Some(key))
+                .send()
+                .await
+                .map_err(|e| dynamo::sdk_error("purge record", e))?;
+        }
+        spent += 1;
+    }
+    tracing::info!(user_id, deleted = spent, "account purged");
+    Ok(true)
+}
+
+/// Deletes up to `budget` objects under `prefix`; returns how many.
+async fn delete_prefix(app: &App, prefix: &str, budget: usize) -> Result<usize> {
+    let out = app
+        .s3
+        .list_objects_v2()
+        .bucket(&app.config.media_bucket)
+        .prefix(prefix)
+        .max_keys(i32::try_from(budget).unwrap_or(1000).min(1000))
+        .send()
+        .await
+        .map_err(|e| Error::internal("list objects", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    let keys: Vec<String> = out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
+    crate::storage::delete_objects(app, &keys).await?;
+    Ok(keys.len())
+}

@@ -1,0 +1,399 @@
+//! ByteDance Ark (BytePlus ModelArk or Volcengine Ark): Seedream enhances
+//! the photo (`POST /api/v3/images/generations`), Seedance makes the video
+//! (`POST /api/v3/contents/generations/tasks`, then `GET .../tasks/{id}`).
+//! Result links expire within a day, so results are downloaded (through the
+//! [`Downloader`]'s allowlist) into our bucket at once.
+
+use glimvid_media::Aspect;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::download::Downloader;
+use super::http::{self, Budget};
+use super::{
+    BoxFuture, ImageEnhancer, ImageRequest, ProviderError, VideoGenerator, VideoOutput,
+    VideoProgress, VideoRequest, data_uri,
+};
+use crate::config::{ApiKey, Providers};
+
+const IMAGE: &str = "the photo enhancer (Ark)";
+const VIDEO: &str = "the video generator (Ark)";
+
+/// Above this the photo is scaled down before it is sent: Ark takes images
+/// up to 10 MB, and base64 grows them by a third.
+const MAX_INLINE_PHOTO_BYTES: usize = 6 * 1024 * 1024;
+
+pub struct Ark {
+    http: reqwest::Client,
+    base: String,
+    key: ApiKey,
+    image_model: String,
+    video_model: String,
+    resolution: String,
+    budget: std::time::Duration,
+    downloads: Downloader,
+}
+
+#[derive(Deserialize)]
+struct Images {
+    #[serde(default)]
+    data: Vec<ImageItem>,
+}
+
+#[derive(Deserialize)]
+struct ImageItem {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    b64_json: Option<String>,
+    #[serde(default)]
+    error: Option<http::ErrorDetail>,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Task {
+    status: String,
+    #[serde(default)]
+    content: Option<TaskContent>,
+    #[serde(default)]
+    error: Option<http::ErrorDetail>,
+}
+
+#[derive(Deserialize)]
+struct TaskContent {
+    #[serde(default)]
+    video_url: Option<String>,
+}
+
+fn image_size(aspect: Aspect) -> &'static str {
+    match aspect {
+        Aspect::Landscape => "2560x1440",
+        Aspect::Portrait => "1440x2560",
+        _ => "2048x2048",
+    }
+}
+
+fn malformed(provider: &str) -> ProviderError {
+    ProviderError::transient(
+        "provider_bad_reply",
+        format!("{provider} sent a reply we could not read"),
+    )
+}
+
+/// Task ids go into a URL path; only plain ids are accepted.
+fn valid_task_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
+/// A failed task's code as a reason the user can read.
+fn task_failure(error: Option<&http::ErrorDetail>) -> ProviderError {
+    let code = error.map(http::ErrorDetail::code_text).unwrap_or_default();
+    if http::is_moderation(&code) {
+        return http::moderation(VIDEO);
+    }
+    let reason = match code.as_str() {
+        "" => "it gave no reason".to_owned(),
+        c if c.contains("QuotaExceeded") || c.contains("RateLimit") => {
+            "it is over its capacity".to_owned()
+        }
+        c if c.contains("Timeout") => "it ran out of time".to_owned(),
+        c if c.starts_with("InvalidParameter") || c.starts_with("InvalidArgument") => {
+            "it could not use the photo or description".to_owned()
+        }
+        c => format!("error {}", http::tidy(c)),
+    };
+    ProviderError::permanent("video_task_failed", format!("{VIDEO} failed: {reason}"))
+}
+
+impl Ark {
+    pub fn new(config: &Providers) -> Self {
+        Ark {
+            http: http::client(config),
+            base: config.ark.base_url.clone(),
+            key: config.ark.key.clone(),
+            image_model: config.ark_image_model.clone(),
+            video_model: config.ark_video_model.clone(),
+            resolution: config.ark_video_resolution.clone(),
+            budget: config.retry_budget,
+            downloads: Downloader::new(config),
+        }
+    }
+
+    fn keyed(&self, provider: &str) -> Result<(), ProviderError> {
+        if self.key.is_empty() {
+            return Err(ProviderError::permanent(
+                "provider_auth",
+                format!("{provider} has no API key configured"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// One JSON exchange; `body` None is a GET.
+    async fn exchange(
+        &self,
+        provider: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let url = format!("{}{path}", self.base);
+        let req = match body {
+            Some(b) => self.http.post(url).json(b),
+            None => self.http.get(url),
+        };
+        let resp = req
+            .bearer_auth(self.key.expose())
+            .send()
+            .await
+            .map_err(|e| http::transport(provider, &e))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| http::transport(provider, &e))?;
+        if !status.is_success() {
+            return Err(http::status_error(provider, status, &bytes));
+        }
+        Ok(bytes.to_vec())
+    }
+
+    /// `exchange` parsed as `T`, retried within the budget while the
+    /// failure is transient.
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        provider: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, ProviderError> {
+        let mut budget = Budget::new(self.budget);
+        loop {
+            let failure = match self.exchange(provider, path, body).await {
+                Ok(bytes) => match serde_json::from_slice::<T>(&bytes) {
+                    Ok(v) => return Ok(v),
+                    Err(_) => malformed(provider),
+                },
+                Err(e) if e.permanent => return Err(e),
+                Err(e) => e,
+            };
+            tracing::info!(code = %failure.code, "provider call will be retried");
+            if !budget.next().await {
+                return Err(failure);
+            }
+        }
+    }
+
+    /// Downloads a result, retried within the budget while transient.
+    async fn download(&self, url: &str) -> Result<Vec<u8>, ProviderError> {
+        let mut budget = Budget::new(self.budget);
+        loop {
+            match self.downloads.fetch(url).await {
+                Ok(bytes) => return Ok(bytes),
+                Err(e) if e.permanent => return Err(e),
+                Err(e) => {
+                    if !budget.next().await {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The photo to send: as uploaded, or scaled down when it is too large to
+/// inline.
+async fn inline_photo(photo: &[u8]) -> Result<String, ProviderError> {
+    if photo.len() <= MAX_INLINE_PHOTO_BYTES {
+        return Ok(data_uri(photo));
+    }
+    let photo = photo.to_vec();
+    let jpeg = tokio::task::spawn_blocking(move || -> Option<Vec<u8>> {
+        let img = glimvid_media::image::load_from_memory(&photo).ok()?;
+        let img = img.resize(2048, 2048, glimvid_media::image::imageops::FilterType::Triangle);
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.to_rgb8()
+            .write_to(&mut out, glimvid_media::image::ImageFormat::Jpeg)
+            .ok()?;
+        Some(out.into_inner())
+    })
+    .await
+    .ok()
+    .flatten()
+    .ok_or_else(|| ProviderError::permanent("corrupt_image", "the photo could not be read"))?;
+    Ok(data_uri(&jpeg))
+}
+
+/// The generated image as our JPEG on the aspect's canvas.
+async fn to_canvas_jpeg(bytes: Vec<u8>, aspect: Aspect) -> Result<Vec<u8>, ProviderError> {
+    tokio::task::spawn_blocking(move || -> Option<Vec<u8>> {
+        let img = glimvid_media::image::load_from_memory(&bytes).ok()?;
+        let (w, h) = glimvid_media::enhance::canvas_size(aspect);
+        let img = img.resize_to_fill(w, h, glimvid_media::image::imageops::FilterType::Lanczos3);
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.to_rgb8()
+            .write_to(&mut out, glimvid_media::image::ImageFormat::Jpeg)
+            .ok()?;
+        Some(out.into_inner())
+    })
+    .await
+    .ok()
+    .flatten()
+    .ok_or_else(|| {
+        ProviderError::permanent(
+            "provider_bad_result",
+            format!("{IMAGE} returned something that is not an image"),
+        )
+    })
+}
+
+impl ImageEnhancer for Ark {
+    fn enhance<'a>(&'a self, req: &'a ImageRequest<'a>) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
+        Box::pin(async move {
+            self.keyed(IMAGE)?;
+            let mut prompt = format!(
+                "Enhance this product photo for a marketing video. Keep the product exactly as it is: \
+                 shape, colours, labels and text. Clean studio lighting, sharp focus, tidy uncluttered \
+                 background, {} framing. Product: {}.",
+                req.aspect.as_str(),
+                req.title
+            );
+            if let Some(script) = req.script {
+                prompt.push_str(&format!(" Mood: {}", script.hook));
+            }
+            let body = json!({
+                "model": self.image_model,
+                "prompt": prompt,
+                "image": inline_photo(req.photo).await?,
+                "size": image_size(req.aspect),
+                "response_format": "url",
+                "watermark": false,
+            });
+            let images: Images = self
+                .call(IMAGE, "/api/v3/images/generations", Some(&body))
+                .await?;
+            let Some(first) = images.data.into_iter().next() else {
+                return Err(malformed(IMAGE));
+            };
+            let bytes = match (first.url, first.b64_json, first.error) {
+                (Some(url), _, _) => self.download(&url).await?,
+                (None, Some(b64), _) => {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64.trim())
+                        .map_err(|_| malformed(IMAGE))?
+                }
+                (None, None, Some(error)) => {
+                    let code = error.code_text();
+                    if http::is_moderation(&code) {
+                        return Err(http::moderation(IMAGE));
+                    }
+                    return Err(ProviderError::permanent(
+                        "provider_rejected",
+                        format!("{IMAGE} could not enhance the photo"),
+                    ));
+                }
+                (None, None, None) => return Err(malformed(IMAGE)),
+            };
+            to_canvas_jpeg(bytes, req.aspect).await
+        })
+    }
+}
+
+impl Ark {
+    async fn result(&self, task: Task) -> Result<VideoProgress, ProviderError> {
+        match task.status.as_str() {
+            "succeeded" => {
+                let url = task
+                    .content
+                    .and_then(|c| c.video_url)
+                    .ok_or_else(|| malformed(VIDEO))?;
+                // The link expires within a day: copy the video at once.
+                let mp4 = self.download(&url).await?;
+                Ok(VideoProgress::Done(VideoOutput {
+                    mp4,
+                    poster_jpeg: None,
+                }))
+            }
+            "failed" => Err(task_failure(task.error.as_ref())),
+            "expired" => Err(ProviderError::permanent(
+                "video_task_expired",
+                format!("{VIDEO} gave up: the task expired before it finished"),
+            )),
+            "cancelled" => Err(ProviderError::permanent(
+                "video_task_cancelled",
+                format!("{VIDEO} cancelled the task"),
+            )),
+            _ => Err(malformed(VIDEO)),
+        }
+    }
+}
+
+impl VideoGenerator for Ark {
+    fn start<'a>(
+        &'a self,
+        req: &'a VideoRequest<'a>,
+    ) -> BoxFuture<'a, Result<VideoProgress, ProviderError>> {
+        Box::pin(async move {
+            self.keyed(VIDEO)?;
+            let prompt = format!(
+                "A short product marketing video for {}. Smooth, slow camera movement, the product stays \
+                 recognisable and in focus. {} {} {}",
+                req.title,
+                req.script.hook,
+                req.script.scenes.join(" "),
+                req.script.call_to_action
+            );
+            let mut content = vec![json!({"type": "text", "text": prompt})];
+            if let Some(image) = req.image {
+                content.push(json!({
+                    "type": "image_url",
+                    "image_url": {"url": data_uri(image)},
+                    "role": "first_frame",
+                }));
+            }
+            let body = json!({
+                "model": self.video_model,
+                "content": content,
+                "ratio": req.aspect.as_str(),
+                "duration": req.duration_s,
+                "resolution": self.resolution,
+                "watermark": false,
+            });
+            let created: Created = self
+                .call(VIDEO, "/api/v3/contents/generations/tasks", Some(&body))
+                .await?;
+            if !valid_task_id(&created.id) {
+                return Err(malformed(VIDEO));
+            }
+            Ok(VideoProgress::Pending { task_id: created.id })
+        })
+    }
+
+    fn poll<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<VideoProgress, ProviderError>> {
+        Box::pin(async move {
+            self.keyed(VIDEO)?;
+            if !valid_task_id(task_id) {
+                return Err(ProviderError::permanent(
+                    "video_task_lost",
+                    format!("{VIDEO} task id is not usable"),
+                ));
+            }
+            let path = format!("/api/v3/contents/generations/tasks/{task_id}");
+            let task: Task = self.call(VIDEO, &path, None).await?;
+            if matches!(task.status.as_str(), "queued" | "running") {
+                return Ok(VideoProgress::Pending {
+                    task_id: task_id.to_owned(),
+                });
+            }
+            self.result(task).await
+        })
+    }
+}

@@ -1,0 +1,177 @@
+//! DeepSeek writes scripts: `POST {base}/chat/completions` (OpenAI
+//! compatible) in JSON mode. JSON mode needs the word "json" in the prompt
+//! and an example of the shape; it may still answer with blank content,
+//! which is retried like a 429, 500 or 503 or a timeout, within the retry
+//! budget. 400/401/402/422 are permanent. A reply that does not make a valid
+//! script gets one more try, then the stage fails.
+
+use glimvid_media::{Language, Script};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{self, Budget};
+use super::{BoxFuture, ProviderError, ScriptRequest, ScriptWriter};
+use crate::config::{ApiKey, Providers};
+
+const NAME: &str = "the script writer (DeepSeek)";
+
+pub struct DeepSeek {
+    http: reqwest::Client,
+    url: String,
+    key: ApiKey,
+    model: String,
+    budget: std::time::Duration,
+}
+
+#[derive(Deserialize)]
+struct Completion {
+    choices: Vec<Choice>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: Message,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+/// One exchange's result, before the retry policy looks at it.
+enum Reply {
+    Script(Script),
+    /// The reply could not be used as a script (malformed body, content
+    /// that is not a script); worth exactly one more try.
+    Unusable(String),
+}
+
+impl DeepSeek {
+    pub fn new(config: &Providers) -> Self {
+        DeepSeek {
+            http: http::client(config),
+            url: format!("{}/chat/completions", config.deepseek.base_url),
+            key: config.deepseek.key.clone(),
+            model: config.deepseek_model.clone(),
+            budget: config.retry_budget,
+        }
+    }
+
+    fn body(&self, req: &ScriptRequest<'_>) -> serde_json::Value {
+        let scenes = glimvid_media::script::scene_count(req.duration_s);
+        let language = match req.language {
+            Language::Zh => "Simplified Chinese",
+            _ => "English",
+        };
+        let system = format!(
+            "You write the on-screen captions of a {duration} second marketing video for one product. \
+             Answer with json only: one JSON object of exactly this shape: \
+             {{\"hook\": \"...\", \"scenes\": [\"...\", \"...\", \"...\"], \"call_to_action\": \"...\"}}. \
+             Rules: write in {language}; \"scenes\" has exactly {scenes} items; the hook and the call to action \
+             are at most 100 characters, each scene at most 140; one line each, no emoji, no hashtags; \
+             use only facts from the product's title and description.",
+            duration = req.duration_s,
+        );
+        // Only what the script needs: no account, address or session data.
+        let product = json!({
+            "title": req.title,
+            "description": req.description,
+            "style": req.style,
+        });
+        json!({
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": format!("Product (json): {product}")},
+            ],
+            "response_format": {"type": "json_object"},
+            "max_tokens": 800,
+            "stream": false,
+        })
+    }
+
+    async fn once(&self, body: &serde_json::Value) -> Result<Reply, ProviderError> {
+        let resp = self
+            .http
+            .post(&self.url)
+            .bearer_auth(self.key.expose())
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| http::transport(NAME, &e))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| http::transport(NAME, &e))?;
+        if !status.is_success() {
+            return Err(http::status_error(NAME, status, &bytes));
+        }
+        let Ok(completion) = serde_json::from_slice::<Completion>(&bytes) else {
+            return Ok(Reply::Unusable("its reply was not valid JSON".into()));
+        };
+        let content = completion
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|c| c.message.content)
+            .unwrap_or_default();
+        if content.trim().is_empty() {
+            return Err(ProviderError::transient(
+                "blank_script",
+                format!("{NAME} returned an empty reply"),
+            ));
+        }
+        let script = match serde_json::from_str::<Script>(content.trim()) {
+            Ok(s) => s,
+            Err(_) => return Ok(Reply::Unusable("its reply was not a script".into())),
+        };
+        let script = Script {
+            hook: script.hook.trim().to_owned(),
+            scenes: script.scenes.iter().map(|s| s.trim().to_owned()).collect(),
+            call_to_action: script.call_to_action.trim().to_owned(),
+        };
+        match script.validate() {
+            Ok(()) => Ok(Reply::Script(script)),
+            Err(e) => Ok(Reply::Unusable(e.to_string())),
+        }
+    }
+}
+
+impl ScriptWriter for DeepSeek {
+    fn write<'a>(&'a self, req: &'a ScriptRequest<'a>) -> BoxFuture<'a, Result<Script, ProviderError>> {
+        Box::pin(async move {
+            if self.key.is_empty() {
+                return Err(ProviderError::permanent(
+                    "provider_auth",
+                    format!("{NAME} has no API key configured"),
+                ));
+            }
+            let body = self.body(req);
+            let mut budget = Budget::new(self.budget);
+            let mut unusable = 0;
+            loop {
+                let failure = match self.once(&body).await {
+                    Ok(Reply::Script(script)) => return Ok(script),
+                    Ok(Reply::Unusable(why)) => {
+                        unusable += 1;
+                        let err = ProviderError::permanent(
+                            "invalid_script",
+                            format!("{NAME} did not write a usable script ({why})"),
+                        );
+                        if unusable >= 2 {
+                            return Err(err);
+                        }
+                        // One more try for an unusable reply, budget allowing;
+                        // out of time it is left for redelivery.
+                        ProviderError { permanent: false, ..err }
+                    }
+                    Err(err) if err.permanent => return Err(err),
+                    Err(err) => err,
+                };
+                tracing::info!(code = %failure.code, "script provider call will be retried");
+                if !budget.next().await {
+                    return Err(failure);
+                }
+            }
+        })
+    }
+}

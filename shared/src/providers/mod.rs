@@ -1,0 +1,181 @@
+//! The AI providers behind the pipeline's stages, one trait per stage and
+//! one implementation per provider, chosen by configuration
+//! (`SCRIPT_PROVIDER`, `IMAGE_PROVIDER`, `VIDEO_PROVIDER`):
+//!
+//! - [`ScriptWriter`]: offline (`glimvid-media`) or DeepSeek chat completions;
+//! - [`ImageEnhancer`]: offline or Ark Seedream `images/generations`;
+//! - [`VideoGenerator`]: offline or Ark Seedance generation tasks.
+//!
+//! What leaves for a provider is only what the video needs: the title, the
+//! description, the style, the script and the photo (as a data URI). Never an
+//! email, a user id, an IP or a session token; API keys travel only in the
+//! `Authorization` header and never appear in a log line or an error.
+
+mod ark;
+mod deepseek;
+pub mod download;
+mod http;
+pub mod keys;
+mod offline;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use glimvid_media::{Aspect, Language, Script};
+
+use crate::config::{ProviderKind, Providers};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a provider call did not produce a result. `permanent` failures end
+/// the stage; the others are worth another delivery. `message` is shown to
+/// the user: it names what went wrong in their terms and never carries a
+/// key or a raw provider payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderError {
+    pub permanent: bool,
+    pub code: String,
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn permanent(code: &str, message: impl Into<String>) -> Self {
+        ProviderError {
+            permanent: true,
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn transient(code: &str, message: impl Into<String>) -> Self {
+        ProviderError {
+            permanent: false,
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+pub struct ScriptRequest<'a> {
+    pub title: &'a str,
+    pub description: &'a str,
+    pub language: Language,
+    pub duration_s: u32,
+    pub style: Option<&'a str>,
+}
+
+pub struct ImageRequest<'a> {
+    /// The uploaded photo, already checked to be a real image.
+    pub photo: &'a [u8],
+    pub aspect: Aspect,
+    pub title: &'a str,
+    pub script: Option<&'a Script>,
+}
+
+pub struct VideoRequest<'a> {
+    /// The enhanced photo (JPEG), the video's first frame; none for a
+    /// text-only video.
+    pub image: Option<&'a [u8]>,
+    pub script: &'a Script,
+    pub title: &'a str,
+    pub aspect: Aspect,
+    pub duration_s: u32,
+}
+
+pub struct VideoOutput {
+    pub mp4: Vec<u8>,
+    pub poster_jpeg: Option<Vec<u8>>,
+}
+
+pub enum VideoProgress {
+    /// The provider is still working on task `task_id`; ask again later.
+    Pending { task_id: String },
+    Done(VideoOutput),
+}
+
+pub trait ScriptWriter: Send + Sync {
+    fn write<'a>(&'a self, req: &'a ScriptRequest<'a>) -> BoxFuture<'a, Result<Script, ProviderError>>;
+}
+
+pub trait ImageEnhancer: Send + Sync {
+    /// The enhanced photo as a JPEG.
+    fn enhance<'a>(&'a self, req: &'a ImageRequest<'a>) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>>;
+}
+
+pub trait VideoGenerator: Send + Sync {
+    /// Starts a video: done at once (offline) or a task to poll.
+    fn start<'a>(
+        &'a self,
+        req: &'a VideoRequest<'a>,
+    ) -> BoxFuture<'a, Result<VideoProgress, ProviderError>>;
+
+    /// Asks once how task `task_id` is doing.
+    fn poll<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<VideoProgress, ProviderError>>;
+}
+
+/// The providers configured for this process, built once per cold start.
+pub struct ProviderSet {
+    pub script: Box<dyn ScriptWriter>,
+    pub image: Box<dyn ImageEnhancer>,
+    pub video: Box<dyn VideoGenerator>,
+    /// The offline renderer, for the video fallback.
+    pub offline_video: Box<dyn VideoGenerator>,
+    kinds: [ProviderKind; 3],
+}
+
+impl std::fmt::Debug for ProviderSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderSet")
+            .field("script", &self.kinds[0])
+            .field("image", &self.kinds[1])
+            .field("video", &self.kinds[2])
+            .finish()
+    }
+}
+
+impl ProviderSet {
+    pub fn new(config: &Providers) -> Arc<Self> {
+        let script: Box<dyn ScriptWriter> = match config.script {
+            ProviderKind::DeepSeek => Box::new(deepseek::DeepSeek::new(config)),
+            _ => Box::new(offline::Offline),
+        };
+        let image: Box<dyn ImageEnhancer> = match config.image {
+            ProviderKind::Ark => Box::new(ark::Ark::new(config)),
+            _ => Box::new(offline::Offline),
+        };
+        let video: Box<dyn VideoGenerator> = match config.video {
+            ProviderKind::Ark => Box::new(ark::Ark::new(config)),
+            _ => Box::new(offline::Offline),
+        };
+        Arc::new(ProviderSet {
+            script,
+            image,
+            video,
+            offline_video: Box::new(offline::Offline),
+            kinds: [config.script, config.image, config.video],
+        })
+    }
+}
+
+/// `data:` URI of an image, as both Ark endpoints accept. Used instead of a
+/// presigned link: our object keys carry the user id, which a provider must
+/// not see, and a local emulator's link is unreachable from the internet.
+pub(crate) fn data_uri(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let mime = match glimvid_media::probe::sniff(bytes) {
+        Some(glimvid_media::ImageFormat::Png) => "image/png",
+        Some(glimvid_media::ImageFormat::WebP) => "image/webp",
+        _ => "image/jpeg",
+    };
+    format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}

@@ -1,0 +1,551 @@
+//! The web app in a real browser: headless Chromium, driven through Debian's
+//! chromedriver, against the in-process runner (which serves `web/` too).
+//! One flow, as a shop owner would go: sign up, upload a photo, create a
+//! video, watch it being made, play it, switch to Chinese, export, delete
+//! the account. Along the way: no cookies, and no request leaves 127.0.0.1.
+//! Screenshots of the main pages at desktop and phone sizes land in
+//! `$CARGO_TARGET_DIR/screenshots` (override: `GLIMVID_SCREENSHOTS`).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use glimvid_media::image::ImageFormat;
+use glimvid_tests::media::photo;
+use glimvid_tests::{Api, PASSWORD, harness_with, unique_email};
+use serde_json::{Value, json};
+
+/// The browser's requests all come from 127.0.0.1; give the credential
+/// routes room (the flow itself makes only a handful of them).
+fn options(o: &mut glimvid_runner::Options) {
+    o.env_overrides
+        .insert("AUTH_RATE_LIMIT_PER_MINUTE".into(), "100".into());
+}
+
+const DESKTOP: (u32, u32) = (1280, 800);
+const PHONE: (u32, u32) = (390, 844);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("glimvid-{name}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = std::env::var_os("GLIMVID_SCREENSHOTS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("screenshots"))
+        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"));
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+/// chromedriver on a free loopback port, in its own process group so that
+/// stopping it also stops any Chromium it left behind.
+struct Chromedriver {
+    child: Child,
+    port: u16,
+    profile: PathBuf,
+}
+
+impl Chromedriver {
+    fn start() -> Self {
+        use std::os::unix::process::CommandExt;
+        let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let port = free_port();
+        let child = Command::new(&binary)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "could not start {binary} ({e}): install Debian's chromium and chromium-driver (./scripts/test does)"
+                )
+            });
+        let driver = Chromedriver {
+            child,
+            port,
+            profile: scratch_dir("chromium"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        driver
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    async fn browser(&self, extra_args: &[&str]) -> Result<Client> {
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let downloads = self.profile.join("downloads");
+        let mut caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--no-default-browser-check",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--disable-dev-shm-usage",
+                    "--mute-audio",
+                    "--lang=en-US",
+                    "--autoplay-policy=no-user-gesture-required",
+                    format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
+                    format!("--user-data-dir={}", self.profile.join("profile").display()),
+                    // Anything but loopback fails to resolve: nothing can leave.
+                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                ],
+                "prefs": {
+                    "download.default_directory": downloads.display().to_string(),
+                    "download.prompt_for_download": false,
+                },
+            },
+        });
+        if let Some(args) = caps["goog:chromeOptions"]["args"].as_array_mut() {
+            args.extend(extra_args.iter().map(|a| json!(a)));
+        }
+        let Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url())
+            .await
+            .context("starting a Chromium session")
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        // The process group we created: chromedriver and its Chromium.
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Runs `script` (a function body; may return a promise) until it returns true.
+async fn wait_js(c: &Client, what: &str, script: &str, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if c.execute(script, vec![]).await? == Value::Bool(true) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let page = c
+                .execute("return document.getElementById('main').innerText", vec![])
+                .await
+                .unwrap_or_default();
+            bail!("timed out waiting for {what}; the page says: {page}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn wait_for(c: &Client, css: &str) -> Result<Element> {
+    let script = format!(
+        "const e = document.querySelector({}); return !!e && !e.closest('[hidden]');",
+        json!(css)
+    );
+    wait_js(c, css, &script, Duration::from_secs(20)).await?;
+    Ok(c.find(Locator::Css(css)).await?)
+}
+
+async fn text_of(c: &Client, css: &str) -> Result<String> {
+    Ok(wait_for(c, css).await?.text().await?)
+}
+
+async fn fill(c: &Client, css: &str, value: &str) -> Result<()> {
+    let el = wait_for(c, css).await?;
+    el.clear().await?;
+    el.send_keys(value).await?;
+    Ok(())
+}
+
+async fn click(c: &Client, css: &str) -> Result<()> {
+    wait_for(c, css).await?.click().await?;
+    Ok(())
+}
+
+async fn js(c: &Client, script: &str) -> Result<Value> {
+    Ok(c.execute(script, vec![]).await?)
+}
+
+async fn screenshots(c: &Client, dir: &Path, name: &str) -> Result<()> {
+    for (size, (w, h)) in [("desktop", DESKTOP), ("phone", PHONE)] {
+        c.set_window_size(w, h).await?;
+        // Let layout settle and lazy images arrive.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let png = c.screenshot().await?;
+        std::fs::write(dir.join(format!("{name}-{size}.png")), png)?;
+    }
+    c.set_window_size(DESKTOP.0, DESKTOP.1).await?;
+    Ok(())
+}
+
+/// Every URL the page has fetched so far, the page itself included.
+async fn requested_urls(c: &Client) -> Result<Vec<String>> {
+    let v = js(
+        c,
+        "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')).map(e => e.name)",
+    )
+    .await?;
+    Ok(serde_json::from_value(v)?)
+}
+
+async fn assert_no_cookies(c: &Client) -> Result<()> {
+    let cookie = js(c, "return document.cookie").await?;
+    ensure!(cookie == json!(""), "document.cookie is {cookie}");
+    let jar = c.get_all_cookies().await?;
+    ensure!(jar.is_empty(), "the browser holds cookies: {jar:?}");
+    Ok(())
+}
+
+async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result<()> {
+    c.goto(&format!("{base}/")).await?;
+    // Keep every resource entry of this (single-page) visit for the final check.
+    js(
+        c,
+        "performance.setResourceTimingBufferSize(100000); return true",
+    )
+    .await?;
+
+    // ---- sign up: the 16+ confirmation is required, and its error shows beside it
+    wait_for(c, "#signup-form").await?;
+    screenshots(c, shots, "01-signup").await?;
+    fill(c, "#f-name", "Mei").await?;
+    fill(c, "#f-email", &unique_email()).await?;
+    fill(c, "#f-password", PASSWORD).await?;
+    click(c, "#signup-submit").await?;
+    let age_error = text_of(c, "[data-field=confirm_age_16] .field-error").await?;
+    ensure!(age_error.contains("16"), "age error: {age_error}");
+    ensure!(
+        js(
+            c,
+            "return document.getElementById('f-confirm_age_16').getAttribute('aria-invalid')"
+        )
+        .await?
+            == json!("true"),
+        "the age checkbox is not marked invalid"
+    );
+    click(c, "label[for=f-confirm_age_16]").await?;
+    click(c, "#signup-submit").await?;
+    wait_for(c, "#new-form").await?;
+    let token = js(c, "return localStorage.getItem('glimvid.token')").await?;
+    ensure!(
+        token.as_str().is_some_and(|t| t.len() > 20),
+        "no token in localStorage: {token}"
+    );
+    assert_no_cookies(c).await?;
+
+    // ---- new video: a real JPEG through the file input, straight to storage
+    let input = c.find(Locator::Css("#f-photo")).await?;
+    input
+        .send_keys(&photo_path.display().to_string())
+        .await
+        .context("choosing the photo")?;
+    wait_for(c, "#drop.has-file").await?;
+    fill(c, "#f-title", "Hand-poured soy candle").await?;
+    fill(
+        c,
+        "#f-description",
+        "Lavender and cedar, burns for 40 hours, poured by hand in small batches.",
+    )
+    .await?;
+    click(c, "label[for=f-aspect_ratio-169]").await?;
+    screenshots(c, shots, "02-new-video").await?;
+    click(c, "#create-video").await?;
+
+    // ---- the job page: live progress, then the script, the image, the video
+    wait_js(
+        c,
+        "the job page",
+        "return location.hash.startsWith('#/videos/') && !!document.querySelector('section.job')",
+        Duration::from_secs(60),
+    )
+    .await?;
+    let mut seen_percents = Vec::new();
+    let mut mid_shot = false;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let status = js(
+            c,
+            "const s = document.querySelector('section.job'); return s && s.dataset.status || ''",
+        )
+        .await?;
+        let percent = js(c, "const p = document.getElementById('job-progress'); return p ? Number(p.getAttribute('aria-valuenow')) : -1").await?;
+        seen_percents.push(percent.as_i64().unwrap_or(-1));
+        match status.as_str().unwrap_or_default() {
+            "succeeded" => break,
+            "failed" | "cancelled" => {
+                bail!(
+                    "the job ended {status}: {}",
+                    text_of(c, "#job-error").await?
+                )
+            }
+            _ => {}
+        }
+        if !mid_shot && status == json!("running") {
+            screenshots(c, shots, "03-job-progress").await?;
+            mid_shot = true;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the job did not finish; percents seen {seen_percents:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    ensure!(
+        js(
+            c,
+            "return document.getElementById('job-progress').getAttribute('aria-valuenow')"
+        )
+        .await?
+            == json!("100"),
+        "a finished job shows 100%"
+    );
+    let script = text_of(c, "#script").await?;
+    ensure!(script.len() > 20, "script: {script}");
+    wait_js(
+        c,
+        "the enhanced image",
+        "const i = document.querySelector('#enhanced img'); return !!i && i.complete && i.naturalWidth > 0",
+        Duration::from_secs(20),
+    )
+    .await?;
+
+    // ---- play it: the <video> loads the MP4 and has a duration
+    let played = c
+        .execute(
+            "return (async () => {
+             const v = document.getElementById('player');
+             if (v.readyState < 1) {
+               await new Promise((ok, fail) => {
+                 v.addEventListener('loadedmetadata', ok, { once: true });
+                 v.addEventListener('error', () => fail(new Error('video error ' + (v.error && v.error.code))), { once: true });
+               });
+             }
+             v.muted = true;
+             await v.play();
+             await new Promise(r => setTimeout(r, 800));
+             v.pause();
+             return { duration: v.duration, time: v.currentTime, width: v.videoWidth };
+             })();",
+            vec![],
+        )
+        .await
+        .context("playing the video")?;
+    let duration = played["duration"].as_f64().unwrap_or_default();
+    ensure!(duration > 0.0, "the video has no duration: {played}");
+    ensure!(
+        played["time"].as_f64().unwrap_or_default() > 0.0,
+        "the video did not play: {played}"
+    );
+    let link = js(c, "return document.getElementById('public-link').value").await?;
+    ensure!(
+        link.as_str()
+            .is_some_and(|l| l.starts_with(base) && l.contains("/v/")),
+        "public link {link}"
+    );
+    ensure!(
+        js(c, "return !!document.querySelector('#download[href]')").await? == json!(true),
+        "no download link"
+    );
+    js(c, "window.scrollTo(0, 0); return true").await?;
+    screenshots(c, shots, "04-job-done").await?;
+
+    // ---- my videos
+    click(c, "a.nav-link[href='#/videos']").await?;
+    wait_for(c, "#video-list .video-card-item").await?;
+    let cards = js(
+        c,
+        "return document.querySelectorAll('#video-list .video-card-item').length",
+    )
+    .await?;
+    ensure!(cards == json!(1), "{cards} videos listed");
+    screenshots(c, shots, "05-my-videos").await?;
+
+    // ---- credits (renders whether or not the credits API exists yet)
+    click(c, "a.nav-link[href='#/credits']").await?;
+    wait_for(c, ".balance-card").await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    screenshots(c, shots, "06-credits").await?;
+
+    // ---- account, then Chinese without a reload
+    click(c, "a.nav-link[href='#/account']").await?;
+    wait_for(c, "#profile-form").await?;
+    screenshots(c, shots, "07-account").await?;
+    js(c, "window.__sameDocument = true; return true").await?;
+    ensure!(
+        text_of(c, "h1.page-title").await? == "Account",
+        "English heading"
+    );
+    click(c, "#lang-switch").await?;
+    wait_js(
+        c,
+        "the Chinese page",
+        "return document.querySelector('h1.page-title').textContent === '账户'",
+        Duration::from_secs(5),
+    )
+    .await?;
+    ensure!(
+        js(c, "return window.__sameDocument === true").await? == json!(true),
+        "switching language reloaded the page"
+    );
+    ensure!(
+        text_of(c, "a.nav-link[href='#/videos']").await? == "我的视频",
+        "nav in Chinese"
+    );
+    ensure!(
+        js(
+            c,
+            "return [document.documentElement.lang, localStorage.getItem('glimvid.lang')]"
+        )
+        .await?
+            == json!(["zh-CN", "zh"]),
+        "language kept in localStorage"
+    );
+    screenshots(c, shots, "08-account-zh").await?;
+
+    // ---- export my data
+    click(c, "#export").await?;
+    wait_js(
+        c,
+        "the export to finish",
+        "const s = document.getElementById('export-status'); const e = document.querySelector('#export').closest('.form').querySelector('.form-error');
+         if (e && !e.hidden) throw new Error('export failed: ' + e.textContent);
+         return s.dataset.done === 'true'",
+        Duration::from_secs(30),
+    )
+    .await?;
+    ensure!(
+        text_of(c, "#export-status").await?.contains("完成"),
+        "export message"
+    );
+
+    // ---- delete the account, after confirming
+    fill(c, "#f-delete-password", PASSWORD).await?;
+    click(c, "label[for=f-confirm_delete]").await?;
+    click(c, "#delete-account").await?;
+    wait_for(c, "#bye").await?;
+    ensure!(
+        js(c, "return localStorage.getItem('glimvid.token')").await? == Value::Null,
+        "the token outlived the account"
+    );
+    screenshots(c, shots, "09-goodbye-zh").await?;
+
+    // ---- privacy: no cookies, and nothing left 127.0.0.1
+    assert_no_cookies(c).await?;
+    let urls = requested_urls(c).await?;
+    ensure!(urls.len() > 10, "too few requests recorded: {urls:?}");
+    let outside: Vec<_> = urls
+        .iter()
+        .filter(|u| {
+            !(u.starts_with("http://127.0.0.1:")
+                || u.starts_with("blob:")
+                || u.starts_with("data:"))
+        })
+        .collect();
+    ensure!(outside.is_empty(), "requests left 127.0.0.1: {outside:?}");
+    Ok(())
+}
+
+/// Whether storage answers the CORS preflight a browser sends before PUTting
+/// to a presigned URL. S3 does (preflights carry no credentials). fakecloud
+/// 0.51.0 with `--verify-sigv4` does not: it checks the presigned query's
+/// signature on the OPTIONS request too and refuses it ("signed header not
+/// present in request"), so no browser could upload to it cross-origin.
+async fn storage_answers_preflight(base: &str) -> bool {
+    let (me, _) = Api::new().signed_up().await;
+    let ticket = me
+        .post(
+            "/uploads",
+            json!({"content_type": "image/jpeg", "size_bytes": 1000}),
+        )
+        .await;
+    let Some(url) = ticket.body["url"].as_str() else {
+        panic!("no upload ticket: {}", ticket.body);
+    };
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, url)
+        .header("origin", base)
+        .header("access-control-request-method", "PUT")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .expect("preflight to storage");
+    preflight.status().is_success()
+        && preflight
+            .headers()
+            .contains_key("access-control-allow-origin")
+}
+
+#[tokio::test]
+async fn shop_owner_flow_in_a_real_browser() {
+    let base = harness_with(options).base_url.clone();
+    let shots = screenshot_dir();
+    let work = scratch_dir("browser");
+    let photo_path = work.join("candle.jpg");
+    std::fs::write(&photo_path, photo(1200, 900, ImageFormat::Jpeg)).expect("write photo");
+
+    let driver = Chromedriver::start();
+    // Until the emulator answers presigned preflights, let this browser skip
+    // CORS (and only CORS: the host rules still keep every request on
+    // 127.0.0.1). On AWS, the media bucket's CorsConfiguration answers them.
+    let extra: &[&str] = if storage_answers_preflight(&base).await {
+        &[]
+    } else {
+        eprintln!(
+            "storage refuses CORS preflights for presigned URLs (fakecloud with --verify-sigv4); running Chromium with --disable-web-security"
+        );
+        &["--disable-web-security"]
+    };
+    let client = driver.browser(extra).await.expect("a browser session");
+    let result = flow(&client, &base, &shots, &photo_path).await;
+    if result.is_err() {
+        let _ = client
+            .screenshot()
+            .await
+            .map(|png| std::fs::write(shots.join("failure.png"), png));
+    }
+    let _ = client.close().await;
+    drop(driver);
+    let _ = std::fs::remove_dir_all(&work);
+    if let Err(err) = result {
+        panic!("{err:#}");
+    }
+    eprintln!("screenshots in {}", shots.display());
+}

@@ -1,0 +1,183 @@
+//! The real provider clients (DeepSeek for scripts, Ark for images and
+//! videos) against fake servers: the happy path with the exact request
+//! shapes, transient faults that recover, permanent ones that fail the job
+//! and refund it, and video failures that fall back to the offline renderer
+//! at the lower price. Every case ends terminal with the ledger right.
+
+mod providers_common;
+
+use glimvid_tests::fakes::{self, ARK_KEY, DEEPSEEK_KEY, fault, fakes};
+use glimvid_tests::harness_with;
+use providers_common::*;
+
+fn options(o: &mut glimvid_runner::Options) {
+    fakes::provider_env(o);
+    o.deliver_twice = true;
+}
+
+fn setup() {
+    harness_with(options);
+}
+
+#[tokio::test]
+async fn happy_path_uses_every_provider_with_the_documented_shapes() {
+    setup();
+    let tag = fault("none", 1);
+    let case = start(&format!("Ceramic mug {tag}"), 5).await;
+    let job = finish(&case).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["fallback"], false);
+    assert!(job["script"]["hook"].as_str().unwrap().starts_with("Meet Ceramic mug"), "{job}");
+    check_ledger(&case, 0, 0).await;
+
+    // The video is the provider's, copied into our bucket.
+    let mp4 = reqwest::get(job["video_url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    assert_eq!(mp4.as_ref(), fakes().video_mp4());
+
+    let reqs = fakes().requests_for(&tag);
+    let chat: Vec<_> = reqs.iter().filter(|r| r.path == "/chat/completions").collect();
+    assert_eq!(chat.len(), 1, "one script call (a duplicate delivery finds it done)");
+    let body = chat[0].json();
+    assert_eq!(chat[0].header("authorization"), Some(format!("Bearer {DEEPSEEK_KEY}").as_str()));
+    assert_eq!(body["model"], "deepseek-chat");
+    assert_eq!(body["response_format"]["type"], "json_object");
+    let system = body["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("json") && system.contains("\"call_to_action\""), "{system}");
+    let user = body["messages"][1]["content"].as_str().unwrap();
+    assert!(user.contains("Ceramic mug") && user.contains("Hand-thrown stoneware mug"), "{user}");
+
+    let image: Vec<_> = reqs.iter().filter(|r| r.path == "/api/v3/images/generations").collect();
+    assert_eq!(image.len(), 1);
+    let body = image[0].json();
+    assert_eq!(image[0].header("authorization"), Some(format!("Bearer {ARK_KEY}").as_str()));
+    assert_eq!(body["watermark"], false);
+    assert_eq!(body["response_format"], "url");
+    assert_eq!(body["size"], "2560x1440");
+    assert!(body["image"].as_str().unwrap().starts_with("data:image/jpeg;base64,"));
+    assert!(body["prompt"].as_str().unwrap().contains("Ceramic mug"));
+
+    let tasks: Vec<_> = reqs.iter().filter(|r| r.path == "/api/v3/contents/generations/tasks").collect();
+    assert_eq!(tasks.len(), 1, "one video task");
+    let body = tasks[0].json();
+    assert_eq!(body["content"][0]["type"], "text");
+    assert_eq!(body["content"][1]["type"], "image_url");
+    assert_eq!(body["content"][1]["role"], "first_frame");
+    assert!(body["content"][1]["image_url"]["url"].as_str().unwrap().starts_with("data:image/jpeg;base64,"));
+    assert_eq!(body["ratio"], "16:9");
+    assert_eq!(body["duration"], 5);
+    assert_eq!(body["resolution"], "720p");
+    let polls = reqs.iter().filter(|r| r.method == "GET" && r.path.contains("/tasks/cgt-")).count();
+    assert!(polls >= 2, "polled until succeeded: {polls}");
+
+    assert_private(&case, &reqs);
+    assert_private(&case, &fakes().requests());
+}
+
+/// Each fault happens once (or twice) and the job still succeeds.
+#[tokio::test]
+async fn transient_faults_are_retried_and_the_job_succeeds() {
+    setup();
+    let faults = [
+        ("chat-429", 2),
+        ("chat-500", 1),
+        ("chat-503", 1),
+        ("chat-delay", 1),
+        ("chat-blank", 1),
+        ("chat-malformed", 1),
+        ("chat-invalid", 1),
+        ("image-429", 1),
+        ("image-503", 1),
+        ("image-delay", 1),
+        ("video-500", 1),
+        ("video-poll-500", 1),
+    ];
+    let mut set = tokio::task::JoinSet::new();
+    for (name, count) in faults {
+        set.spawn(async move {
+            let tag = fault(name, count);
+            let case = start(&format!("Mug {tag}"), 5).await;
+            let job = finish(&case).await;
+            assert_eq!(job["status"], "succeeded", "{name}: {job}");
+            assert_eq!(job["fallback"], false, "{name}: {job}");
+            check_ledger(&case, 0, 0).await;
+            let seen = fakes().requests_for(&tag).len();
+            assert!(seen >= 4, "{name}: the fault was retried ({seen} requests)");
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn permanent_faults_fail_the_job_and_refund_once() {
+    setup();
+    let cases = [
+        ("chat-401", "script", "provider_auth"),
+        ("chat-402", "script", "provider_billing"),
+        ("chat-invalid", "script", "invalid_script"),
+        ("chat-malformed", "script", "invalid_script"),
+        ("image-moderation", "enhance", "content_rejected"),
+        ("image-url-expired", "enhance", "result_expired"),
+    ];
+    let mut set = tokio::task::JoinSet::new();
+    for (name, stage, code) in cases {
+        set.spawn(async move {
+            let case = start(&format!("Mug {}", fault(name, 0)), 5).await;
+            let job = ends_failed(&case, stage, code).await;
+            let message = job["error"]["message"].as_str().unwrap();
+            assert!(!message.contains(DEEPSEEK_KEY) && !message.contains(ARK_KEY), "{message}");
+            if code == "content_rejected" {
+                assert!(message.contains("try another photo"), "{message}");
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_provider_that_stays_down_fails_the_job_after_its_retries() {
+    setup();
+    let case = start(&format!("Mug {}", fault("chat-503", 0)), 5).await;
+    let job = ends_failed(&case, "script", "retries_exhausted").await;
+    assert!(job["error"]["message"].as_str().unwrap().contains("server error"), "{job}");
+}
+
+/// A video provider failure renders offline: succeeded, `fallback`, and
+/// the price difference back (a 10 s video costs 2, its fallback 1).
+#[tokio::test]
+async fn video_failures_fall_back_to_the_offline_renderer() {
+    setup();
+    let faults = [
+        "video-failed",
+        "video-failed-moderation",
+        "video-expired",
+        "video-cancelled",
+        "video-moderation",
+        "video-url-expired",
+        "video-redirect",
+        "video-stuck",
+    ];
+    let mut set = tokio::task::JoinSet::new();
+    for name in faults {
+        set.spawn(async move {
+            let case = start(&format!("Mug {}", fault(name, 0)), 10).await;
+            let job = finish(&case).await;
+            assert_eq!(job["status"], "succeeded", "{name}: {job}");
+            assert_eq!(job["fallback"], true, "{name}: {job}");
+            assert_eq!(job["price"], 1, "{name}: {job}");
+            // Trial 1 + pack 1 - 2 + refund 1.
+            check_ledger(&case, 1, 1).await;
+            let mp4 = reqwest::get(job["video_url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+            assert_ne!(mp4.as_ref(), fakes().video_mp4(), "{name}: rendered offline");
+            assert_eq!(glimvid_tests::media::inspect_mp4(&mp4).codec, "h264");
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+    // The redirect to another host was never followed.
+    assert!(!fakes().requests().iter().any(|r| r.header("host").is_some_and(|h| h.starts_with("localhost"))));
+}

@@ -1,0 +1,154 @@
+//! Shared by the provider test binaries: a user with a photo job, waiting
+//! for its end, and the checks every case ends with.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use glimvid_media::image::ImageFormat;
+use glimvid_tests::media::photo;
+use glimvid_tests::{Api, Reply, app};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub struct Case {
+    pub me: Api,
+    pub email: String,
+    pub user: String,
+    pub id: String,
+    pub title: String,
+}
+
+async fn upload(me: &Api) -> String {
+    let bytes = photo(1200, 900, ImageFormat::Jpeg);
+    let ticket = me
+        .post("/uploads", json!({"content_type": "image/jpeg", "size_bytes": bytes.len()}))
+        .await;
+    assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
+    let put = reqwest::Client::new()
+        .put(ticket.body["url"].as_str().unwrap())
+        .header("content-type", "image/jpeg")
+        .body(bytes)
+        .send()
+        .await
+        .expect("PUT to storage")
+        .status();
+    assert_eq!(put, StatusCode::OK);
+    let id = ticket.body["upload_id"].as_str().unwrap().to_owned();
+    let done = me.post(&format!("/uploads/{id}/complete"), json!({})).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    id
+}
+
+pub async fn grant(user_id: &str, credits: i64) {
+    let app = app().await;
+    let items = glimvid::credits::change_items(
+        &app.config.credits_table,
+        &glimvid::credits::Change {
+            user_id,
+            kind: glimvid::credits::EntryKind::Purchase,
+            amount: credits,
+            reason: "test pack",
+            job_id: None,
+        },
+    )
+    .unwrap();
+    app.dynamo
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A new user's photo job titled `title`, `duration_s` long.
+pub async fn start(title: &str, duration_s: u32) -> Case {
+    let (me, email) = Api::new().signed_up().await;
+    let user = me.get("/me").await.body["id"].as_str().unwrap().to_owned();
+    if duration_s > 5 {
+        grant(&user, 1).await;
+    }
+    let upload_id = upload(&me).await;
+    let created = me
+        .post(
+            "/videos",
+            json!({"upload_id": upload_id, "title": title, "description": "Hand-thrown stoneware mug. Holds 350 ml.", "language": "en", "aspect_ratio": "16:9", "duration_s": duration_s}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
+    Case {
+        id: created.body["id"].as_str().unwrap().to_owned(),
+        me,
+        email,
+        user,
+        title: title.to_owned(),
+    }
+}
+
+/// Waits for the job to leave queued/running.
+pub async fn finish(case: &Case) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        let job: Reply = case.me.get(&format!("/videos/{}", case.id)).await;
+        assert_eq!(job.status, StatusCode::OK, "{}", job.body);
+        let status = job.body["status"].as_str().unwrap_or_default().to_owned();
+        if !matches!(status.as_str(), "queued" | "running") {
+            return job.body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "job stuck: {}", job.body);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The balance equals the ledger's sum and is what we expect; refunds
+/// happened `refunds` times.
+pub async fn check_ledger(case: &Case, balance: i64, refunds: usize) {
+    // Let a duplicate delivery have its (no-op) say first.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let app = app().await;
+    let entries = glimvid::credits::ledger(&app, &case.user).await.unwrap();
+    let actual = glimvid::credits::balance(&app, &case.user).await.unwrap();
+    assert_eq!(actual, entries.iter().map(|e| e.amount).sum::<i64>(), "{entries:?}");
+    assert_eq!(actual, balance, "{entries:?}");
+    assert_eq!(entries.iter().filter(|e| e.kind == "refund").count(), refunds, "{entries:?}");
+}
+
+pub async fn ends_failed(case: &Case, stage: &str, code: &str) -> Value {
+    let job = finish(case).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["stage"], stage, "{job}");
+    assert_eq!(job["error"]["code"], code, "{job}");
+    assert_eq!(job["refunded"], true);
+    let start_balance = 1;
+    check_ledger(case, start_balance + extra(case).await, 1).await;
+    job
+}
+
+/// Credits granted beyond the trial.
+async fn extra(case: &Case) -> i64 {
+    let app = app().await;
+    glimvid::credits::ledger(&app, &case.user)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "purchase")
+        .map(|e| e.amount)
+        .sum()
+}
+
+/// What no provider request may carry: the account's email, id and IP,
+/// and the session token.
+pub fn assert_private(case: &Case, requests: &[glimvid_tests::fakes::Recorded]) {
+    let token = case.me.token.clone().unwrap_or_default();
+    for r in requests {
+        let all = r.everything();
+        for (what, secret) in [
+            ("email", case.email.as_str()),
+            ("user id", case.user.as_str()),
+            ("ip", case.me.ip.as_str()),
+            ("session token", token.as_str()),
+        ] {
+            assert!(!all.contains(secret), "a provider request carries the {what}: {all:.400}");
+        }
+    }
+}

@@ -1,0 +1,1094 @@
+// Glimvid web app: hash routes, one view per page, no framework.
+import { api, apiOrigin, ApiError, session, setUnauthorizedHandler, uploadFile } from "./api.js";
+import { getLang, localize, onLangChange, setLang, t } from "./i18n.js";
+import { busy, button, checkbox, field, h, progressBar, setT } from "./dom.js";
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+const flashBox = document.getElementById("flash");
+const langSwitch = document.getElementById("lang-switch");
+
+const state = { user: null, view: null };
+
+// ---------------------------------------------------------------- helpers
+
+function flash(key, vars, kind = "ok") {
+  state.flashAt = Date.now();
+  flashBox.replaceChildren(
+    h(
+      "div",
+      { class: `flash-msg flash-${kind}` },
+      h("span", { t: key, vars }),
+      h("button", {
+        type: "button",
+        class: "flash-close",
+        tattr: { "aria-label": "common.dismiss" },
+        on: { click: () => flashBox.replaceChildren() },
+      }, "×"),
+    ),
+  );
+}
+
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+/** The message for an API error, translated by code (and field) where known. */
+function errorText(el, err) {
+  const code = err instanceof ApiError ? err.code : "network";
+  const candidates = [];
+  if (err.field) candidates.push(`err.${code}.${err.field}`);
+  candidates.push(`err.${code}`);
+  const key = candidates.find((k) => t(k, null, null) !== null) || "err.generic";
+  // English prefers the server's precise wording for field problems.
+  el.dataset.i18nFallback = (err && err.serverMessage) || "";
+  el.dataset.preferFallback = code === "invalid_field" ? "en" : "";
+  setT(el, key);
+}
+
+function clearErrors(form) {
+  for (const p of form.querySelectorAll(".field-error, .form-error")) {
+    p.hidden = true;
+    p.textContent = "";
+    delete p.dataset.i18n;
+  }
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+}
+
+/** Shows an API error beside the field it names, or at the top of the form. */
+function showError(form, err, fieldAliases = {}) {
+  const name = err.field ? fieldAliases[err.field] || err.field : null;
+  const wrap = name && form.querySelector(`[data-field="${CSS.escape(name)}"]`);
+  const slot = wrap ? wrap.querySelector(".field-error") : form.querySelector(".form-error");
+  errorText(slot, err);
+  slot.hidden = false;
+  if (wrap) {
+    const input = wrap.querySelector("input, textarea, select");
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+    }
+  } else {
+    slot.focus?.();
+  }
+}
+
+function formError() {
+  return h("p", { class: "form-error", role: "alert", tabindex: "-1", hidden: true });
+}
+
+function pageHead(titleKey, subtitleKey, vars) {
+  return h(
+    "div",
+    { class: "page-head" },
+    h("h1", { t: titleKey, vars, tabindex: "-1", class: "page-title" }),
+    subtitleKey ? h("p", { class: "lead", t: subtitleKey }) : null,
+  );
+}
+
+function value(form, name) {
+  const el = form.elements.namedItem(name);
+  if (!el) return undefined;
+  if (el.type === "checkbox") return el.checked;
+  return el.value;
+}
+
+function download(filename, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h("a", { href: url, download: filename, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const ta = h("textarea", { class: "sr-only", value: text, "aria-hidden": "true" });
+    document.body.append(ta);
+    ta.select();
+    const ok = document.execCommand && document.execCommand("copy");
+    ta.remove();
+    return !!ok;
+  }
+}
+
+const STAGES = ["script", "enhance", "video", "finalize"];
+
+function statusBadge(status) {
+  return h("span", { class: `badge badge-${status}`, "data-status": status, t: `status.${status}` });
+}
+
+async function loadUser() {
+  if (!session.token) return null;
+  try {
+    state.user = await api("GET", "/me");
+  } catch (err) {
+    if (err.status === 401) state.user = null;
+    else throw err;
+  }
+  return state.user;
+}
+
+// ---------------------------------------------------------------- chrome
+
+function renderNav(current) {
+  const link = (hash, key, name) =>
+    h("a", {
+      href: hash,
+      class: "nav-link",
+      t: key,
+      "aria-current": current === name ? "page" : null,
+    });
+  if (session.token) {
+    nav.replaceChildren(
+      link("#/new", "nav.new", "new"),
+      link("#/videos", "nav.videos", "videos"),
+      link("#/credits", "nav.credits", "credits"),
+      link("#/account", "nav.account", "account"),
+      h("button", { type: "button", class: "nav-link nav-button", t: "nav.logout", id: "logout", on: { click: logout } }),
+    );
+  } else {
+    nav.replaceChildren(link("#/login", "nav.login", "login"), link("#/signup", "nav.signup", "signup"));
+  }
+}
+
+function renderLangSwitch() {
+  const other = getLang() === "zh" ? "en" : "zh";
+  langSwitch.textContent = other === "zh" ? "中文" : "English";
+  langSwitch.setAttribute("lang", other === "zh" ? "zh-CN" : "en");
+  langSwitch.setAttribute("aria-label", t("lang.switch"));
+  langSwitch.dataset.target = other;
+}
+
+langSwitch.addEventListener("click", () => {
+  const next = langSwitch.dataset.target;
+  setLang(next);
+  if (session.token) api("PATCH", "/me", { language: next }).catch(() => {});
+});
+
+onLangChange((next) => {
+  renderLangSwitch();
+  if (state.user) state.user.language = next;
+  const select = document.getElementById("f-account-language");
+  if (select) select.value = next;
+  document.title = state.titleKey ? `${t(state.titleKey)} · Glimvid` : "Glimvid";
+});
+
+async function logout() {
+  try {
+    await api("POST", "/auth/logout");
+  } catch {
+    // The token is dropped either way.
+  }
+  session.clear();
+  state.user = null;
+  flash("flash.loggedOut");
+  go("#/login");
+}
+
+setUnauthorizedHandler(() => {
+  session.clear();
+  state.user = null;
+  flash("flash.sessionEnded", null, "warn");
+  go("#/login");
+});
+
+document.querySelector(".skip-link").addEventListener("click", (e) => {
+  e.preventDefault();
+  (main.querySelector(".page-title") || main).focus();
+});
+
+// ---------------------------------------------------------------- auth pages
+
+function authHero() {
+  return h(
+    "div",
+    { class: "hero" },
+    h("h2", { class: "hero-title", t: "hero.title" }),
+    h("p", { class: "hero-text", t: "hero.text" }),
+    h(
+      "ol",
+      { class: "hero-steps" },
+      h("li", {}, h("span", { class: "step-dot" }, "1"), h("span", { t: "hero.step1" })),
+      h("li", {}, h("span", { class: "step-dot" }, "2"), h("span", { t: "hero.step2" })),
+      h("li", {}, h("span", { class: "step-dot" }, "3"), h("span", { t: "hero.step3" })),
+    ),
+    h("p", { class: "hero-note", t: "hero.trial" }),
+  );
+}
+
+function signedIn(reply) {
+  session.set(reply.token);
+  state.user = reply.user;
+  if (reply.user && reply.user.language && reply.user.language !== getLang()) setLang(reply.user.language);
+}
+
+function viewSignup() {
+  const form = h(
+    "form",
+    { class: "card form", id: "signup-form", novalidate: true },
+    h("h1", { class: "page-title", t: "signup.title", tabindex: "-1" }),
+    formError(),
+    field({ name: "name", label: "field.name", autocomplete: "name", maxlength: "80" }),
+    field({ name: "email", label: "field.email", type: "email", autocomplete: "email", required: true }),
+    field({
+      name: "password",
+      label: "field.password",
+      type: "password",
+      autocomplete: "new-password",
+      hint: "hint.password",
+      required: true,
+    }),
+    checkbox({ name: "confirm_age_16", label: "signup.age" }),
+    h("p", { class: "fine", t: "signup.privacy" }),
+    h("button", { type: "submit", class: "btn btn-primary btn-block", t: "signup.submit", id: "signup-submit" }),
+    h("p", { class: "switch-auth" }, h("span", { t: "signup.haveAccount" }), " ", h("a", { href: "#/login", t: "nav.login" })),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const btn = form.querySelector("button[type=submit]");
+    await busy(btn, async () => {
+      try {
+        const body = {
+          email: value(form, "email").trim(),
+          password: value(form, "password"),
+          confirm_age_16: value(form, "confirm_age_16"),
+          language: getLang(),
+        };
+        const name = value(form, "name").trim();
+        if (name) body.name = name;
+        signedIn(await api("POST", "/auth/register", body));
+        flash("flash.welcome");
+        go("#/new");
+      } catch (err) {
+        showError(form, err);
+      }
+    });
+  });
+  return { title: "signup.title", node: h("div", { class: "auth-layout" }, authHero(), form) };
+}
+
+function viewLogin() {
+  const form = h(
+    "form",
+    { class: "card form", id: "login-form", novalidate: true },
+    h("h1", { class: "page-title", t: "login.title", tabindex: "-1" }),
+    formError(),
+    field({ name: "email", label: "field.email", type: "email", autocomplete: "email", required: true }),
+    field({ name: "password", label: "field.password", type: "password", autocomplete: "current-password", required: true }),
+    h("button", { type: "submit", class: "btn btn-primary btn-block", t: "login.submit" }),
+    h("p", { class: "switch-auth" }, h("span", { t: "login.noAccount" }), " ", h("a", { href: "#/signup", t: "nav.signup" })),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    await busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        signedIn(
+          await api("POST", "/auth/login", { email: value(form, "email").trim(), password: value(form, "password") }),
+        );
+        go("#/videos");
+      } catch (err) {
+        showError(form, err);
+      }
+    });
+  });
+  return { title: "login.title", node: h("div", { class: "auth-layout" }, authHero(), form) };
+}
+
+function viewBye() {
+  return {
+    title: "bye.title",
+    node: h(
+      "section",
+      { class: "card narrow center", id: "bye" },
+      h("h1", { class: "page-title", t: "bye.title", tabindex: "-1" }),
+      h("p", { t: "bye.text" }),
+      h("a", { class: "btn btn-primary", href: "#/signup", t: "nav.signup" }),
+    ),
+  };
+}
+
+// ---------------------------------------------------------------- new video
+
+const ASPECTS = [
+  ["9:16", "aspect.vertical", "aspect-916"],
+  ["1:1", "aspect.square", "aspect-11"],
+  ["16:9", "aspect.landscape", "aspect-169"],
+];
+const DURATIONS = [
+  [5, "duration.5"],
+  [10, "duration.10"],
+];
+const STYLES = ["", "clean", "bold", "warm", "playful", "luxury"];
+
+function choiceGroup(name, legendKey, options, checkedValue) {
+  return h(
+    "fieldset",
+    { class: "field choices", "data-field": name },
+    h("legend", { t: legendKey }),
+    h(
+      "div",
+      { class: "choice-row" },
+      options.map(([val, key, icon]) => {
+        const id = `f-${name}-${String(val).replace(/\W/g, "")}`;
+        return h(
+          "div",
+          { class: "choice" },
+          h("input", { type: "radio", name, id, value: String(val), checked: String(val) === String(checkedValue) }),
+          h(
+            "label",
+            { for: id },
+            icon ? h("span", { class: `aspect-icon ${icon}`, "aria-hidden": "true" }) : null,
+            h("span", { t: key }),
+          ),
+        );
+      }),
+    ),
+    h("p", { class: "field-error", hidden: true }),
+  );
+}
+
+function viewNew() {
+  let file = null;
+  let previewUrl = null;
+  const fileInput = h("input", {
+    type: "file",
+    id: "f-photo",
+    name: "photo",
+    accept: "image/jpeg,image/png,image/webp",
+    class: "file-input",
+    "aria-describedby": "f-photo-hint f-photo-error",
+  });
+  const preview = h("img", { class: "drop-preview", alt: "", hidden: true });
+  const dropText = h(
+    "div",
+    { class: "drop-text" },
+    h("span", { class: "drop-icon", "aria-hidden": "true" }, "⬆"),
+    h("strong", { t: "new.drop" }),
+    h("span", { class: "hint", t: "new.dropHint", id: "f-photo-hint" }),
+  );
+  const fileName = h("p", { class: "file-name", id: "file-name", hidden: true });
+  const removeBtn = button("new.removePhoto", { class: "btn btn-ghost btn-small", hidden: true, id: "remove-photo" });
+  const drop = h("label", { class: "drop", for: "f-photo", id: "drop" }, preview, dropText);
+
+  function setFile(f) {
+    file = f;
+    if (previewUrl) URL.revokeObjectURL(previewUrl);
+    previewUrl = null;
+    if (f) {
+      previewUrl = URL.createObjectURL(f);
+      preview.src = previewUrl;
+      preview.hidden = false;
+      drop.classList.add("has-file");
+      fileName.textContent = `${f.name} · ${(f.size / 1024 / 1024).toFixed(2)} MB`;
+      fileName.hidden = false;
+      removeBtn.hidden = false;
+    } else {
+      preview.hidden = true;
+      preview.removeAttribute("src");
+      drop.classList.remove("has-file");
+      fileName.hidden = true;
+      removeBtn.hidden = true;
+      fileInput.value = "";
+    }
+  }
+  fileInput.addEventListener("change", () => setFile(fileInput.files[0] || null));
+  removeBtn.addEventListener("click", () => setFile(null));
+  for (const ev of ["dragenter", "dragover"]) {
+    drop.addEventListener(ev, (e) => {
+      e.preventDefault();
+      drop.classList.add("dragging");
+    });
+  }
+  for (const ev of ["dragleave", "drop"]) drop.addEventListener(ev, () => drop.classList.remove("dragging"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    const f = e.dataTransfer && e.dataTransfer.files[0];
+    if (f) setFile(f);
+  });
+
+  const upload = progressBar("new.uploading", "upload-progress");
+  const uploadBox = h("div", { class: "upload-box", hidden: true }, h("p", { class: "hint", t: "new.uploading", id: "upload-label" }), upload);
+
+  const styleSelect = h(
+    "select",
+    { id: "f-style", name: "style", "aria-describedby": "f-style-error" },
+    STYLES.map((s) => h("option", { value: s, t: s ? `style.${s}` : "style.none" })),
+  );
+  const langSelect = h(
+    "select",
+    { id: "f-language", name: "language", "aria-describedby": "f-language-error" },
+    h("option", { value: "en", selected: getLang() === "en" }, "English"),
+    h("option", { value: "zh", selected: getLang() === "zh" }, "中文"),
+  );
+
+  const balance = h("p", { class: "balance-hint", hidden: true });
+  api("GET", "/credits")
+    .then((c) => {
+      setT(balance, "new.balance", { n: c.balance });
+      balance.hidden = false;
+    })
+    .catch(() => {});
+
+  const form = h(
+    "form",
+    { class: "card form new-form", id: "new-form", novalidate: true },
+    formError(),
+    h(
+      "div",
+      { class: "field", "data-field": "photo" },
+      h("span", { class: "label", t: "new.photo", id: "photo-label" }),
+      fileInput,
+      drop,
+      h("div", { class: "file-row" }, fileName, removeBtn),
+      h("p", { class: "hint", t: "new.textOnly" }),
+      h("p", { class: "field-error", id: "f-photo-error", hidden: true }),
+    ),
+    field({ name: "title", label: "field.title", maxlength: "120", required: true, tattr: { placeholder: "ph.title" } }),
+    field({ name: "description", label: "field.description", type: "textarea", rows: "4", maxlength: "2000", required: true, tattr: { placeholder: "ph.description" } }),
+    choiceGroup("aspect_ratio", "field.aspect", ASPECTS, "9:16"),
+    choiceGroup("duration_s", "field.duration", DURATIONS, 5),
+    h(
+      "div",
+      { class: "two-col" },
+      field({ name: "style", label: "field.style", control: styleSelect }),
+      field({ name: "language", label: "field.videoLanguage", control: langSelect }),
+    ),
+    uploadBox,
+    h("div", { class: "form-actions" }, balance, h("button", { type: "submit", class: "btn btn-primary", id: "create-video", t: "new.submit" })),
+  );
+  fileInput.setAttribute("aria-labelledby", "photo-label");
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const btn = form.querySelector("button[type=submit]");
+    await busy(btn, async () => {
+      try {
+        let uploadId = null;
+        if (file) {
+          const ticket = await api("POST", "/uploads", { content_type: file.type, size_bytes: file.size });
+          uploadBox.hidden = false;
+          upload.set(0);
+          await uploadFile(ticket, file, (p) => upload.set(p));
+          await api("POST", `/uploads/${encodeURIComponent(ticket.upload_id)}/complete`);
+          uploadId = ticket.upload_id;
+        }
+        const style = value(form, "style");
+        const job = await api("POST", "/videos", {
+          upload_id: uploadId,
+          title: value(form, "title"),
+          description: value(form, "description"),
+          language: value(form, "language"),
+          aspect_ratio: value(form, "aspect_ratio"),
+          duration_s: Number(value(form, "duration_s")),
+          style: style || null,
+        });
+        go(`#/videos/${encodeURIComponent(job.id)}`);
+      } catch (err) {
+        uploadBox.hidden = true;
+        showError(form, err, { content_type: "photo", size_bytes: "photo", upload_id: "photo" });
+        if (err.code === "insufficient_credits") {
+          form.querySelector(".form-error").append(" ", h("a", { href: "#/credits", t: "new.buyCredits" }));
+        }
+      }
+    });
+  });
+
+  return {
+    title: "new.title",
+    node: h("section", { class: "page" }, pageHead("new.title", "new.lead"), form),
+    leave: () => previewUrl && URL.revokeObjectURL(previewUrl),
+  };
+}
+
+// ---------------------------------------------------------------- job page
+
+function viewJob(id) {
+  let timer = null;
+  let alive = true;
+  const title = h("h1", { class: "page-title", tabindex: "-1" }, "…");
+  const badge = h("span");
+  const bar = progressBar("job.progress", "job-progress");
+  const stageText = h("p", { class: "stage-text", id: "stage-text", "aria-live": "polite" });
+  const steps = h(
+    "ol",
+    { class: "steps" },
+    STAGES.map((s) => h("li", { class: "step", "data-stage": s }, h("span", { class: "step-dot", "aria-hidden": "true" }), h("span", { t: `step.${s}` }))),
+  );
+  const failure = h("div", { class: "alert alert-error", role: "alert", id: "job-error", hidden: true });
+  const scriptBox = h("section", { class: "card script", id: "script", hidden: true }, h("h2", { t: "job.script" }));
+  const imageBox = h("section", { class: "card", id: "enhanced", hidden: true }, h("h2", { t: "job.image" }));
+  const videoBox = h("section", { class: "card video-card", id: "result", hidden: true }, h("h2", { t: "job.video" }));
+  const actions = h("div", { class: "job-actions" });
+  const loadError = formError();
+
+  const node = h(
+    "section",
+    { class: "page job", "data-job": id },
+    h("p", {}, h("a", { href: "#/videos", class: "back", t: "job.back" })),
+    h("div", { class: "page-head job-head" }, title, badge),
+    loadError,
+    h("div", { class: "card progress-card" }, stageText, bar, steps),
+    failure,
+    h("div", { class: "job-grid" }, videoBox, imageBox, scriptBox),
+    actions,
+  );
+
+  let shown = { script: false, image: false, video: false };
+
+  function render(job) {
+    title.textContent = job.title;
+    badge.replaceChildren(statusBadge(job.status));
+    node.dataset.status = job.status;
+    bar.set(job.percent);
+    const live = job.status === "queued" || job.status === "running";
+    setT(stageText, live ? `stageNow.${job.stage}` : `statusText.${job.status}`);
+    const failedStage = job.error && job.error.stage;
+    const current = STAGES.indexOf(job.stage);
+    for (const li of steps.children) {
+      const i = STAGES.indexOf(li.dataset.stage);
+      li.className = "step";
+      if (failedStage === li.dataset.stage) li.classList.add("step-failed");
+      else if (job.status === "succeeded" || (current >= 0 && i < current) || job.stage === "done") li.classList.add("step-done");
+      else if (i === current && live) li.classList.add("step-current");
+    }
+    if (job.status === "failed" || job.status === "cancelled") {
+      const parts = [];
+      if (job.error) {
+        parts.push(h("p", { class: "alert-title", t: "job.failedAt", vars: { stage: `stage.${job.error.stage}` } }));
+        parts.push(h("p", { class: "error-reason", id: "error-reason" }, job.error.message));
+      } else {
+        parts.push(h("p", { class: "alert-title", t: `statusText.${job.status}` }));
+      }
+      if (job.refunded) parts.push(h("p", { class: "refunded", id: "refunded", t: "job.refunded", vars: { n: job.price } }));
+      failure.replaceChildren(...parts);
+      failure.hidden = false;
+    }
+    if (job.script && !shown.script) {
+      shown.script = true;
+      const s = job.script;
+      scriptBox.append(
+        h("p", { class: "script-hook" }, s.hook || ""),
+        h("ol", { class: "script-scenes" }, (s.scenes || []).map((line) => h("li", {}, line))),
+        s.call_to_action ? h("p", { class: "script-cta" }, s.call_to_action) : null,
+      );
+      scriptBox.hidden = false;
+    }
+    if (job.enhanced_image_url && !shown.image) {
+      shown.image = true;
+      imageBox.append(h("img", { src: job.enhanced_image_url, class: "enhanced-img", t: null, alt: "", tattr: { alt: "job.imageAlt" } }));
+      imageBox.hidden = false;
+    }
+    if (job.video_url && !shown.video) {
+      shown.video = true;
+      const link = job.public_path ? apiOrigin() + job.public_path : job.video_url;
+      const copied = h("span", { class: "copied", role: "status", "aria-live": "polite" });
+      videoBox.append(
+        h("video", {
+          id: "player",
+          class: `player ratio-${job.aspect_ratio.replace(":", "x")}`,
+          src: job.video_url,
+          poster: job.poster_url,
+          controls: true,
+          playsinline: true,
+          preload: "metadata",
+          tattr: { "aria-label": "job.player" },
+        }),
+        h(
+          "div",
+          { class: "video-actions" },
+          h("a", { class: "btn btn-primary", href: job.video_url, download: `${job.title || "glimvid"}.mp4`, id: "download", t: "job.download" }),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "btn",
+              id: "copy-link",
+              t: "job.copyLink",
+              on: {
+                click: async () => {
+                  setT(copied, (await copyText(link)) ? "job.copied" : "job.copyFailed");
+                },
+              },
+            },
+          ),
+          copied,
+        ),
+        h("label", { for: "public-link", class: "label small", t: "job.publicLink" }),
+        h("input", { id: "public-link", class: "public-link", readonly: true, value: link, on: { focus: (e) => e.target.select() } }),
+      );
+      videoBox.hidden = false;
+    }
+    renderActions(job, live);
+  }
+
+  function renderActions(job, live) {
+    const key = `${job.status}`;
+    if (actions.dataset.for === key) return;
+    actions.dataset.for = key;
+    actions.replaceChildren(
+      live
+        ? button("job.cancel", {
+            class: "btn btn-ghost",
+            id: "cancel-job",
+            on: {
+              click: (e) =>
+                busy(e.currentTarget, async () => {
+                  try {
+                    render(await api("POST", `/videos/${encodeURIComponent(id)}/cancel`));
+                  } catch (err) {
+                    showError(node, err);
+                  }
+                }),
+            },
+          })
+        : deleteButton(id, () => go("#/videos")),
+    );
+  }
+
+  async function poll() {
+    if (!alive) return;
+    try {
+      const job = await api("GET", `/videos/${encodeURIComponent(id)}`);
+      if (!alive) return;
+      render(job);
+      if (job.status === "queued" || job.status === "running") timer = setTimeout(poll, 1000);
+    } catch (err) {
+      if (!alive) return;
+      showError(node, err);
+      if (err.status === 0 || err.status >= 500 || err.status === 429) timer = setTimeout(poll, 3000);
+    }
+  }
+  poll();
+
+  return {
+    title: "job.title",
+    node,
+    leave: () => {
+      alive = false;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Delete with an inline "are you sure" step instead of a modal prompt. */
+function deleteButton(id, done) {
+  const wrap = h("div", { class: "confirm-wrap" });
+  const ask = () => {
+    wrap.replaceChildren(
+      h("span", { class: "confirm-q", t: "videos.confirmDelete" }),
+      button("videos.yesDelete", {
+        class: "btn btn-danger btn-small",
+        "data-action": "confirm-delete",
+        on: {
+          click: (e) =>
+            busy(e.currentTarget, async () => {
+              try {
+                await api("DELETE", `/videos/${encodeURIComponent(id)}`);
+                flash("flash.videoDeleted");
+                done();
+              } catch (err) {
+                const p = h("span", { class: "inline-error", role: "alert" });
+                errorText(p, err);
+                wrap.append(p);
+              }
+            }),
+        },
+      }),
+      button("common.cancel", { class: "btn btn-ghost btn-small", on: { click: idle } }),
+    );
+    wrap.querySelector("[data-action=confirm-delete]").focus();
+  };
+  const idle = () => {
+    wrap.replaceChildren(button("videos.delete", { class: "btn btn-ghost btn-small btn-danger-text", "data-action": "delete", on: { click: ask } }));
+  };
+  idle();
+  return wrap;
+}
+
+// ---------------------------------------------------------------- my videos
+
+function viewVideos() {
+  const list = h("ul", { class: "video-grid", id: "video-list" });
+  const empty = h(
+    "div",
+    { class: "card empty center", hidden: true },
+    h("p", { t: "videos.empty" }),
+    h("a", { class: "btn btn-primary", href: "#/new", t: "nav.new" }),
+  );
+  const more = button("common.loadMore", { class: "btn", hidden: true, id: "load-more" });
+  const loadError = formError();
+  let cursor = null;
+
+  function card(job) {
+    const thumb = job.poster_url
+      ? h("img", { src: job.poster_url, alt: "", class: "thumb-img", loading: "lazy" })
+      : h("div", { class: "thumb-placeholder", "aria-hidden": "true" }, "▶");
+    const li = h(
+      "li",
+      { class: "video-card-item", "data-id": job.id },
+      h("a", { href: `#/videos/${encodeURIComponent(job.id)}`, class: "thumb" }, thumb),
+      h(
+        "div",
+        { class: "video-meta" },
+        h("a", { href: `#/videos/${encodeURIComponent(job.id)}`, class: "video-title" }, job.title),
+        h("div", { class: "meta-row" }, statusBadge(job.status), h("span", { class: "muted", fmt: { kind: "date", value: job.created_at } })),
+        h("div", { class: "meta-row muted small" }, h("span", {}, job.aspect_ratio), " · ", h("span", { t: "videos.seconds", vars: { n: job.duration_s } })),
+      ),
+    );
+    li.querySelector(".video-meta").append(
+      deleteButton(job.id, () => {
+        li.remove();
+        if (!list.children.length) empty.hidden = false;
+      }),
+    );
+    return li;
+  }
+
+  async function load() {
+    try {
+      const page = await api("GET", `/videos${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
+      list.append(...page.items.map(card));
+      cursor = page.next_cursor || null;
+      more.hidden = !cursor;
+      empty.hidden = list.children.length > 0;
+    } catch (err) {
+      showError(node, err);
+    }
+  }
+  more.addEventListener("click", () => busy(more, load));
+  const node = h(
+    "section",
+    { class: "page" },
+    h("div", { class: "page-head row" }, h("h1", { class: "page-title", t: "videos.title", tabindex: "-1" }), h("a", { class: "btn btn-primary", href: "#/new", t: "nav.new" })),
+    loadError,
+    list,
+    empty,
+    h("div", { class: "center" }, more),
+  );
+  load();
+  return { title: "videos.title", node };
+}
+
+// ---------------------------------------------------------------- credits
+
+function viewCredits() {
+  const balance = h("p", { class: "balance", id: "balance" }, "–");
+  const ledger = h("tbody");
+  const packs = h("div", { class: "packs", id: "packs" });
+  const more = button("common.loadMore", { class: "btn", hidden: true });
+  const note = h("p", { class: "muted", hidden: true, id: "credits-unavailable" });
+  const ledgerCard = h(
+    "section",
+    { class: "card" },
+    h("h2", { t: "credits.history" }),
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "ledger" },
+        h("thead", {}, h("tr", {}, h("th", { scope: "col", t: "credits.when" }), h("th", { scope: "col", t: "credits.what" }), h("th", { scope: "col", class: "num", t: "credits.amount" }))),
+        ledger,
+      ),
+    ),
+    more,
+  );
+  let cursor = null;
+
+  async function loadLedger() {
+    try {
+      const c = await api("GET", `/credits${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
+      balance.textContent = String(c.balance);
+      for (const e of c.entries || []) {
+        ledger.append(
+          h(
+            "tr",
+            {},
+            h("td", { fmt: { kind: "date", value: e.created_at } }),
+            h("td", {}, h("span", { class: `kind kind-${e.kind}`, t: `kind.${e.kind}` }), e.reason ? h("span", { class: "muted small reason" }, ` ${e.reason}`) : null),
+            h("td", { class: `num ${e.amount < 0 ? "neg" : "pos"}` }, e.amount > 0 ? `+${e.amount}` : String(e.amount)),
+          ),
+        );
+      }
+      if (!ledger.children.length) ledger.append(h("tr", {}, h("td", { colspan: "3", class: "muted", t: "credits.noEntries" })));
+      cursor = c.next_cursor || null;
+      more.hidden = !cursor;
+    } catch (err) {
+      if (err.status === 404) {
+        setT(note, "credits.unavailable");
+        note.hidden = false;
+        ledgerCard.hidden = true;
+      } else {
+        showError(node, err);
+      }
+    }
+  }
+  more.addEventListener("click", () => busy(more, loadLedger));
+
+  api("GET", "/credits/packs")
+    .then(({ packs: list }) => {
+      packs.replaceChildren(
+        ...list.map((p) =>
+          h(
+            "div",
+            { class: "pack" },
+            h("p", { class: "pack-credits", t: "credits.packCredits", vars: { n: p.credits } }),
+            h("p", { class: "pack-price", fmt: { kind: "money", value: p.price_cents, currency: p.currency } }),
+            h("p", { class: "muted small", t: "credits.packVideos", vars: { n: p.credits } }),
+            button("credits.buy", {
+              class: "btn btn-primary btn-block",
+              on: {
+                click: (e) =>
+                  busy(e.currentTarget, async () => {
+                    const slot = e.currentTarget.parentElement.querySelector(".inline-error");
+                    try {
+                      const r = await api("POST", "/credits/checkout", { pack_id: p.id });
+                      if (r && r.url) window.location.assign(r.url);
+                    } catch (err) {
+                      if (err.status === 404) setT(slot, "credits.buyUnavailable");
+                      else errorText(slot, err);
+                      slot.hidden = false;
+                    }
+                  }),
+              },
+            }),
+            h("p", { class: "inline-error", role: "alert", hidden: true }),
+          ),
+        ),
+      );
+    })
+    .catch(() => {
+      packs.replaceChildren(h("p", { class: "muted", t: "credits.packsUnavailable" }));
+    });
+
+  const node = h(
+    "section",
+    { class: "page" },
+    pageHead("credits.title", "credits.lead"),
+    formError(),
+    h("div", { class: "card balance-card" }, h("p", { class: "label", t: "credits.balance" }), balance, note, h("p", { class: "muted small", t: "credits.prices" })),
+    h("section", { class: "card" }, h("h2", { t: "credits.packs" }), packs, h("p", { class: "muted small", t: "credits.cardNote" })),
+    ledgerCard,
+  );
+  loadLedger();
+  return { title: "credits.title", node };
+}
+
+// ---------------------------------------------------------------- account
+
+function viewAccount() {
+  const user = state.user || {};
+  const langSelect = h(
+    "select",
+    { id: "f-account-language", name: "language", "aria-describedby": "f-account-language-error" },
+    h("option", { value: "en", selected: user.language === "en" }, "English"),
+    h("option", { value: "zh", selected: user.language === "zh" }, "中文"),
+  );
+  const saved = (id) => h("p", { class: "saved", id, role: "status", "aria-live": "polite" });
+
+  const profileSaved = saved("profile-saved");
+  const profile = h(
+    "form",
+    { class: "card form", id: "profile-form", novalidate: true },
+    h("h2", { t: "account.profile" }),
+    formError(),
+    h("p", { class: "muted" }, h("span", { t: "field.email" }), ": ", h("strong", { id: "account-email" }, user.email || "")),
+    field({ name: "name", label: "field.name", value: user.name || "", autocomplete: "name", id: "f-account-name" }),
+    field({ name: "language", label: "field.language", control: langSelect, id: "f-account-language" }),
+    checkbox({ name: "marketing_opt_in", label: "account.marketing", checked: !!user.marketing_opt_in }),
+    checkbox({ name: "training_opt_out", label: "account.training", checked: !!user.training_opt_out, hint: "account.trainingHint" }),
+    h("div", { class: "form-actions" }, profileSaved, h("button", { type: "submit", class: "btn btn-primary", t: "common.save" })),
+  );
+  profile.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(profile);
+    profileSaved.textContent = "";
+    await busy(profile.querySelector("button[type=submit]"), async () => {
+      try {
+        state.user = await api("PATCH", "/me", {
+          name: value(profile, "name"),
+          language: value(profile, "language"),
+          marketing_opt_in: value(profile, "marketing_opt_in"),
+          training_opt_out: value(profile, "training_opt_out"),
+        });
+        if (state.user.language !== getLang()) setLang(state.user.language);
+        setT(profileSaved, "common.saved");
+      } catch (err) {
+        showError(profile, err);
+      }
+    });
+  });
+
+  const passwordSaved = saved("password-saved");
+  const password = h(
+    "form",
+    { class: "card form", id: "password-form", novalidate: true },
+    h("h2", { t: "account.password" }),
+    formError(),
+    field({ name: "current", label: "field.currentPassword", type: "password", autocomplete: "current-password", id: "f-current" }),
+    field({ name: "new", label: "field.newPassword", type: "password", autocomplete: "new-password", hint: "hint.password", id: "f-new" }),
+    h("div", { class: "form-actions" }, passwordSaved, h("button", { type: "submit", class: "btn btn-primary", t: "account.changePassword" })),
+  );
+  password.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(password);
+    passwordSaved.textContent = "";
+    await busy(password.querySelector("button[type=submit]"), async () => {
+      try {
+        await api("POST", "/me/password", { current: value(password, "current"), new: value(password, "new") });
+        password.reset();
+        setT(passwordSaved, "account.passwordChanged");
+      } catch (err) {
+        showError(password, err);
+      }
+    });
+  });
+
+  const exportStatus = saved("export-status");
+  const exportBox = h("div", { class: "form" }, formError());
+  const exportBtn = button("account.export", {
+    class: "btn",
+    id: "export",
+    on: {
+      click: () =>
+        busy(exportBtn, async () => {
+          clearErrors(exportBox);
+          exportStatus.textContent = "";
+          try {
+            const data = await api("GET", "/me/export");
+            download(`glimvid-export-${new Date().toISOString().slice(0, 10)}.json`, JSON.stringify(data, null, 2), "application/json");
+            setT(exportStatus, "account.exported");
+            exportStatus.dataset.done = "true";
+          } catch (err) {
+            showError(exportBox, err);
+          }
+        }),
+    },
+  });
+  exportBox.append(h("div", { class: "form-actions start" }, exportBtn, exportStatus));
+  const data = h(
+    "section",
+    { class: "card" },
+    h("h2", { t: "account.data" }),
+    h("p", { t: "account.dataText" }),
+    exportBox,
+    h(
+      "ul",
+      { class: "privacy-list" },
+      ["privacy.collect", "privacy.cards", "privacy.logs", "privacy.ai", "privacy.public", "privacy.storage"].map((k) => h("li", { t: k })),
+    ),
+  );
+
+  const del = h(
+    "form",
+    { class: "card form danger-zone", id: "delete-form", novalidate: true },
+    h("h2", { t: "account.delete" }),
+    h("p", { t: "account.deleteText" }),
+    formError(),
+    field({ name: "password", label: "field.password", type: "password", autocomplete: "current-password", id: "f-delete-password" }),
+    checkbox({ name: "confirm_delete", label: "account.deleteConfirm" }),
+    h("button", { type: "submit", class: "btn btn-danger", id: "delete-account", t: "account.deleteButton" }),
+  );
+  del.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(del);
+    if (!value(del, "confirm_delete")) {
+      const slot = del.querySelector('[data-field="confirm_delete"] .field-error');
+      setT(slot, "account.deleteConfirmNeeded");
+      slot.hidden = false;
+      del.elements.namedItem("confirm_delete").setAttribute("aria-invalid", "true");
+      del.elements.namedItem("confirm_delete").focus();
+      return;
+    }
+    await busy(del.querySelector("button[type=submit]"), async () => {
+      try {
+        await api("DELETE", "/me", { password: value(del, "password") });
+        session.clear();
+        state.user = null;
+        go("#/bye");
+      } catch (err) {
+        showError(del, err, { current: "password" });
+      }
+    });
+  });
+
+  return {
+    title: "account.title",
+    node: h("section", { class: "page account" }, pageHead("account.title"), h("div", { class: "account-grid" }, profile, password, data, del)),
+  };
+}
+
+// ---------------------------------------------------------------- router
+
+const ROUTES = [
+  [/^\/signup$/, viewSignup, "signup", false],
+  [/^\/login$/, viewLogin, "login", false],
+  [/^\/bye$/, viewBye, "bye", false],
+  [/^\/new$/, viewNew, "new", true],
+  [/^\/videos$/, viewVideos, "videos", true],
+  [/^\/videos\/([\w-]+)$/, viewJob, "videos", true],
+  [/^\/credits$/, viewCredits, "credits", true],
+  [/^\/account$/, viewAccount, "account", true],
+];
+
+async function route() {
+  const path = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
+  if (state.view && state.view.leave) state.view.leave();
+  if (Date.now() - (state.flashAt || 0) > 1500) flashBox.replaceChildren();
+  state.view = null;
+  let match = null;
+  for (const [re, view, name, needsAuth] of ROUTES) {
+    const m = path.match(re);
+    if (m) {
+      match = { view, name, needsAuth, args: m.slice(1) };
+      break;
+    }
+  }
+  if (!match) {
+    go(session.token ? "#/new" : "#/signup");
+    return;
+  }
+  if (match.needsAuth && !session.token) {
+    go("#/login");
+    return;
+  }
+  if (!match.needsAuth && session.token && match.name !== "bye") {
+    go("#/new");
+    return;
+  }
+  if (match.needsAuth && !state.user) {
+    try {
+      await loadUser();
+    } catch {
+      // Offline or the API is down: the page shows its own errors.
+    }
+    if (!session.token) return;
+  }
+  renderNav(match.name);
+  const view = match.view(...match.args);
+  state.view = view;
+  state.titleKey = view.title;
+  document.title = `${t(view.title)} · Glimvid`;
+  main.replaceChildren(view.node);
+  main.dataset.page = match.name;
+  const heading = main.querySelector(".page-title");
+  // Move focus to the new page's heading so screen readers announce it
+  // (not on first load, where the browser's own focus is right).
+  if (heading && state.routed) heading.focus({ preventScroll: true });
+  state.routed = true;
+  window.scrollTo(0, 0);
+}
+
+window.addEventListener("hashchange", route);
+renderLangSwitch();
+localize(document.body, true);
+route();
