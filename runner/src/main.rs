@@ -24,6 +24,12 @@ async fn main() -> anyhow::Result<()> {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(600),
         )),
+        // AI provider settings and keys from this process's environment
+        // (see the README's "Real AI providers").
+        env_overrides: glimvid::config::PROVIDER_VARS
+            .iter()
+            .filter_map(|k| var(k).map(|v| ((*k).to_owned(), v)))
+            .collect(),
         ..Options::default()
     };
     start(options).await?.wait().await;

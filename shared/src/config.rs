@@ -90,7 +90,11 @@ impl ApiKey {
 
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.is_empty() { "ApiKey(unset)" } else { "ApiKey(***)" })
+        f.write_str(if self.is_empty() {
+            "ApiKey(unset)"
+        } else {
+            "ApiKey(***)"
+        })
     }
 }
 
@@ -142,7 +146,11 @@ pub struct Providers {
 impl Providers {
     fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         use std::time::Duration;
-        let get = |key: &str| lookup(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |key: &str| {
+            lookup(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let text = |key: &str, default: &str| get(key).unwrap_or_else(|| default.to_owned());
         let kind = |key: &str, allowed: &[ProviderKind]| -> anyhow::Result<ProviderKind> {
             let value = text(key, "offline");
@@ -186,7 +194,11 @@ impl Providers {
             let base_url = text(&format!("{prefix}_BASE_URL"), default_url)
                 .trim_end_matches('/')
                 .to_owned();
-            check_base_url(&format!("{prefix}_BASE_URL"), &base_url, allow_http_loopback)?;
+            check_base_url(
+                &format!("{prefix}_BASE_URL"),
+                &base_url,
+                allow_http_loopback,
+            )?;
             Ok(Endpoint {
                 base_url,
                 key: ApiKey::new(get(&format!("{prefix}_API_KEY")).unwrap_or_default()),
@@ -198,23 +210,29 @@ impl Providers {
             bail!("ARK_VIDEO_RESOLUTION={resolution} must be 480p, 720p or 1080p");
         }
         Ok(Providers {
-            script: kind("SCRIPT_PROVIDER", &[ProviderKind::Offline, ProviderKind::DeepSeek])?,
-            image: kind("IMAGE_PROVIDER", &[ProviderKind::Offline, ProviderKind::Ark])?,
-            video: kind("VIDEO_PROVIDER", &[ProviderKind::Offline, ProviderKind::Ark])?,
+            script: kind(
+                "SCRIPT_PROVIDER",
+                &[ProviderKind::Offline, ProviderKind::DeepSeek],
+            )?,
+            image: kind(
+                "IMAGE_PROVIDER",
+                &[ProviderKind::Offline, ProviderKind::Ark],
+            )?,
+            video: kind(
+                "VIDEO_PROVIDER",
+                &[ProviderKind::Offline, ProviderKind::Ark],
+            )?,
             deepseek: endpoint("DEEPSEEK", "https://api.deepseek.com")?,
             deepseek_model: text("DEEPSEEK_MODEL", "deepseek-chat"),
             ark: endpoint("ARK", "https://ark.ap-southeast.bytepluses.com")?,
             ark_image_model: text("ARK_IMAGE_MODEL", "seedream-4-0-250828"),
             ark_video_model: text("ARK_VIDEO_MODEL", "seedance-1-0-pro-250528"),
             ark_video_resolution: resolution,
-            download_hosts: text(
-                "PROVIDER_DOWNLOAD_HOSTS",
-                "*.bytepluses.com,*.volces.com",
-            )
-            .split(',')
-            .map(|h| h.trim().to_ascii_lowercase())
-            .filter(|h| !h.is_empty())
-            .collect(),
+            download_hosts: text("PROVIDER_DOWNLOAD_HOSTS", "*.bytepluses.com,*.volces.com")
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
             allow_http_loopback,
             connect_timeout: millis("PROVIDER_CONNECT_TIMEOUT_MS", 5_000)?,
             request_timeout: millis("PROVIDER_REQUEST_TIMEOUT_MS", 45_000)?,
@@ -235,6 +253,32 @@ impl Providers {
             .any(|k| *k != ProviderKind::Offline)
     }
 }
+
+/// The provider variables a local run takes from its own environment
+/// (over the template's), so `./scripts/run` can reach real endpoints with
+/// real keys: see the README.
+pub const PROVIDER_VARS: &[&str] = &[
+    "SCRIPT_PROVIDER",
+    "IMAGE_PROVIDER",
+    "VIDEO_PROVIDER",
+    "DEEPSEEK_BASE_URL",
+    "DEEPSEEK_MODEL",
+    "DEEPSEEK_API_KEY",
+    "ARK_BASE_URL",
+    "ARK_IMAGE_MODEL",
+    "ARK_VIDEO_MODEL",
+    "ARK_VIDEO_RESOLUTION",
+    "ARK_API_KEY",
+    "PROVIDER_DOWNLOAD_HOSTS",
+    "PROVIDER_CONNECT_TIMEOUT_MS",
+    "PROVIDER_REQUEST_TIMEOUT_MS",
+    "PROVIDER_RETRY_BUDGET_MS",
+    "PROVIDER_DOWNLOAD_TIMEOUT_MS",
+    "PROVIDER_MAX_DOWNLOAD_BYTES",
+    "VIDEO_POLL_SECONDS",
+    "VIDEO_DEADLINE_SECONDS",
+    "VIDEO_FALLBACK",
+];
 
 /// Provider base URLs are HTTPS; plain HTTP only to loopback, and only when
 /// the configuration allows it (the tests' fake servers).

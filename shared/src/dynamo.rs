@@ -96,6 +96,32 @@ where
     ))
 }
 
+/// One page of a user's content listing (ContentTable's gsi1 partition),
+/// newest first, with the cursor for the next page.
+pub async fn newest_first(
+    app: &crate::App,
+    partition: &str,
+    after: Option<&str>,
+    limit: i32,
+) -> Result<(Vec<Item>, Option<String>), Error> {
+    let start = cursor::decode(after, "gsi1pk", partition)?;
+    let out = app
+        .dynamo
+        .query()
+        .table_name(&app.config.content_table)
+        .index_name("gsi1")
+        .key_condition_expression("gsi1pk = :p")
+        .expression_attribute_values(":p", s(partition))
+        .scan_index_forward(false)
+        .limit(limit)
+        .set_exclusive_start_key(start)
+        .send()
+        .await
+        .map_err(|e| sdk_error("list content", e))?;
+    let next = cursor::encode(out.last_evaluated_key());
+    Ok((out.items.unwrap_or_default(), next))
+}
+
 /// Opaque pagination cursors: the last evaluated key (string attributes
 /// only) as base64url JSON. `partition` pins a cursor to the caller's own
 /// listing, so a forged cursor cannot page through someone else's items.

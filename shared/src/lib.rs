@@ -68,9 +68,15 @@ pub async fn run_worker(worker: pipeline::Worker) -> Result<(), lambda_runtime::
 pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
     telemetry::init_json();
     let app = std::sync::Arc::new(App::from_env().await?);
-    lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
-        let app = app.clone();
-        async move { sweeper::run(&app).await.map_err(|e| lambda_runtime::Error::from(format!("{e:#}"))) }
-    }))
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let app = app.clone();
+            async move {
+                sweeper::run(&app)
+                    .await
+                    .map_err(|e| lambda_runtime::Error::from(format!("{e:#}")))
+            }
+        },
+    ))
     .await
 }

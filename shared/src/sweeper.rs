@@ -68,8 +68,10 @@ async fn load_cursor(app: &App) -> Result<Option<Item>> {
 
 async fn save_cursor(app: &App, cursor: Option<&Item>) -> Result<()> {
     let json = cursor.map(|c| {
-        let map: std::collections::BTreeMap<&str, String> =
-            c.iter().filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.clone()))).collect();
+        let map: std::collections::BTreeMap<&str, String> = c
+            .iter()
+            .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.clone())))
+            .collect();
         serde_json::to_string(&map).unwrap_or_default()
     });
     let mut req = app
@@ -82,7 +84,9 @@ async fn save_cursor(app: &App, cursor: Option<&Item>) -> Result<()> {
     if let Some(json) = json {
         req = req.item("cursor", s(json));
     }
-    req.send().await.map_err(|e| dynamo::sdk_error("save sweeper cursor", e))?;
+    req.send()
+        .await
+        .map_err(|e| dynamo::sdk_error("save sweeper cursor", e))?;
     Ok(())
 }
 
@@ -114,7 +118,9 @@ async fn sweep_content(app: &App, report: &mut Report) -> Result<()> {
             .map_err(|e| dynamo::sdk_error("sweeper scan", e))?;
         for item in page.items() {
             match get_opt_s(item, "kind").as_deref() {
-                Some("upload") => report.uploads_deleted += usize::from(expire_upload(app, item).await?),
+                Some("upload") => {
+                    report.uploads_deleted += usize::from(expire_upload(app, item).await?)
+                }
                 Some("job") => report.jobs_failed += usize::from(fail_stuck_job(app, item).await?),
                 _ => {}
             }
@@ -129,7 +135,9 @@ async fn sweep_content(app: &App, report: &mut Report) -> Result<()> {
 }
 
 async fn expire_upload(app: &App, item: &Item) -> Result<bool> {
-    let (Some(user_id), Some(upload_id)) = (get_opt_s(item, "user_id"), get_opt_s(item, "upload_id")) else {
+    let (Some(user_id), Some(upload_id)) =
+        (get_opt_s(item, "user_id"), get_opt_s(item, "upload_id"))
+    else {
         return Ok(false);
     };
     let needed = jobs::store::all_of(app, &user_id)
@@ -157,10 +165,18 @@ async fn fail_stuck_job(app: &App, item: &Item) -> Result<bool> {
         code: "deadline_exceeded".into(),
         message: "the video took too long and was stopped; your credits were returned".into(),
     };
-    let ended = jobs::store::end_with_refund(app, &job, Status::Failed, Some(&error), "deadline exceeded").await?;
+    let ended =
+        jobs::store::end_with_refund(app, &job, Status::Failed, Some(&error), "deadline exceeded")
+            .await?;
     if ended {
         if let Some(arn) = &job.execution_arn {
-            let _ = app.sfn.stop_execution().execution_arn(arn).cause("deadline exceeded").send().await;
+            let _ = app
+                .sfn
+                .stop_execution()
+                .execution_arn(arn)
+                .cause("deadline exceeded")
+                .send()
+                .await;
         }
         tracing::warn!(job_id = %job.id, stage = job.stage.as_str(), "stuck job failed and refunded");
     }

@@ -48,8 +48,18 @@ impl Recorded {
 
     /// Everything the provider saw, for privacy checks.
     pub fn everything(&self) -> String {
-        let headers: Vec<String> = self.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        format!("{} {}\n{}\n{}", self.method, self.path, headers.join("\n"), self.body)
+        let headers: Vec<String> = self
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        format!(
+            "{} {}\n{}\n{}",
+            self.method,
+            self.path,
+            headers.join("\n"),
+            self.body
+        )
     }
 }
 
@@ -90,7 +100,11 @@ fn tokens(body: &str) -> Vec<(String, String, u32)> {
         let Some(end) = after.find("]]") else { break };
         let inner = &after[..end];
         if let Some((name, tail)) = inner.split_once('*') {
-            let count = tail.split('#').next().and_then(|c| c.parse().ok()).unwrap_or(0);
+            let count = tail
+                .split('#')
+                .next()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
             out.push((inner.to_owned(), name.to_owned(), count));
         }
         rest = &after[end + 2..];
@@ -135,12 +149,14 @@ impl Fakes {
         let tasks = self.inner.tasks.lock().unwrap().clone();
         let ids: Vec<String> = tasks
             .iter()
-            .filter(|(_, t)| t.token.as_deref().is_some_and(|tk| tk.contains(needle)) || t.faults.iter().any(|f| f.contains(needle)))
+            .filter(|(_, t)| t.token.as_deref().is_some_and(|tk| tk.contains(needle)))
             .map(|(id, _)| id.clone())
             .collect();
         self.requests()
             .into_iter()
-            .filter(|r| r.body.contains(needle) || ids.iter().any(|id| r.path.contains(id.as_str())))
+            .filter(|r| {
+                r.body.contains(needle) || ids.iter().any(|id| r.path.contains(id.as_str()))
+            })
             .collect()
     }
 
@@ -162,14 +178,20 @@ pub fn fakes() -> &'static Fakes {
                 .build()
                 .expect("runtime");
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
                 let addr = listener.local_addr().expect("addr");
                 let inner = Arc::new(Inner {
                     port: addr.port(),
                     requests: Mutex::new(Vec::new()),
                     applied: Mutex::new(HashMap::new()),
                     tasks: Mutex::new(HashMap::new()),
-                    image_jpeg: crate::media::photo(1600, 900, glimvid_media::image::ImageFormat::Jpeg),
+                    image_jpeg: crate::media::photo(
+                        1600,
+                        900,
+                        glimvid_media::image::ImageFormat::Jpeg,
+                    ),
                     video_mp4: sample_video(),
                 });
                 let app = Router::new()
@@ -216,7 +238,8 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
-        json!({"error": {"code": code, "message": message, "type": "invalid_request_error"}}).to_string(),
+        json!({"error": {"code": code, "message": message, "type": "invalid_request_error"}})
+            .to_string(),
     )
         .into_response()
 }
@@ -233,27 +256,57 @@ fn authorized(headers: &HeaderMap, key: &str) -> bool {
 }
 
 /// The faults every endpoint shares, for prefix `p` (`chat`, `image`, `video`).
-async fn common_faults(inner: &Inner, found: &[(String, String, u32)], p: &str) -> Option<Response> {
+async fn common_faults(
+    inner: &Inner,
+    found: &[(String, String, u32)],
+    p: &str,
+) -> Option<Response> {
     if inner.take(found, &format!("{p}-429")) {
-        return Some(error(StatusCode::TOO_MANY_REQUESTS, "RateLimitExceeded", "slow down"));
+        return Some(error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RateLimitExceeded",
+            "slow down",
+        ));
     }
     if inner.take(found, &format!("{p}-500")) {
-        return Some(error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServiceError", "oops"));
+        return Some(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServiceError",
+            "oops",
+        ));
     }
     if inner.take(found, &format!("{p}-503")) {
-        return Some(error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "overloaded"));
+        return Some(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "overloaded",
+        ));
     }
     if inner.take(found, &format!("{p}-401")) {
-        return Some(error(StatusCode::UNAUTHORIZED, "AuthenticationError", "bad key"));
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationError",
+            "bad key",
+        ));
     }
     if inner.take(found, &format!("{p}-402")) {
-        return Some(error(StatusCode::PAYMENT_REQUIRED, "InsufficientBalance", "top up"));
+        return Some(error(
+            StatusCode::PAYMENT_REQUIRED,
+            "InsufficientBalance",
+            "top up",
+        ));
     }
     if inner.take(found, &format!("{p}-delay")) {
         tokio::time::sleep(DELAY).await;
     }
     if inner.take(found, &format!("{p}-malformed")) {
-        return Some(([(header::CONTENT_TYPE, "application/json")], "{\"choices\": [tru").into_response());
+        return Some(
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                "{\"choices\": [tru",
+            )
+                .into_response(),
+        );
     }
     None
 }
@@ -267,20 +320,38 @@ fn title_of(body: &Value) -> String {
         .unwrap_or_else(|| "product".into())
 }
 
-async fn chat(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn chat(
+    State(inner): State<Arc<Inner>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let text = record(&inner, &method, &uri, &headers, &body);
     if !authorized(&headers, DEEPSEEK_KEY) {
-        return error(StatusCode::UNAUTHORIZED, "invalid_api_key", "Authentication Fails");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+            "Authentication Fails",
+        );
     }
     let found = tokens(&text);
     if let Some(r) = common_faults(&inner, &found, "chat").await {
         return r;
     }
     let Ok(req) = serde_json::from_str::<Value>(&text) else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request", "body is not JSON");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "body is not JSON",
+        );
     };
     if req["response_format"]["type"] != "json_object" {
-        return error(StatusCode::BAD_REQUEST, "invalid_request", "json mode expected");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "json mode expected",
+        );
     }
     let content = if inner.take(&found, "chat-blank") {
         String::new()
@@ -305,10 +376,20 @@ async fn chat(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, headers
     }))
 }
 
-async fn images(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn images(
+    State(inner): State<Arc<Inner>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let text = record(&inner, &method, &uri, &headers, &body);
     if !authorized(&headers, ARK_KEY) {
-        return error(StatusCode::UNAUTHORIZED, "AuthenticationError", "The API key is invalid");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationError",
+            "The API key is invalid",
+        );
     }
     let found = tokens(&text);
     if let Some(r) = common_faults(&inner, &found, "image").await {
@@ -322,10 +403,21 @@ async fn images(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, heade
         );
     }
     let Ok(req) = serde_json::from_str::<Value>(&text) else {
-        return error(StatusCode::BAD_REQUEST, "InvalidParameter", "body is not JSON");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "body is not JSON",
+        );
     };
-    if !req["image"].as_str().is_some_and(|i| i.starts_with("data:image/") || i.starts_with("http")) {
-        return error(StatusCode::BAD_REQUEST, "InvalidParameter.Image", "image is required");
+    if !req["image"]
+        .as_str()
+        .is_some_and(|i| i.starts_with("data:image/") || i.starts_with("http"))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.Image",
+            "image is required",
+        );
     }
     let url = if inner.take(&found, "image-url-expired") {
         format!("http://127.0.0.1:{}/files/gone.jpg", inner.port)
@@ -340,10 +432,20 @@ async fn images(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, heade
     }))
 }
 
-async fn create_task(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn create_task(
+    State(inner): State<Arc<Inner>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let text = record(&inner, &method, &uri, &headers, &body);
     if !authorized(&headers, ARK_KEY) {
-        return error(StatusCode::UNAUTHORIZED, "AuthenticationError", "The API key is invalid");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationError",
+            "The API key is invalid",
+        );
     }
     let found = tokens(&text);
     if let Some(r) = common_faults(&inner, &found, "video").await {
@@ -357,16 +459,24 @@ async fn create_task(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, 
         );
     }
     let Ok(req) = serde_json::from_str::<Value>(&text) else {
-        return error(StatusCode::BAD_REQUEST, "InvalidParameter", "body is not JSON");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "body is not JSON",
+        );
     };
     if req["content"][0]["type"] != "text" {
-        return error(StatusCode::BAD_REQUEST, "InvalidParameter", "content[0] must be text");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "content[0] must be text",
+        );
     }
     let id = format!("cgt-{}", uuid::Uuid::new_v4().simple());
     inner.tasks.lock().unwrap().insert(
         id.clone(),
         Task {
-            token: found.first().map(|(t, _, _)| t.clone()),
+            token: found.first().map(|(t, _, _)| format!("[[{t}]]")),
             faults: found.iter().map(|(t, n, _)| format!("{n} {t}")).collect(),
             polls: 0,
         },
@@ -383,7 +493,11 @@ async fn get_task(
 ) -> Response {
     record(&inner, &method, &uri, &headers, b"");
     if !authorized(&headers, ARK_KEY) {
-        return error(StatusCode::UNAUTHORIZED, "AuthenticationError", "The API key is invalid");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationError",
+            "The API key is invalid",
+        );
     }
     let task = {
         let mut tasks = inner.tasks.lock().unwrap();
@@ -404,7 +518,11 @@ async fn get_task(
         .map(|(t, n, _)| (format!("poll {t}"), n.clone(), 1))
         .collect();
     if inner.take(&poll_faults, "video-poll-500") {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServiceError", "oops");
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServiceError",
+            "oops",
+        );
     }
     let base = json!({"id": id, "model": "seedance-fake", "created_at": 1_700_000_000, "updated_at": 1_700_000_010});
     let with = |mut v: Value, extra: Value| {
@@ -417,10 +535,16 @@ async fn get_task(
         return ok_json(with(base, json!({"status": "running"})));
     }
     if Inner::has(&found, "video-failed") {
-        return ok_json(with(base, json!({"status": "failed", "error": {"code": "InternalServiceError", "message": "generation failed"}})));
+        return ok_json(with(
+            base,
+            json!({"status": "failed", "error": {"code": "InternalServiceError", "message": "generation failed"}}),
+        ));
     }
     if Inner::has(&found, "video-failed-moderation") {
-        return ok_json(with(base, json!({"status": "failed", "error": {"code": "OutputVideoSensitiveContentDetected", "message": "The output video may contain sensitive information."}})));
+        return ok_json(with(
+            base,
+            json!({"status": "failed", "error": {"code": "OutputVideoSensitiveContentDetected", "message": "The output video may contain sensitive information."}}),
+        ));
     }
     if Inner::has(&found, "video-expired") {
         return ok_json(with(base, json!({"status": "expired"})));
@@ -445,7 +569,13 @@ async fn get_task(
     ))
 }
 
-async fn file(State(inner): State<Arc<Inner>>, Path(name): Path<String>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+async fn file(
+    State(inner): State<Arc<Inner>>,
+    Path(name): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     record(&inner, &method, &uri, &headers, b"");
     match name.as_str() {
         "image.jpg" => ([(header::CONTENT_TYPE, "image/jpeg")], inner.image_jpeg.clone()).into_response(),

@@ -301,7 +301,10 @@ pub fn stripe_signature(secret: &str, timestamp: i64, body: &str) -> String {
     use hmac::Mac;
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("hmac key");
     mac.update(format!("{timestamp}.{body}").as_bytes());
-    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
 }
 
 pub const WEBHOOK_SECRET: &str = "whsec_test_only";
@@ -338,18 +341,27 @@ impl Api {
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.json().await.unwrap_or(Value::Null);
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn user_id(&self) -> String {
-        self.get("/me").await.body["id"].as_str().expect("user id").to_owned()
+        self.get("/me").await.body["id"]
+            .as_str()
+            .expect("user id")
+            .to_owned()
     }
 }
 
 /// balance == sum(ledger), always.
 pub async fn assert_ledger_consistent(user_id: &str) -> i64 {
     let app = app().await;
-    let balance = glimvid::credits::balance(&app, user_id).await.expect("balance");
+    let balance = glimvid::credits::balance(&app, user_id)
+        .await
+        .expect("balance");
     let sum: i64 = glimvid::credits::ledger(&app, user_id)
         .await
         .expect("ledger")

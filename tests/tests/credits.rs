@@ -1,7 +1,8 @@
 //! Credits, payments and the free trial.
 
 use glimvid_tests::{
-    Api, WEBHOOK_SECRET, assert_ledger_consistent, checkout_event, harness_with, stripe_signature, with_payments,
+    Api, WEBHOOK_SECRET, assert_ledger_consistent, checkout_event, harness_with, stripe_signature,
+    with_payments,
 };
 use reqwest::StatusCode;
 use serde_json::json;
@@ -20,18 +21,36 @@ async fn webhook_grants_once_and_refuses_bad_or_stale_signatures() {
     let (me, _) = api().signed_up().await;
     let user = me.user_id().await;
     let provider = Api::new();
-    let event = checkout_event(&format!("evt_{}", uuid::Uuid::new_v4().simple()), &user, "starter");
+    let event = checkout_event(
+        &format!("evt_{}", uuid::Uuid::new_v4().simple()),
+        &user,
+        "starter",
+    );
 
-    let forged = provider.webhook(&event, &stripe_signature("not the secret", now(), &event)).await;
+    let forged = provider
+        .webhook(&event, &stripe_signature("not the secret", now(), &event))
+        .await;
     assert_eq!(forged.status, StatusCode::BAD_REQUEST);
     assert_eq!(forged.body["error"]["code"], "bad_signature");
-    let stale = provider.webhook(&event, &stripe_signature(WEBHOOK_SECRET, now() - 400, &event)).await;
+    let stale = provider
+        .webhook(
+            &event,
+            &stripe_signature(WEBHOOK_SECRET, now() - 400, &event),
+        )
+        .await;
     assert_eq!(stale.status, StatusCode::BAD_REQUEST);
     let tampered = provider
-        .webhook(&event.replace("starter", "studio"), &stripe_signature(WEBHOOK_SECRET, now(), &event))
+        .webhook(
+            &event.replace("starter", "studio"),
+            &stripe_signature(WEBHOOK_SECRET, now(), &event),
+        )
         .await;
     assert_eq!(tampered.status, StatusCode::BAD_REQUEST);
-    assert_eq!(assert_ledger_consistent(&user).await, 1, "only the trial so far");
+    assert_eq!(
+        assert_ledger_consistent(&user).await,
+        1,
+        "only the trial so far"
+    );
 
     let signature = stripe_signature(WEBHOOK_SECRET, now(), &event);
     let first = provider.webhook(&event, &signature).await;
@@ -45,18 +64,39 @@ async fn webhook_grants_once_and_refuses_bad_or_stale_signatures() {
     let statement = me.get("/credits").await;
     assert_eq!(statement.status, StatusCode::OK);
     assert_eq!(statement.body["balance"], 6);
-    let kinds: Vec<_> = statement.body["entries"].as_array().unwrap().iter().map(|e| e["kind"].clone()).collect();
-    assert_eq!(kinds, vec![json!("purchase"), json!("grant")], "newest first");
+    let kinds: Vec<_> = statement.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![json!("purchase"), json!("grant")],
+        "newest first"
+    );
     let packs = me.get("/credits/packs").await;
-    assert!(packs.body["packs"].as_array().unwrap().iter().any(|p| p["id"] == "starter" && p["credits"] == 5));
+    assert!(
+        packs.body["packs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == "starter" && p["credits"] == 5)
+    );
 }
 
 #[tokio::test]
 async fn fifty_concurrent_submissions_against_three_credits() {
     let (me, _) = api().signed_up().await;
     let user = me.user_id().await;
-    let event = checkout_event(&format!("evt_{}", uuid::Uuid::new_v4().simple()), &user, "starter");
-    let granted = Api::new().webhook(&event, &stripe_signature(WEBHOOK_SECRET, now(), &event)).await;
+    let event = checkout_event(
+        &format!("evt_{}", uuid::Uuid::new_v4().simple()),
+        &user,
+        "starter",
+    );
+    let granted = Api::new()
+        .webhook(&event, &stripe_signature(WEBHOOK_SECRET, now(), &event))
+        .await;
     assert_eq!(granted.status, StatusCode::OK);
     // Trial 1 + starter 5 = 6; spend 3 so 3 remain.
     let app = glimvid_tests::app().await;
@@ -71,7 +111,12 @@ async fn fifty_concurrent_submissions_against_three_credits() {
         },
     )
     .unwrap();
-    app.dynamo.transact_write_items().set_transact_items(Some(spend)).send().await.unwrap();
+    app.dynamo
+        .transact_write_items()
+        .set_transact_items(Some(spend))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(assert_ledger_consistent(&user).await, 3);
 
     let mut tasks = tokio::task::JoinSet::new();
@@ -107,7 +152,12 @@ async fn one_free_trial_per_client_ip() {
     let (b, _) = first.signed_up().await; // same IP, second account
     let b_id = b.user_id().await;
     assert_eq!(assert_ledger_consistent(&b_id).await, 0);
-    assert!(b.get("/credits").await.body["entries"].as_array().unwrap().is_empty());
+    assert!(
+        b.get("/credits").await.body["entries"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let (c, _) = Api::new().signed_up().await; // another IP
     assert_eq!(assert_ledger_consistent(&c.user_id().await).await, 1);
 }

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use glimvid_media::image::ImageFormat;
 use glimvid_tests::media::photo;
 use glimvid_tests::{
-    Api, PASSWORD, WEBHOOK_SECRET, all_tables, app, checkout_event, harness, harness_with, item_text, scan_all,
-    stripe_signature, with_payments,
+    Api, PASSWORD, WEBHOOK_SECRET, all_tables, app, checkout_event, harness, harness_with,
+    item_text, scan_all, stripe_signature, with_payments,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -20,7 +20,12 @@ fn api() -> Api {
 
 async fn uploaded(me: &Api, width: u32) -> String {
     let bytes = photo(width, 600, ImageFormat::Png);
-    let ticket = me.post("/uploads", json!({"content_type": "image/png", "size_bytes": bytes.len()})).await;
+    let ticket = me
+        .post(
+            "/uploads",
+            json!({"content_type": "image/png", "size_bytes": bytes.len()}),
+        )
+        .await;
     assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
     let put = reqwest::Client::new()
         .put(ticket.body["url"].as_str().unwrap())
@@ -31,7 +36,12 @@ async fn uploaded(me: &Api, width: u32) -> String {
         .unwrap();
     assert_eq!(put.status(), StatusCode::OK);
     let id = ticket.body["upload_id"].as_str().unwrap().to_owned();
-    assert_eq!(me.post(&format!("/uploads/{id}/complete"), json!({})).await.status, StatusCode::OK);
+    assert_eq!(
+        me.post(&format!("/uploads/{id}/complete"), json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
     id
 }
 
@@ -53,9 +63,15 @@ async fn finished_video(me: &Api, upload_id: &str) -> Value {
 }
 
 async fn buy(user: &str, pack: &str) {
-    let event = checkout_event(&format!("evt_{}", uuid::Uuid::new_v4().simple()), user, pack);
+    let event = checkout_event(
+        &format!("evt_{}", uuid::Uuid::new_v4().simple()),
+        user,
+        pack,
+    );
     let now = glimvid::clock::epoch_seconds(glimvid::clock::now());
-    let reply = Api::new().webhook(&event, &stripe_signature(WEBHOOK_SECRET, now, &event)).await;
+    let reply = Api::new()
+        .webhook(&event, &stripe_signature(WEBHOOK_SECRET, now, &event))
+        .await;
     assert_eq!(reply.body["status"], "granted");
 }
 
@@ -94,8 +110,17 @@ async fn export_holds_every_record_the_tables_hold_about_the_user() {
     assert_eq!(x["account"]["email"], email);
 
     let items = items_about(&user, &email).await;
-    let count = |prefix: &str| items.iter().filter(|(_, i)| pk(i).starts_with(prefix)).count();
-    let credits_items: Vec<_> = items.iter().filter(|(t, _)| t.contains("CreditsTable")).map(|(_, i)| i).collect();
+    let count = |prefix: &str| {
+        items
+            .iter()
+            .filter(|(_, i)| pk(i).starts_with(prefix))
+            .count()
+    };
+    let credits_items: Vec<_> = items
+        .iter()
+        .filter(|(t, _)| t.contains("CreditsTable"))
+        .map(|(_, i)| i)
+        .collect();
     let entry_count = credits_items
         .iter()
         .filter(|i| matches!(i.get("sk"), Some(AttributeValue::S(s)) if s.starts_with("ENTRY#")))
@@ -108,19 +133,36 @@ async fn export_holds_every_record_the_tables_hold_about_the_user() {
     assert_eq!(len(&x["payments"]), count("EVENT#"));
     assert_eq!(len(&x["uploads"]), count("UPLOAD#"));
     assert_eq!(len(&x["videos"]), count("JOB#"));
-    let usage_lines = items.iter().filter(|(t, _)| t.contains("UsageLogTable")).count();
+    let usage_lines = items
+        .iter()
+        .filter(|(t, _)| t.contains("UsageLogTable"))
+        .count();
     // The export request itself is logged after the export is made.
     assert_eq!(len(&x["usage_log"]) + 1, usage_lines);
     assert_eq!(x["videos"][0]["id"], video["id"]);
     assert_eq!(x["videos"][0]["public_path"], video["public_path"]);
-    assert!(x["uploads"][0]["download_url"].as_str().unwrap().starts_with("http://127.0.0.1"));
+    assert!(
+        x["uploads"][0]["download_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1")
+    );
     assert!(x["videos"][0]["video_url"].is_string());
     // Nothing in the tables escapes the export's categories.
     for (table, item) in &items {
         let p = pk(item);
-        let known = ["USER#", "EMAIL#", "SESSION#", "TRIAL#IP#", "EVENT#", "UPLOAD#", "JOB#", "PUBLIC#"]
-            .iter()
-            .any(|prefix| p.starts_with(prefix))
+        let known = [
+            "USER#",
+            "EMAIL#",
+            "SESSION#",
+            "TRIAL#IP#",
+            "EVENT#",
+            "UPLOAD#",
+            "JOB#",
+            "PUBLIC#",
+        ]
+        .iter()
+        .any(|prefix| p.starts_with(prefix))
             || table.contains("UsageLogTable");
         assert!(known, "{table}: {p} is not exported");
     }
@@ -135,19 +177,41 @@ async fn deleting_the_account_leaves_nothing_after_one_sweep() {
     finished_video(&me, &upload).await;
     assert!(!items_about(&user, &email).await.is_empty());
 
-    let wrong = me.call(reqwest::Method::DELETE, "/me", Some(json!({"password": "not my password"}))).await;
+    let wrong = me
+        .call(
+            reqwest::Method::DELETE,
+            "/me",
+            Some(json!({"password": "not my password"})),
+        )
+        .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
-    let deleted = me.call(reqwest::Method::DELETE, "/me", Some(json!({"password": PASSWORD}))).await;
+    let deleted = me
+        .call(
+            reqwest::Method::DELETE,
+            "/me",
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
     assert_eq!(deleted.status, StatusCode::ACCEPTED, "{}", deleted.body);
-    assert_eq!(me.get("/me").await.status, StatusCode::UNAUTHORIZED, "signed out at once");
-    let login = Api::new().post("/auth/login", json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!(
+        me.get("/me").await.status,
+        StatusCode::UNAUTHORIZED,
+        "signed out at once"
+    );
+    let login = Api::new()
+        .post("/auth/login", json!({"email": email, "password": PASSWORD}))
+        .await;
     assert_eq!(login.status, StatusCode::UNAUTHORIZED);
 
     let app = app().await;
     let report = glimvid::sweeper::run(&app).await.unwrap();
     assert!(report.purges_finished >= 1, "{report:?}");
     let left = items_about(&user, &email).await;
-    assert!(left.is_empty(), "left behind: {:?}", left.iter().map(|(t, i)| (t, pk(i))).collect::<Vec<_>>());
+    assert!(
+        left.is_empty(),
+        "left behind: {:?}",
+        left.iter().map(|(t, i)| (t, pk(i))).collect::<Vec<_>>()
+    );
     let objects = app
         .s3
         .list_objects_v2()
@@ -159,10 +223,16 @@ async fn deleting_the_account_leaves_nothing_after_one_sweep() {
     assert_eq!(objects.key_count().unwrap_or_default(), 0);
     // Still no second trial from the same IP.
     let (again, _) = me.signed_up().await;
-    assert_eq!(glimvid_tests::assert_ledger_consistent(&again.user_id().await).await, 0);
+    assert_eq!(
+        glimvid_tests::assert_ledger_consistent(&again.user_id().await).await,
+        0
+    );
     // The email is free again.
     let back = Api::new()
-        .post("/auth/register", json!({"email": email, "password": PASSWORD, "confirm_age_16": true}))
+        .post(
+            "/auth/register",
+            json!({"email": email, "password": PASSWORD, "confirm_age_16": true}),
+        )
         .await;
     assert_eq!(back.status, StatusCode::CREATED);
 }
@@ -200,16 +270,30 @@ async fn sweeper_fails_stuck_jobs_once_and_expires_unneeded_uploads() {
         .await;
     let job_id = created.body["id"].as_str().unwrap().to_owned();
     let app = app().await;
-    let job = glimvid::jobs::store::get(&app, &job_id).await.unwrap().unwrap();
+    let job = glimvid::jobs::store::get(&app, &job_id)
+        .await
+        .unwrap()
+        .unwrap();
     if let Some(arn) = &job.execution_arn {
-        app.sfn.stop_execution().execution_arn(arn).send().await.unwrap();
+        app.sfn
+            .stop_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .unwrap();
     }
     let before = glimvid_tests::assert_ledger_consistent(&user).await;
 
     // Fresh and live: the sweeper keeps the job and the upload it needs.
     glimvid::sweeper::run(&app).await.unwrap();
-    assert!(glimvid::uploads::owned(&app, &user, &old).await.is_err(), "old unused upload deleted");
-    assert!(glimvid::uploads::owned(&app, &user, &kept).await.is_ok(), "upload of a live job kept");
+    assert!(
+        glimvid::uploads::owned(&app, &user, &old).await.is_err(),
+        "old unused upload deleted"
+    );
+    assert!(
+        glimvid::uploads::owned(&app, &user, &kept).await.is_ok(),
+        "upload of a live job kept"
+    );
     let status = me.get(&format!("/videos/{job_id}")).await.body["status"].clone();
     assert!(status == "queued" || status == "running", "{status}");
 
@@ -227,18 +311,38 @@ async fn sweeper_fails_stuck_jobs_once_and_expires_unneeded_uploads() {
         .filter(|e| e.kind == "refund" && e.job_id.as_deref() == Some(job_id.as_str()))
         .count();
     assert_eq!(refunds, 1);
-    assert_eq!(glimvid_tests::assert_ledger_consistent(&user).await, before + 1);
+    assert_eq!(
+        glimvid_tests::assert_ledger_consistent(&user).await,
+        before + 1
+    );
     // Now nothing live needs the kept upload either.
     glimvid::sweeper::run(&app).await.unwrap();
     assert!(glimvid::uploads::owned(&app, &user, &kept).await.is_err());
-    let objects = app.s3.list_objects_v2().bucket(&app.config.media_bucket).prefix(format!("users/{user}/uploads/")).send().await.unwrap();
+    let objects = app
+        .s3
+        .list_objects_v2()
+        .bucket(&app.config.media_bucket)
+        .prefix(format!("users/{user}/uploads/"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(objects.key_count().unwrap_or_default(), 0);
 }
 
 async fn tag_of(key: &str) -> Option<String> {
     let app = app().await;
-    let tags = app.s3.get_object_tagging().bucket(&app.config.media_bucket).key(key).send().await.unwrap();
-    tags.tag_set().iter().find(|t| t.key() == glimvid::privacy::training::TAG).map(|t| t.value().to_owned())
+    let tags = app
+        .s3
+        .get_object_tagging()
+        .bucket(&app.config.media_bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    tags.tag_set()
+        .iter()
+        .find(|t| t.key() == glimvid::privacy::training::TAG)
+        .map(|t| t.value().to_owned())
 }
 
 #[tokio::test]
@@ -246,27 +350,48 @@ async fn opted_out_uploads_are_tagged_and_never_in_the_training_set() {
     let sweeper_app = app().await;
     let (sharer, _) = api().signed_up().await;
     let (private, _) = api().signed_up().await;
-    let patched = private.call(reqwest::Method::PATCH, "/me", Some(json!({"training_opt_out": true}))).await;
+    let patched = private
+        .call(
+            reqwest::Method::PATCH,
+            "/me",
+            Some(json!({"training_opt_out": true})),
+        )
+        .await;
     assert_eq!(patched.status, StatusCode::OK);
     let shared_upload = uploaded(&sharer, 720).await;
     let private_upload = uploaded(&private, 740).await;
     let key = |user: &str, id: &str| {
         let user = user.to_owned();
         let id = id.to_owned();
-        async move { glimvid::uploads::owned(&app().await, &user, &id).await.unwrap().key }
+        async move {
+            glimvid::uploads::owned(&app().await, &user, &id)
+                .await
+                .unwrap()
+                .key
+        }
     };
     let shared_key = key(&sharer.user_id().await, &shared_upload).await;
     let private_key = key(&private.user_id().await, &private_upload).await;
     assert_eq!(tag_of(&shared_key).await.as_deref(), Some("allowed"));
     assert_eq!(tag_of(&private_key).await.as_deref(), Some("opt-out"));
-    let set = glimvid::privacy::training::training_set(&sweeper_app).await.unwrap();
+    let set = glimvid::privacy::training::training_set(&sweeper_app)
+        .await
+        .unwrap();
     assert!(set.contains(&shared_key));
     assert!(!set.contains(&private_key));
 
     // Changing the flag re-tags what is already stored.
-    sharer.call(reqwest::Method::PATCH, "/me", Some(json!({"training_opt_out": true}))).await;
+    sharer
+        .call(
+            reqwest::Method::PATCH,
+            "/me",
+            Some(json!({"training_opt_out": true})),
+        )
+        .await;
     assert_eq!(tag_of(&shared_key).await.as_deref(), Some("opt-out"));
-    let set = glimvid::privacy::training::training_set(&sweeper_app).await.unwrap();
+    let set = glimvid::privacy::training::training_set(&sweeper_app)
+        .await
+        .unwrap();
     assert!(!set.contains(&shared_key));
     let _ = harness();
 }

@@ -6,7 +6,7 @@
 
 mod providers_common;
 
-use glimvid_tests::fakes::{self, ARK_KEY, DEEPSEEK_KEY, fault, fakes};
+use glimvid_tests::fakes::{self, ARK_KEY, DEEPSEEK_KEY, fakes, fault};
 use glimvid_tests::harness_with;
 use providers_common::*;
 
@@ -27,46 +27,95 @@ async fn happy_path_uses_every_provider_with_the_documented_shapes() {
     let job = finish(&case).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["fallback"], false);
-    assert!(job["script"]["hook"].as_str().unwrap().starts_with("Meet Ceramic mug"), "{job}");
+    assert!(
+        job["script"]["hook"]
+            .as_str()
+            .unwrap()
+            .starts_with("Meet Ceramic mug"),
+        "{job}"
+    );
     check_ledger(&case, 0, 0).await;
 
     // The video is the provider's, copied into our bucket.
-    let mp4 = reqwest::get(job["video_url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    let mp4 = reqwest::get(job["video_url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(mp4.as_ref(), fakes().video_mp4());
 
     let reqs = fakes().requests_for(&tag);
-    let chat: Vec<_> = reqs.iter().filter(|r| r.path == "/chat/completions").collect();
-    assert_eq!(chat.len(), 1, "one script call (a duplicate delivery finds it done)");
+    let chat: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.path == "/chat/completions")
+        .collect();
+    assert_eq!(
+        chat.len(),
+        1,
+        "one script call (a duplicate delivery finds it done)"
+    );
     let body = chat[0].json();
-    assert_eq!(chat[0].header("authorization"), Some(format!("Bearer {DEEPSEEK_KEY}").as_str()));
+    assert_eq!(
+        chat[0].header("authorization"),
+        Some(format!("Bearer {DEEPSEEK_KEY}").as_str())
+    );
     assert_eq!(body["model"], "deepseek-chat");
     assert_eq!(body["response_format"]["type"], "json_object");
     let system = body["messages"][0]["content"].as_str().unwrap();
-    assert!(system.contains("json") && system.contains("\"call_to_action\""), "{system}");
+    assert!(
+        system.contains("json") && system.contains("\"call_to_action\""),
+        "{system}"
+    );
     let user = body["messages"][1]["content"].as_str().unwrap();
-    assert!(user.contains("Ceramic mug") && user.contains("Hand-thrown stoneware mug"), "{user}");
+    assert!(
+        user.contains("Ceramic mug") && user.contains("Hand-thrown stoneware mug"),
+        "{user}"
+    );
 
-    let image: Vec<_> = reqs.iter().filter(|r| r.path == "/api/v3/images/generations").collect();
+    let image: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.path == "/api/v3/images/generations")
+        .collect();
     assert_eq!(image.len(), 1);
     let body = image[0].json();
-    assert_eq!(image[0].header("authorization"), Some(format!("Bearer {ARK_KEY}").as_str()));
+    assert_eq!(
+        image[0].header("authorization"),
+        Some(format!("Bearer {ARK_KEY}").as_str())
+    );
     assert_eq!(body["watermark"], false);
     assert_eq!(body["response_format"], "url");
     assert_eq!(body["size"], "2560x1440");
-    assert!(body["image"].as_str().unwrap().starts_with("data:image/jpeg;base64,"));
+    assert!(
+        body["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/jpeg;base64,")
+    );
     assert!(body["prompt"].as_str().unwrap().contains("Ceramic mug"));
 
-    let tasks: Vec<_> = reqs.iter().filter(|r| r.path == "/api/v3/contents/generations/tasks").collect();
+    let tasks: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.path == "/api/v3/contents/generations/tasks")
+        .collect();
     assert_eq!(tasks.len(), 1, "one video task");
     let body = tasks[0].json();
     assert_eq!(body["content"][0]["type"], "text");
     assert_eq!(body["content"][1]["type"], "image_url");
     assert_eq!(body["content"][1]["role"], "first_frame");
-    assert!(body["content"][1]["image_url"]["url"].as_str().unwrap().starts_with("data:image/jpeg;base64,"));
+    assert!(
+        body["content"][1]["image_url"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/jpeg;base64,")
+    );
     assert_eq!(body["ratio"], "16:9");
     assert_eq!(body["duration"], 5);
     assert_eq!(body["resolution"], "720p");
-    let polls = reqs.iter().filter(|r| r.method == "GET" && r.path.contains("/tasks/cgt-")).count();
+    let polls = reqs
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/tasks/cgt-"))
+        .count();
     assert!(polls >= 2, "polled until succeeded: {polls}");
 
     assert_private(&case, &reqs);
@@ -126,7 +175,10 @@ async fn permanent_faults_fail_the_job_and_refund_once() {
             let case = start(&format!("Mug {}", fault(name, 0)), 5).await;
             let job = ends_failed(&case, stage, code).await;
             let message = job["error"]["message"].as_str().unwrap();
-            assert!(!message.contains(DEEPSEEK_KEY) && !message.contains(ARK_KEY), "{message}");
+            assert!(
+                !message.contains(DEEPSEEK_KEY) && !message.contains(ARK_KEY),
+                "{message}"
+            );
             if code == "content_rejected" {
                 assert!(message.contains("try another photo"), "{message}");
             }
@@ -142,7 +194,13 @@ async fn a_provider_that_stays_down_fails_the_job_after_its_retries() {
     setup();
     let case = start(&format!("Mug {}", fault("chat-503", 0)), 5).await;
     let job = ends_failed(&case, "script", "retries_exhausted").await;
-    assert!(job["error"]["message"].as_str().unwrap().contains("server error"), "{job}");
+    assert!(
+        job["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("server error"),
+        "{job}"
+    );
 }
 
 /// A video provider failure renders offline: succeeded, `fallback`, and
@@ -170,8 +228,17 @@ async fn video_failures_fall_back_to_the_offline_renderer() {
             assert_eq!(job["price"], 1, "{name}: {job}");
             // Trial 1 + pack 1 - 2 + refund 1.
             check_ledger(&case, 1, 1).await;
-            let mp4 = reqwest::get(job["video_url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
-            assert_ne!(mp4.as_ref(), fakes().video_mp4(), "{name}: rendered offline");
+            let mp4 = reqwest::get(job["video_url"].as_str().unwrap())
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            assert_ne!(
+                mp4.as_ref(),
+                fakes().video_mp4(),
+                "{name}: rendered offline"
+            );
             assert_eq!(glimvid_tests::media::inspect_mp4(&mp4).codec, "h264");
         });
     }
@@ -179,5 +246,10 @@ async fn video_failures_fall_back_to_the_offline_renderer() {
         r.unwrap();
     }
     // The redirect to another host was never followed.
-    assert!(!fakes().requests().iter().any(|r| r.header("host").is_some_and(|h| h.starts_with("localhost"))));
+    assert!(
+        !fakes()
+            .requests()
+            .iter()
+            .any(|r| r.header("host").is_some_and(|h| h.starts_with("localhost")))
+    );
 }

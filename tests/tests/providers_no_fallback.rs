@@ -9,7 +9,8 @@ use providers_common::*;
 
 fn options(o: &mut glimvid_runner::Options) {
     fakes::provider_env(o);
-    o.env_overrides.insert("VIDEO_FALLBACK".into(), "false".into());
+    o.env_overrides
+        .insert("VIDEO_FALLBACK".into(), "false".into());
     o.deliver_twice = true;
 }
 
@@ -18,7 +19,11 @@ async fn video_failures_fail_the_job_with_a_reason_and_refund() {
     harness_with(options);
     let cases = [
         ("video-failed", "video_task_failed", "failed"),
-        ("video-failed-moderation", "content_rejected", "content checks"),
+        (
+            "video-failed-moderation",
+            "content_rejected",
+            "content checks",
+        ),
         ("video-moderation", "content_rejected", "try another photo"),
         ("video-expired", "video_task_expired", "expired"),
         ("video-cancelled", "video_task_cancelled", "cancelled"),

@@ -13,8 +13,10 @@ fn options(o: &mut glimvid_runner::Options) {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    o.env_overrides
-        .insert("DEEPSEEK_BASE_URL".into(), format!("http://127.0.0.1:{port}"));
+    o.env_overrides.insert(
+        "DEEPSEEK_BASE_URL".into(),
+        format!("http://127.0.0.1:{port}"),
+    );
     o.env_overrides
         .insert("PROVIDER_RETRY_BUDGET_MS".into(), "1000".into());
 }
@@ -24,5 +26,11 @@ async fn an_unreachable_provider_fails_the_job_and_refunds() {
     harness_with(options);
     let case = start("Mug", 5).await;
     let job = ends_failed(&case, "script", "retries_exhausted").await;
-    assert!(job["error"]["message"].as_str().unwrap().contains("could not be reached"), "{job}");
+    assert!(
+        job["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be reached"),
+        "{job}"
+    );
 }

@@ -219,9 +219,10 @@ pub async fn register(app: &App, input: RegisterInput, ip: &str) -> Result<Issue
     match store.create_user(&user, &session, extra).await {
         // With the trial in the transaction, a failed condition is either
         // the email or a racing claim of this IP's trial: tell them apart.
-        Err(Error::Conflict { code: "email_taken", .. })
-            if trial && store.user_by_email(&user.email).await?.is_none() =>
-        {
+        Err(Error::Conflict {
+            code: "email_taken",
+            ..
+        }) if trial && store.user_by_email(&user.email).await?.is_none() => {
             store.create_user(&user, &session, Vec::new()).await?;
         }
         other => other?,

@@ -175,14 +175,22 @@ pub fn trial_items(app: &App, user_id: &str, ip: &str) -> Result<Vec<TransactWri
         .item("user_id", s(user_id))
         .item("claimed_at", s(clock::rfc3339(clock::now())))
         .condition_expression("attribute_not_exists(pk)");
-    items.push(TransactWriteItem::builder().put(built(claim.build())?).build());
+    items.push(
+        TransactWriteItem::builder()
+            .put(built(claim.build())?)
+            .build(),
+    );
     // Lets export and deletion find the claim from the user's partition.
     let pointer = Put::builder()
         .table_name(&app.config.credits_table)
         .item("pk", s(user_pk(user_id)))
         .item("sk", s(format!("TRIAL#{ip}")))
         .item("kind", s("trial_pointer"));
-    items.push(TransactWriteItem::builder().put(built(pointer.build())?).build());
+    items.push(
+        TransactWriteItem::builder()
+            .put(built(pointer.build())?)
+            .build(),
+    );
     Ok(items)
 }
 
@@ -231,7 +239,11 @@ pub async fn statement(app: &App, user_id: &str, after: Option<&str>) -> Result<
         .map_err(|e| dynamo::sdk_error("query ledger", e))?;
     Ok(Statement {
         balance: balance(app, user_id).await?,
-        entries: page.items().iter().map(entry_from_item).collect::<Result<_>>()?,
+        entries: page
+            .items()
+            .iter()
+            .map(entry_from_item)
+            .collect::<Result<_>>()?,
         next_cursor: dynamo::cursor::encode(page.last_evaluated_key()),
     })
 }

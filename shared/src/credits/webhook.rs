@@ -87,20 +87,28 @@ pub async fn handle(app: &App, signature: Option<&str>, body: &[u8]) -> Result<O
         .as_deref()
         .ok_or_else(|| Error::conflict("webhook_not_configured", "payments are not configured"))?;
     verify(secret, signature, body, clock::epoch_seconds(clock::now()))?;
-    let event: Event = serde_json::from_slice(body)
-        .map_err(|e| Error::bad_request("invalid_event", format!("the event is not understood: {e}")))?;
+    let event: Event = serde_json::from_slice(body).map_err(|e| {
+        Error::bad_request("invalid_event", format!("the event is not understood: {e}"))
+    })?;
     if event.kind != "checkout.session.completed" {
         return Ok(Outcome::Ignored("event type not handled"));
     }
     let session = event.data.object;
-    if session.payment_status.as_deref().is_some_and(|s| s != "paid") {
+    if session
+        .payment_status
+        .as_deref()
+        .is_some_and(|s| s != "paid")
+    {
         return Ok(Outcome::Ignored("session not paid"));
     }
     let (Some(user_id), Some(pack)) = (
         session.client_reference_id,
         session.metadata.get("pack").and_then(|p| packs::find(p)),
     ) else {
-        return Err(Error::bad_request("invalid_event", "the session names no user or no known pack"));
+        return Err(Error::bad_request(
+            "invalid_event",
+            "the session names no user or no known pack",
+        ));
     };
     if crate::accounts::AccountStore::new(&app.dynamo, &app.config.accounts_table)
         .user_by_id(&user_id)
@@ -143,7 +151,13 @@ pub async fn handle(app: &App, signature: Option<&str>, body: &[u8]) -> Result<O
             job_id: None,
         },
     )?);
-    match app.dynamo.transact_write_items().set_transact_items(Some(items)).send().await {
+    match app
+        .dynamo
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+    {
         Ok(_) => {
             tracing::info!(user_id = %user_id, credits = pack.credits, "credits purchased");
             Ok(Outcome::Granted {
@@ -174,7 +188,15 @@ mod tests {
         assert!(verify("whsec", Some(&sign("whsec", now, body)), body, now).is_ok());
         assert!(verify("whsec", Some(&sign("other", now, body)), body, now).is_err());
         assert!(verify("whsec", Some(&sign("whsec", now - 301, body)), body, now).is_err());
-        assert!(verify("whsec", Some(&sign("whsec", now, body)), br#"{"id":"evt_2"}"#, now).is_err());
+        assert!(
+            verify(
+                "whsec",
+                Some(&sign("whsec", now, body)),
+                br#"{"id":"evt_2"}"#,
+                now
+            )
+            .is_err()
+        );
         assert!(verify("whsec", None, body, now).is_err());
         assert!(verify("whsec", Some("t=abc,v1=zz"), body, now).is_err());
     }

@@ -330,7 +330,9 @@ async fn debit_and_write(
             Err(e) => e,
         };
         match dynamo::classify(&err) {
-            WriteFailure::ConditionFailed => return Err(Error::InsufficientCredits { needed: price }),
+            WriteFailure::ConditionFailed => {
+                return Err(Error::InsufficientCredits { needed: price });
+            }
             WriteFailure::Conflict if attempt < ATTEMPTS => {
                 let mut jitter = [0u8; 1];
                 let _ = getrandom::fill(&mut jitter);

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::{Job, JobError, Stage, Status};
 use crate::app::App;
-use crate::dynamo::{self, Item, WriteFailure, cursor, get_n, get_opt_s, get_s, n, s};
+use crate::dynamo::{self, Item, WriteFailure, get_n, get_opt_s, get_s, n, s};
 use crate::error::{Error, Result};
 
 pub const PAGE_SIZE: i32 = 20;
@@ -140,27 +140,9 @@ pub async fn list(
     user_id: &str,
     after: Option<&str>,
 ) -> Result<(Vec<Job>, Option<String>)> {
-    let partition = user_partition(user_id);
-    let start = cursor::decode(after, "gsi1pk", &partition)?;
-    let out = app
-        .dynamo
-        .query()
-        .table_name(&app.config.content_table)
-        .index_name("gsi1")
-        .key_condition_expression("gsi1pk = :p")
-        .expression_attribute_values(":p", s(&partition))
-        .scan_index_forward(false)
-        .limit(PAGE_SIZE)
-        .set_exclusive_start_key(start)
-        .send()
-        .await
-        .map_err(|e| dynamo::sdk_error("list jobs", e))?;
-    let jobs = out
-        .items()
-        .iter()
-        .map(from_item)
-        .collect::<Result<Vec<_>>>()?;
-    Ok((jobs, cursor::encode(out.last_evaluated_key())))
+    let (items, next) =
+        crate::dynamo::newest_first(app, &user_partition(user_id), after, PAGE_SIZE).await?;
+    Ok((items.iter().map(from_item).collect::<Result<_>>()?, next))
 }
 
 /// A conditional update of a live (queued or running) job. Returns false

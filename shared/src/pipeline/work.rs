@@ -20,7 +20,9 @@ pub enum Outcome {
     Done,
     /// The stage is waiting on a provider: the state machine waits
     /// `wait_s` seconds and sends the stage again (see `video`).
-    Pending { wait_s: u32 },
+    Pending {
+        wait_s: u32,
+    },
 }
 
 /// Why a stage did not finish. Permanent failures end the job; transient
@@ -359,7 +361,10 @@ async fn fallback(
         })
         .await?;
     let VideoProgress::Done(VideoOutput { mp4, poster_jpeg }) = progress else {
-        return Err(permanent("fallback_failed", "the offline renderer did not finish"));
+        return Err(permanent(
+            "fallback_failed",
+            "the offline renderer did not finish",
+        ));
     };
     let video_key = format!("{}video.mp4", job.prefix());
     let poster_key = format!("{}poster.jpg", job.prefix());

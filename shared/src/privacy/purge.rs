@@ -26,7 +26,11 @@ fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
 }
 
 /// Marks the account for deletion and revokes every session in one transaction.
-pub async fn request_deletion(app: &App, principal: &Principal, input: DeleteAccount) -> Result<()> {
+pub async fn request_deletion(
+    app: &App,
+    principal: &Principal,
+    input: DeleteAccount,
+) -> Result<()> {
     let user = &principal.user;
     if !accounts::password::verify(input.password, Some(user.password_hash.clone())).await? {
         return Err(Error::Forbidden {
@@ -56,8 +60,16 @@ pub async fn request_deletion(app: &App, principal: &Principal, input: DeleteAcc
         .item("requested_at", s(&now));
     app.dynamo
         .transact_write_items()
-        .transact_items(TransactWriteItem::builder().update(built(revoke.build())?).build())
-        .transact_items(TransactWriteItem::builder().put(built(marker.build())?).build())
+        .transact_items(
+            TransactWriteItem::builder()
+                .update(built(revoke.build())?)
+                .build(),
+        )
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(built(marker.build())?)
+                .build(),
+        )
         .send()
         .await
         .map_err(|e| dynamo::sdk_error("request deletion", e))?;
@@ -91,16 +103,62 @@ pub async fn pending(app: &App, limit: i32) -> Result<Vec<(String, String)>> {
 pub async fn records_of(app: &App, user_id: &str) -> Result<Vec<(String, Item)>> {
     let c = &app.config;
     let mut out = Vec::new();
-    let mut add = |table: &str, items: Vec<Item>| out.extend(items.into_iter().map(|i| (table.to_owned(), i)));
-    let profile = query(app, &c.accounts_table, None, "pk", &format!("USER#{user_id}")).await?;
+    let mut add = |table: &str, items: Vec<Item>| {
+        out.extend(items.into_iter().map(|i| (table.to_owned(), i)))
+    };
+    let profile = query(
+        app,
+        &c.accounts_table,
+        None,
+        "pk",
+        &format!("USER#{user_id}"),
+    )
+    .await?;
     let email = profile.iter().find_map(|i| get_opt_s(i, "email"));
     add(&c.accounts_table, profile);
     if let Some(email) = email {
-        add(&c.accounts_table, query(app, &c.accounts_table, None, "pk", &format!("EMAIL#{email}")).await?);
+        add(
+            &c.accounts_table,
+            query(
+                app,
+                &c.accounts_table,
+                None,
+                "pk",
+                &format!("EMAIL#{email}"),
+            )
+            .await?,
+        );
     }
-    add(&c.accounts_table, query(app, &c.accounts_table, Some("gsi1"), "gsi1pk", &format!("USER#{user_id}")).await?);
-    add(&c.accounts_table, query(app, &c.accounts_table, None, "pk", &format!("PURGE#{user_id}")).await?);
-    let credits = query(app, &c.credits_table, None, "pk", &format!("USER#{user_id}")).await?;
+    add(
+        &c.accounts_table,
+        query(
+            app,
+            &c.accounts_table,
+            Some("gsi1"),
+            "gsi1pk",
+            &format!("USER#{user_id}"),
+        )
+        .await?,
+    );
+    add(
+        &c.accounts_table,
+        query(
+            app,
+            &c.accounts_table,
+            None,
+            "pk",
+            &format!("PURGE#{user_id}"),
+        )
+        .await?,
+    );
+    let credits = query(
+        app,
+        &c.credits_table,
+        None,
+        "pk",
+        &format!("USER#{user_id}"),
+    )
+    .await?;
     let mut referenced = Vec::new();
     for item in &credits {
         let sk = get_opt_s(item, "sk").unwrap_or_default();
@@ -115,22 +173,57 @@ pub async fn records_of(app: &App, user_id: &str) -> Result<Vec<(String, Item)>>
         let items = query(app, &c.credits_table, None, "pk", &pk).await?;
         add(
             &c.credits_table,
-            items.into_iter().filter(|i| get_opt_s(i, "user_id").as_deref() == Some(user_id)).collect(),
+            items
+                .into_iter()
+                .filter(|i| get_opt_s(i, "user_id").as_deref() == Some(user_id))
+                .collect(),
         );
     }
-    for partition in [format!("USER#{user_id}#UPLOADS"), format!("USER#{user_id}#JOBS")] {
-        add(&c.content_table, query(app, &c.content_table, Some("gsi1"), "gsi1pk", &partition).await?);
+    for partition in [
+        format!("USER#{user_id}#UPLOADS"),
+        format!("USER#{user_id}#JOBS"),
+    ] {
+        add(
+            &c.content_table,
+            query(app, &c.content_table, Some("gsi1"), "gsi1pk", &partition).await?,
+        );
     }
     for job in jobs::store::all_of(app, user_id).await? {
         if let Some(public_id) = job.public_id {
-            add(&c.content_table, query(app, &c.content_table, None, "pk", &jobs::store::public_pk(&public_id)).await?);
+            add(
+                &c.content_table,
+                query(
+                    app,
+                    &c.content_table,
+                    None,
+                    "pk",
+                    &jobs::store::public_pk(&public_id),
+                )
+                .await?,
+            );
         }
     }
-    add(&c.usage_log_table, query(app, &c.usage_log_table, Some(crate::usage::GSI_BY_USER), "user_id", user_id).await?);
+    add(
+        &c.usage_log_table,
+        query(
+            app,
+            &c.usage_log_table,
+            Some(crate::usage::GSI_BY_USER),
+            "user_id",
+            user_id,
+        )
+        .await?,
+    );
     Ok(out)
 }
 
-async fn query(app: &App, table: &str, index: Option<&str>, attr: &str, value: &str) -> Result<Vec<Item>> {
+async fn query(
+    app: &App,
+    table: &str,
+    index: Option<&str>,
+    attr: &str,
+    value: &str,
+) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     let mut start = None;
     loop {
@@ -162,7 +255,13 @@ pub async fn purge_step(app: &App, user_id: &str, budget: usize) -> Result<bool>
         if job.status.is_live()
             && let Some(arn) = &job.execution_arn
         {
-            let _ = app.sfn.stop_execution().execution_arn(arn).cause("account deleted").send().await;
+            let _ = app
+                .sfn
+                .stop_execution()
+                .execution_arn(arn)
+                .cause("account deleted")
+                .send()
+                .await;
         }
     }
     spent += delete_prefix(app, &format!("users/{user_id}/"), budget).await?;
@@ -223,7 +322,11 @@ async fn delete_prefix(app: &App, prefix: &str, budget: usize) -> Result<usize> 
         .send()
         .await
         .map_err(|e| Error::internal("list objects", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-    let keys: Vec<String> = out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
+    let keys: Vec<String> = out
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
     crate::storage::delete_objects(app, &keys).await?;
     Ok(keys.len())
 }

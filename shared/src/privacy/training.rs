@@ -57,7 +57,10 @@ async fn tagged_opt_out(app: &App, key: &str) -> Result<bool> {
         .send()
         .await
         .map_err(|e| Error::internal("get tags", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-    Ok(out.tag_set().iter().any(|t| t.key() == TAG && t.value() != "allowed"))
+    Ok(out
+        .tag_set()
+        .iter()
+        .any(|t| t.key() == TAG && t.value() != "allowed"))
 }
 
 /// The upload keys that may be used for training: ready uploads whose
@@ -81,10 +84,14 @@ pub async fn training_set(app: &App) -> Result<Vec<String>> {
             .await
             .map_err(|e| dynamo::sdk_error("scan uploads", e))?;
         for item in page.items() {
-            let (Some(key), Some(user_id)) = (get_opt_s(item, "key"), get_opt_s(item, "user_id")) else {
+            let (Some(key), Some(user_id)) = (get_opt_s(item, "key"), get_opt_s(item, "user_id"))
+            else {
                 continue;
             };
-            let owner_opted_out = accounts.user_by_id(&user_id).await?.is_none_or(|u| u.training_opt_out);
+            let owner_opted_out = accounts
+                .user_by_id(&user_id)
+                .await?
+                .is_none_or(|u| u.training_opt_out);
             if !owner_opted_out && !tagged_opt_out(app, &key).await? {
                 keys.push(key);
             }

@@ -217,7 +217,11 @@ async fn inline_photo(photo: &[u8]) -> Result<String, ProviderError> {
     let photo = photo.to_vec();
     let jpeg = tokio::task::spawn_blocking(move || -> Option<Vec<u8>> {
         let img = glimvid_media::image::load_from_memory(&photo).ok()?;
-        let img = img.resize(2048, 2048, glimvid_media::image::imageops::FilterType::Triangle);
+        let img = img.resize(
+            2048,
+            2048,
+            glimvid_media::image::imageops::FilterType::Triangle,
+        );
         let mut out = std::io::Cursor::new(Vec::new());
         img.to_rgb8()
             .write_to(&mut out, glimvid_media::image::ImageFormat::Jpeg)
@@ -255,7 +259,10 @@ async fn to_canvas_jpeg(bytes: Vec<u8>, aspect: Aspect) -> Result<Vec<u8>, Provi
 }
 
 impl ImageEnhancer for Ark {
-    fn enhance<'a>(&'a self, req: &'a ImageRequest<'a>) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
+    fn enhance<'a>(
+        &'a self,
+        req: &'a ImageRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         Box::pin(async move {
             self.keyed(IMAGE)?;
             let mut prompt = format!(
@@ -373,7 +380,9 @@ impl VideoGenerator for Ark {
             if !valid_task_id(&created.id) {
                 return Err(malformed(VIDEO));
             }
-            Ok(VideoProgress::Pending { task_id: created.id })
+            Ok(VideoProgress::Pending {
+                task_id: created.id,
+            })
         })
     }
 

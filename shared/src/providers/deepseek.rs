@@ -137,7 +137,10 @@ impl DeepSeek {
 }
 
 impl ScriptWriter for DeepSeek {
-    fn write<'a>(&'a self, req: &'a ScriptRequest<'a>) -> BoxFuture<'a, Result<Script, ProviderError>> {
+    fn write<'a>(
+        &'a self,
+        req: &'a ScriptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Script, ProviderError>> {
         Box::pin(async move {
             if self.key.is_empty() {
                 return Err(ProviderError::permanent(
@@ -162,7 +165,10 @@ impl ScriptWriter for DeepSeek {
                         }
                         // One more try for an unusable reply, budget allowing;
                         // out of time it is left for redelivery.
-                        ProviderError { permanent: false, ..err }
+                        ProviderError {
+                            permanent: false,
+                            ..err
+                        }
                     }
                     Err(err) if err.permanent => return Err(err),
                     Err(err) => err,

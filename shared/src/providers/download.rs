@@ -27,12 +27,14 @@ fn refused(message: &str) -> ProviderError {
 /// `*.example.com` any subdomain of it.
 pub fn host_allowed(hosts: &[String], host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
-    hosts.iter().any(|allowed| match allowed.strip_prefix("*.") {
-        Some(domain) => host
-            .strip_suffix(domain)
-            .is_some_and(|rest| rest.len() > 1 && rest.ends_with('.')),
-        None => host == *allowed,
-    })
+    hosts
+        .iter()
+        .any(|allowed| match allowed.strip_prefix("*.") {
+            Some(domain) => host
+                .strip_suffix(domain)
+                .is_some_and(|rest| rest.len() > 1 && rest.ends_with('.')),
+            None => host == *allowed,
+        })
 }
 
 impl Downloader {
@@ -75,7 +77,8 @@ impl Downloader {
 
     /// The body at `url`, at most `max_bytes`, within the time limit.
     pub async fn fetch(&self, url: &str) -> Result<Vec<u8>, ProviderError> {
-        let url = Url::parse(url).map_err(|_| refused("the provider's result link is not a URL"))?;
+        let url =
+            Url::parse(url).map_err(|_| refused("the provider's result link is not a URL"))?;
         match tokio::time::timeout(self.timeout, self.fetch_checked(url)).await {
             Ok(result) => result,
             Err(_) => Err(ProviderError::transient(

@@ -163,7 +163,8 @@ impl Budget {
         let base = 200u64.saturating_mul(1 << self.attempt.min(5)).min(4_000);
         let mut jitter = [0u8; 2];
         let _ = getrandom::fill(&mut jitter);
-        let pause = Duration::from_millis(base + u64::from(u16::from_le_bytes(jitter)) % (base / 2 + 1));
+        let pause =
+            Duration::from_millis(base + u64::from(u16::from_le_bytes(jitter)) % (base / 2 + 1));
         if Instant::now() + pause >= self.deadline {
             return false;
         }

@@ -47,10 +47,7 @@ async fn fill(
         .await
         .map_err(|e| {
             // The error names the secret and the failure, never its value.
-            anyhow::anyhow!(
-                "{}",
-                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
-            )
+            anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))
         })
         .with_context(|| format!("reading the {provider} API key from secret {name}"))?;
     let value = out

@@ -96,17 +96,25 @@ pub struct VideoOutput {
 
 pub enum VideoProgress {
     /// The provider is still working on task `task_id`; ask again later.
-    Pending { task_id: String },
+    Pending {
+        task_id: String,
+    },
     Done(VideoOutput),
 }
 
 pub trait ScriptWriter: Send + Sync {
-    fn write<'a>(&'a self, req: &'a ScriptRequest<'a>) -> BoxFuture<'a, Result<Script, ProviderError>>;
+    fn write<'a>(
+        &'a self,
+        req: &'a ScriptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Script, ProviderError>>;
 }
 
 pub trait ImageEnhancer: Send + Sync {
     /// The enhanced photo as a JPEG.
-    fn enhance<'a>(&'a self, req: &'a ImageRequest<'a>) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>>;
+    fn enhance<'a>(
+        &'a self,
+        req: &'a ImageRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>>;
 }
 
 pub trait VideoGenerator: Send + Sync {

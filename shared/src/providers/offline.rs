@@ -28,7 +28,10 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl ScriptWriter for Offline {
-    fn write<'a>(&'a self, req: &'a ScriptRequest<'a>) -> BoxFuture<'a, Result<Script, ProviderError>> {
+    fn write<'a>(
+        &'a self,
+        req: &'a ScriptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Script, ProviderError>> {
         Box::pin(async move {
             Ok(glimvid_media::script::write(&ScriptInput {
                 title: req.title,
@@ -42,11 +45,15 @@ impl ScriptWriter for Offline {
 }
 
 impl ImageEnhancer for Offline {
-    fn enhance<'a>(&'a self, req: &'a ImageRequest<'a>) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
+    fn enhance<'a>(
+        &'a self,
+        req: &'a ImageRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         let photo = req.photo.to_vec();
         let aspect = req.aspect;
         Box::pin(async move {
-            let enhanced = blocking(move || glimvid_media::enhance::enhance(&photo, aspect)).await?;
+            let enhanced =
+                blocking(move || glimvid_media::enhance::enhance(&photo, aspect)).await?;
             Ok(enhanced.jpeg)
         })
     }
@@ -79,7 +86,10 @@ impl VideoGenerator for Offline {
         })
     }
 
-    fn poll<'a>(&'a self, _task_id: &'a str) -> BoxFuture<'a, Result<VideoProgress, ProviderError>> {
+    fn poll<'a>(
+        &'a self,
+        _task_id: &'a str,
+    ) -> BoxFuture<'a, Result<VideoProgress, ProviderError>> {
         Box::pin(async {
             Err(ProviderError::permanent(
                 "unknown_task",

@@ -146,10 +146,11 @@ pub async fn complete(app: &App, user_id: &str, id: &str) -> Result<UploadView> 
             upload.status = UploadStatus::Ready;
             upload.width = Some(width);
             upload.height = Some(height);
-            let opt_out = crate::accounts::AccountStore::new(&app.dynamo, &app.config.accounts_table)
-                .user_by_id(user_id)
-                .await?
-                .is_none_or(|u| u.training_opt_out);
+            let opt_out =
+                crate::accounts::AccountStore::new(&app.dynamo, &app.config.accounts_table)
+                    .user_by_id(user_id)
+                    .await?
+                    .is_none_or(|u| u.training_opt_out);
             crate::privacy::training::tag_object(app, &upload.key, opt_out).await?;
             store::mark_ready(app, &upload).await?;
             Ok(UploadView::from(&upload))

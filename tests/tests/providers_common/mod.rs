@@ -22,7 +22,10 @@ pub struct Case {
 async fn upload(me: &Api) -> String {
     let bytes = photo(1200, 900, ImageFormat::Jpeg);
     let ticket = me
-        .post("/uploads", json!({"content_type": "image/jpeg", "size_bytes": bytes.len()}))
+        .post(
+            "/uploads",
+            json!({"content_type": "image/jpeg", "size_bytes": bytes.len()}),
+        )
         .await;
     assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
     let put = reqwest::Client::new()
@@ -95,7 +98,11 @@ pub async fn finish(case: &Case) -> Value {
         if !matches!(status.as_str(), "queued" | "running") {
             return job.body;
         }
-        assert!(tokio::time::Instant::now() < deadline, "job stuck: {}", job.body);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "job stuck: {}",
+            job.body
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -108,9 +115,17 @@ pub async fn check_ledger(case: &Case, balance: i64, refunds: usize) {
     let app = app().await;
     let entries = glimvid::credits::ledger(&app, &case.user).await.unwrap();
     let actual = glimvid::credits::balance(&app, &case.user).await.unwrap();
-    assert_eq!(actual, entries.iter().map(|e| e.amount).sum::<i64>(), "{entries:?}");
+    assert_eq!(
+        actual,
+        entries.iter().map(|e| e.amount).sum::<i64>(),
+        "{entries:?}"
+    );
     assert_eq!(actual, balance, "{entries:?}");
-    assert_eq!(entries.iter().filter(|e| e.kind == "refund").count(), refunds, "{entries:?}");
+    assert_eq!(
+        entries.iter().filter(|e| e.kind == "refund").count(),
+        refunds,
+        "{entries:?}"
+    );
 }
 
 pub async fn ends_failed(case: &Case, stage: &str, code: &str) -> Value {
@@ -148,7 +163,10 @@ pub fn assert_private(case: &Case, requests: &[glimvid_tests::fakes::Recorded]) 
             ("ip", case.me.ip.as_str()),
             ("session token", token.as_str()),
         ] {
-            assert!(!all.contains(secret), "a provider request carries the {what}: {all:.400}");
+            assert!(
+                !all.contains(secret),
+                "a provider request carries the {what}: {all:.400}"
+            );
         }
     }
 }
