@@ -509,7 +509,7 @@ mod tests {
     fn reads_buckets_queues_state_machine_and_subscriptions() {
         let t = repo_template();
         let buckets: Vec<String> = t.buckets().into_iter().map(|b| b.logical_id).collect();
-        assert_eq!(buckets, ["MediaBucket"]);
+        assert!(buckets.contains(&"MediaBucket".to_owned()), "{buckets:?}");
 
         let queues: Vec<String> = t
             .queues()
