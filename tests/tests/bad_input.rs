@@ -1,6 +1,6 @@
 //! Walks every field of every route with bad input: each answer is a 4xx
 //! with the documented error shape, naming the field, and nothing changes in
-//! the accounts table.
+//! the accounts, credits or content tables.
 
 use glimvid_tests::{Api, PASSWORD, dynamo, harness, scan_all, unique_email};
 use reqwest::{Method, StatusCode};
@@ -13,6 +13,7 @@ enum Kind {
     Bool,
     OptionalBool,
     OptionalLanguage,
+    Number,
 }
 
 struct JsonRoute {
@@ -88,6 +89,58 @@ fn routes() -> Vec<JsonRoute> {
         },
         JsonRoute {
             method: Method::POST,
+            path: "/uploads",
+            authenticated: true,
+            valid: json!({"content_type": "image/png", "size_bytes": 1000}),
+            fields: vec![
+                (
+                    "content_type",
+                    Kind::Text,
+                    vec![json!("image/gif"), json!(""), json!("text/html")],
+                ),
+                (
+                    "size_bytes",
+                    Kind::Number,
+                    vec![json!(0), json!(10 * 1024 * 1024 + 1), json!(-1)],
+                ),
+            ],
+        },
+        JsonRoute {
+            method: Method::POST,
+            path: "/videos",
+            authenticated: true,
+            valid: json!({"title": "Mug", "description": "A mug.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5, "style": "calm", "upload_id": "00000000-0000-0000-0000-000000000000"}),
+            fields: vec![
+                (
+                    "upload_id",
+                    Kind::OptionalText,
+                    vec![json!("no-such-upload")],
+                ),
+                ("title", Kind::Text, vec![json!(""), json!("t".repeat(121))]),
+                (
+                    "description",
+                    Kind::Text,
+                    vec![json!("  "), json!("d".repeat(2001))],
+                ),
+                ("language", Kind::Text, vec![json!("fr")]),
+                ("aspect_ratio", Kind::Text, vec![json!("4:3"), json!("")]),
+                (
+                    "duration_s",
+                    Kind::Number,
+                    vec![json!(7), json!(0), json!(-5)],
+                ),
+                ("style", Kind::OptionalText, vec![json!("s".repeat(41))]),
+            ],
+        },
+        JsonRoute {
+            method: Method::DELETE,
+            path: "/me",
+            authenticated: true,
+            valid: json!({"password": "not the current password"}),
+            fields: vec![("password", Kind::Text, vec![])],
+        },
+        JsonRoute {
+            method: Method::POST,
             path: "/me/password",
             authenticated: true,
             valid: json!({"current": "not the current password", "new": "a brand new secret"}),
@@ -108,8 +161,9 @@ fn wrong_types(kind: Kind) -> Vec<Value> {
     match kind {
         Kind::Text | Kind::OptionalText | Kind::OptionalLanguage => values.push(json!(true)),
         Kind::Bool | Kind::OptionalBool => values.push(json!("true")),
+        Kind::Number => values.push(json!("5")),
     }
-    if matches!(kind, Kind::Text | Kind::Bool) {
+    if matches!(kind, Kind::Text | Kind::Bool | Kind::Number) {
         values.push(Value::Null);
     }
     values
@@ -214,7 +268,7 @@ fn cases_for(route: &JsonRoute) -> Vec<Case> {
         Some("is_admin"),
     ));
     for (field, kind, bad_values) in &route.fields {
-        if matches!(kind, Kind::Text | Kind::Bool) {
+        if matches!(kind, Kind::Text | Kind::Bool | Kind::Number) {
             let mut missing = valid.clone();
             missing.as_object_mut().unwrap().remove(*field);
             cases.push(case(
@@ -251,7 +305,12 @@ fn cases_for(route: &JsonRoute) -> Vec<Case> {
 async fn every_field_of_every_route_rejects_bad_input_and_writes_nothing() {
     let (me, _) = Api::new().signed_up().await;
     let db = dynamo().await;
-    let table = &harness().config.accounts_table;
+    let config = &harness().config;
+    let tables = [
+        &config.accounts_table,
+        &config.credits_table,
+        &config.content_table,
+    ];
     let snapshot = |mut items: Vec<glimvid_tests::Item>| {
         let mut text: Vec<String> = items
             .drain(..)
@@ -264,7 +323,10 @@ async fn every_field_of_every_route_rejects_bad_input_and_writes_nothing() {
         text.sort();
         text
     };
-    let before = snapshot(scan_all(&db, table).await);
+    let mut before = Vec::new();
+    for table in tables {
+        before.push(snapshot(scan_all(&db, table).await));
+    }
 
     let mut checked = 0;
     for route in routes() {
@@ -322,9 +384,9 @@ async fn every_field_of_every_route_rejects_bad_input_and_writes_nothing() {
         checked += 1;
     }
     assert!(checked > 100, "only {checked} cases");
-    assert_eq!(
-        before,
-        snapshot(scan_all(&db, table).await),
-        "a rejected request changed the accounts table"
-    );
+    let mut after = Vec::new();
+    for table in tables {
+        after.push(snapshot(scan_all(&db, table).await));
+    }
+    assert_eq!(before, after, "a rejected request changed a table");
 }
