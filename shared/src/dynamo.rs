@@ -85,6 +85,25 @@ where
     }
 }
 
+/// Commits the transaction. Ok(false) when one of its conditions failed,
+/// which for idempotent writes means "already done" or "no longer applies".
+pub async fn transact_if(
+    db: &aws_sdk_dynamodb::Client,
+    items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    context: &'static str,
+) -> Result<bool, Error> {
+    match db
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if classify(&e) == WriteFailure::ConditionFailed => Ok(false),
+        Err(e) => Err(sdk_error(context, e)),
+    }
+}
+
 pub fn sdk_error<E, R>(context: &'static str, err: SdkError<E, R>) -> Error
 where
     E: std::error::Error + 'static,

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use glimvid_media::image::ImageFormat;
+use glimvid_tests::Api;
 use glimvid_tests::media::photo;
-use glimvid_tests::{Api, app};
 use serde_json::json;
 
 async fn wait(me: &Api, id: &str) -> (Duration, String) {
@@ -31,18 +31,7 @@ async fn main() {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let app = app().await;
-    let items = glimvid::credits::change_items(
-        &app.config.credits_table,
-        &glimvid::credits::Change {
-            user_id: &user,
-            kind: glimvid::credits::EntryKind::Purchase,
-            amount: 4 * runs as i64,
-            reason: "bench",
-            job_id: None,
-        },
-    )
-    .expect("grant");
+    glimvid_tests::grant(&user, 4 * runs as i64).await;
     app.dynamo
         .transact_write_items()
         .set_transact_items(Some(items))

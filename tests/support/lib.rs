@@ -372,3 +372,39 @@ pub async fn assert_ledger_consistent(user_id: &str) -> i64 {
     assert!(balance >= 0, "negative balance");
     balance
 }
+
+/// Adds credits the way a purchase does (a ledger entry with the balance).
+pub async fn grant(user_id: &str, credits: i64) {
+    let app = app().await;
+    let items = glimvid::credits::change_items(
+        &app.config.credits_table,
+        &glimvid::credits::Change {
+            user_id,
+            kind: glimvid::credits::EntryKind::Purchase,
+            amount: credits,
+            reason: "test pack",
+            job_id: None,
+        },
+    )
+    .expect("grant items");
+    app.dynamo
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+        .expect("grant");
+}
+
+/// How many objects the media bucket holds under `prefix`.
+pub async fn object_count(prefix: &str) -> i32 {
+    let app = app().await;
+    app.s3
+        .list_objects_v2()
+        .bucket(&app.config.media_bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .expect("list objects")
+        .key_count()
+        .unwrap_or_default()
+}

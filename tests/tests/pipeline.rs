@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use glimvid_media::image::ImageFormat;
 use glimvid_tests::media::{inspect_mp4, photo};
-use glimvid_tests::{Api, Reply, app, harness_with};
+use glimvid_tests::{Api, Reply, app, grant, harness_with, object_count};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -59,27 +59,6 @@ async fn wait_until_done(me: &Api, id: &str) -> Reply {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-}
-
-async fn grant(user_id: &str, credits: i64) {
-    let app = app().await;
-    let items = glimvid::credits::change_items(
-        &app.config.credits_table,
-        &glimvid::credits::Change {
-            user_id,
-            kind: glimvid::credits::EntryKind::Purchase,
-            amount: credits,
-            reason: "test pack",
-            job_id: None,
-        },
-    )
-    .unwrap();
-    app.dynamo
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .send()
-        .await
-        .unwrap();
 }
 
 async fn user_id(me: &Api) -> String {
@@ -251,18 +230,9 @@ async fn non_image_bytes_are_refused_and_removed() {
             .status,
         StatusCode::NOT_FOUND
     );
-    let app = app().await;
     let user = user_id(&me).await;
-    let listed = app
-        .s3
-        .list_objects_v2()
-        .bucket(&app.config.media_bucket)
-        .prefix(format!("users/{user}/"))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        listed.key_count().unwrap_or_default(),
+        object_count(&format!("users/{user}/")).await,
         0,
         "the object is gone"
     );

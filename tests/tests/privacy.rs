@@ -212,15 +212,10 @@ async fn deleting_the_account_leaves_nothing_after_one_sweep() {
         "left behind: {:?}",
         left.iter().map(|(t, i)| (t, pk(i))).collect::<Vec<_>>()
     );
-    let objects = app
-        .s3
-        .list_objects_v2()
-        .bucket(&app.config.media_bucket)
-        .prefix(format!("users/{user}/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(objects.key_count().unwrap_or_default(), 0);
+    assert_eq!(
+        glimvid_tests::object_count(&format!("users/{user}/")).await,
+        0
+    );
     // Still no second trial from the same IP.
     let (again, _) = me.signed_up().await;
     assert_eq!(

@@ -11,7 +11,7 @@ use sha2::Sha256;
 use super::{Change, EntryKind, change_items, packs};
 use crate::app::App;
 use crate::clock;
-use crate::dynamo::{self, WriteFailure, s};
+use crate::dynamo::{self, s};
 use crate::error::{Error, Result};
 
 const TOLERANCE_S: i64 = 300;
@@ -151,23 +151,14 @@ pub async fn handle(app: &App, signature: Option<&str>, body: &[u8]) -> Result<O
             job_id: None,
         },
     )?);
-    match app
-        .dynamo
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .send()
-        .await
-    {
-        Ok(_) => {
-            tracing::info!(user_id = %user_id, credits = pack.credits, "credits purchased");
-            Ok(Outcome::Granted {
-                user_id,
-                credits: pack.credits,
-            })
-        }
-        Err(e) if dynamo::classify(&e) == WriteFailure::ConditionFailed => Ok(Outcome::Duplicate),
-        Err(e) => Err(dynamo::sdk_error("grant purchase", e)),
+    if !dynamo::transact_if(&app.dynamo, items, "grant purchase").await? {
+        return Ok(Outcome::Duplicate);
     }
+    tracing::info!(user_id = %user_id, credits = pack.credits, "credits purchased");
+    Ok(Outcome::Granted {
+        user_id,
+        credits: pack.credits,
+    })
 }
 
 #[cfg(test)]

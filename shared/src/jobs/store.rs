@@ -229,17 +229,7 @@ pub async fn end_with_refund(
             job_id: Some(&job.id),
         },
     )?);
-    match app
-        .dynamo
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .send()
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(e) if dynamo::classify(&e) == WriteFailure::ConditionFailed => Ok(false),
-        Err(e) => Err(dynamo::sdk_error("end job with refund", e)),
-    }
+    dynamo::transact_if(&app.dynamo, items, "end job with refund").await
 }
 
 /// Marks the job succeeded and publishes its link, once.

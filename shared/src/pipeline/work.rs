@@ -8,7 +8,7 @@ use glimvid_media::{Aspect, Language, MediaError, Script};
 
 use crate::app::App;
 use crate::clock;
-use crate::dynamo::{self, WriteFailure, n, s};
+use crate::dynamo::{self, n, s};
 use crate::error::Error;
 use crate::jobs::{Job, Stage, store};
 use crate::providers::{
@@ -411,21 +411,12 @@ async fn fallback(
             },
         )?);
     }
-    match app
-        .dynamo
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .send()
-        .await
-    {
-        Ok(_) => {
-            tracing::info!(job_id = %job.id, refunded = job.price - new_price, "fallback video recorded");
-            Ok(Outcome::Done)
-        }
-        // Someone else recorded a video (or the job ended): nothing to do.
-        Err(e) if dynamo::classify(&e) == WriteFailure::ConditionFailed => Ok(Outcome::Done),
-        Err(e) => Err(dynamo::sdk_error("record fallback video", e).into()),
+    // A failed condition means someone else recorded a video (or the job
+    // ended): nothing left to do either way.
+    if dynamo::transact_if(&app.dynamo, items, "record fallback video").await? {
+        tracing::info!(job_id = %job.id, refunded = job.price - new_price, "fallback video recorded");
     }
+    Ok(Outcome::Done)
 }
 
 async fn finalize(app: &App, job: &Job) -> Result<Outcome, Failure> {

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use glimvid_media::image::ImageFormat;
+pub use glimvid_tests::grant;
 use glimvid_tests::media::photo;
 use glimvid_tests::{Api, Reply, app};
 use reqwest::StatusCode;
@@ -41,27 +42,6 @@ async fn upload(me: &Api) -> String {
     let done = me.post(&format!("/uploads/{id}/complete"), json!({})).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     id
-}
-
-pub async fn grant(user_id: &str, credits: i64) {
-    let app = app().await;
-    let items = glimvid::credits::change_items(
-        &app.config.credits_table,
-        &glimvid::credits::Change {
-            user_id,
-            kind: glimvid::credits::EntryKind::Purchase,
-            amount: credits,
-            reason: "test pack",
-            job_id: None,
-        },
-    )
-    .unwrap();
-    app.dynamo
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .send()
-        .await
-        .unwrap();
 }
 
 /// A new user's photo job titled `title`, `duration_s` long.
