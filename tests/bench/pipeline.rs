@@ -32,12 +32,6 @@ async fn main() {
         .unwrap_or_default()
         .to_owned();
     glimvid_tests::grant(&user, 4 * runs as i64).await;
-    app.dynamo
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .send()
-        .await
-        .expect("grant");
 
     let bytes = photo(1600, 1200, ImageFormat::Jpeg);
     for kind in ["photo 16:9 5 s", "text 16:9 5 s"] {
