@@ -376,6 +376,46 @@ async fn chat(
     }))
 }
 
+type Found = Vec<(String, String, u32)>;
+
+/// What both Ark generation endpoints do before their own work: record the
+/// request, check the key, inject the common faults and the stage's
+/// moderation refusal (`{stage}-moderation`), parse the JSON body.
+async fn ark_prelude(
+    inner: &Inner,
+    (method, uri, headers, body): (&Method, &Uri, &HeaderMap, &Bytes),
+    stage: &str,
+    (refusal_code, refusal_message): (&str, &str),
+) -> Result<(Value, Found), Response> {
+    let text = record(inner, method, uri, headers, body);
+    if !authorized(headers, ARK_KEY) {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationError",
+            "The API key is invalid",
+        ));
+    }
+    let found = tokens(&text);
+    if let Some(r) = common_faults(inner, &found, stage).await {
+        return Err(r);
+    }
+    if inner.take(&found, &format!("{stage}-moderation")) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            refusal_code,
+            refusal_message,
+        ));
+    }
+    match serde_json::from_str::<Value>(&text) {
+        Ok(req) => Ok((req, found)),
+        Err(_) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "body is not JSON",
+        )),
+    }
+}
+
 async fn images(
     State(inner): State<Arc<Inner>>,
     method: Method,
@@ -383,32 +423,15 @@ async fn images(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let text = record(&inner, &method, &uri, &headers, &body);
-    if !authorized(&headers, ARK_KEY) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "AuthenticationError",
-            "The API key is invalid",
-        );
-    }
-    let found = tokens(&text);
-    if let Some(r) = common_faults(&inner, &found, "image").await {
-        return r;
-    }
-    if inner.take(&found, "image-moderation") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InputImageSensitiveContentDetected",
-            "The request failed because the input image may contain sensitive information.",
-        );
-    }
-    let Ok(req) = serde_json::from_str::<Value>(&text) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameter",
-            "body is not JSON",
-        );
-    };
+    let refusal = (
+        "InputImageSensitiveContentDetected",
+        "The request failed because the input image may contain sensitive information.",
+    );
+    let (req, found) =
+        match ark_prelude(&inner, (&method, &uri, &headers, &body), "image", refusal).await {
+            Ok(parsed) => parsed,
+            Err(response) => return response,
+        };
     if !req["image"]
         .as_str()
         .is_some_and(|i| i.starts_with("data:image/") || i.starts_with("http"))
@@ -439,32 +462,15 @@ async fn create_task(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let text = record(&inner, &method, &uri, &headers, &body);
-    if !authorized(&headers, ARK_KEY) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "AuthenticationError",
-            "The API key is invalid",
-        );
-    }
-    let found = tokens(&text);
-    if let Some(r) = common_faults(&inner, &found, "video").await {
-        return r;
-    }
-    if inner.take(&found, "video-moderation") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InputTextSensitiveContentDetected",
-            "The request failed because the input text may contain sensitive information.",
-        );
-    }
-    let Ok(req) = serde_json::from_str::<Value>(&text) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameter",
-            "body is not JSON",
-        );
-    };
+    let refusal = (
+        "InputTextSensitiveContentDetected",
+        "The request failed because the input text may contain sensitive information.",
+    );
+    let (req, found) =
+        match ark_prelude(&inner, (&method, &uri, &headers, &body), "video", refusal).await {
+            Ok(parsed) => parsed,
+            Err(response) => return response,
+        };
     if req["content"][0]["type"] != "text" {
         return error(
             StatusCode::BAD_REQUEST,
