@@ -261,40 +261,42 @@ async fn common_faults(
     found: &[(String, String, u32)],
     p: &str,
 ) -> Option<Response> {
-    if inner.take(found, &format!("{p}-429")) {
-        return Some(error(
+    const ERRORS: [(&str, StatusCode, &str, &str); 5] = [
+        (
+            "429",
             StatusCode::TOO_MANY_REQUESTS,
             "RateLimitExceeded",
             "slow down",
-        ));
-    }
-    if inner.take(found, &format!("{p}-500")) {
-        return Some(error(
+        ),
+        (
+            "500",
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServiceError",
             "oops",
-        ));
-    }
-    if inner.take(found, &format!("{p}-503")) {
-        return Some(error(
+        ),
+        (
+            "503",
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",
             "overloaded",
-        ));
-    }
-    if inner.take(found, &format!("{p}-401")) {
-        return Some(error(
+        ),
+        (
+            "401",
             StatusCode::UNAUTHORIZED,
             "AuthenticationError",
             "bad key",
-        ));
-    }
-    if inner.take(found, &format!("{p}-402")) {
-        return Some(error(
+        ),
+        (
+            "402",
             StatusCode::PAYMENT_REQUIRED,
             "InsufficientBalance",
             "top up",
-        ));
+        ),
+    ];
+    for (fault, status, code, message) in ERRORS {
+        if inner.take(found, &format!("{p}-{fault}")) {
+            return Some(error(status, code, message));
+        }
     }
     if inner.take(found, &format!("{p}-delay")) {
         tokio::time::sleep(DELAY).await;
