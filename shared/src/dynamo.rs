@@ -51,6 +51,19 @@ fn corrupt(key: &'static str) -> Error {
     Error::Internal(anyhow::anyhow!("stored item lacks attribute {key}"))
 }
 
+/// Every item a query matches, following the SDK's paginator.
+pub async fn query_all(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    context: &'static str,
+) -> Result<Vec<Item>, Error> {
+    let mut pages = query.into_paginator().items().send();
+    let mut items = Vec::new();
+    while let Some(item) = pages.try_next().await.map_err(|e| sdk_error(context, e))? {
+        items.push(item);
+    }
+    Ok(items)
+}
+
 /// What a failed conditional write or transaction tells us.
 #[derive(Debug, PartialEq, Eq)]
 pub enum WriteFailure {

@@ -80,28 +80,18 @@ fn line_from_item(item: &Item) -> Result<UsageLine> {
 /// Every unexpired line about a user, oldest first.
 pub async fn for_user(app: &App, user_id: &str) -> Result<Vec<UsageLine>> {
     let now = clock::epoch_seconds(clock::now());
-    let mut lines = Vec::new();
-    let mut start = None;
-    loop {
-        let page = app
-            .dynamo
-            .query()
-            .table_name(&app.config.usage_log_table)
-            .index_name(GSI_BY_USER)
-            .key_condition_expression("user_id = :user")
-            .filter_expression("expires_at > :now")
-            .expression_attribute_values(":user", s(user_id))
-            .expression_attribute_values(":now", n(now))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| dynamo::sdk_error("usage log query", e))?;
-        for item in page.items() {
-            lines.push(line_from_item(item)?);
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return Ok(lines);
-        }
-    }
+    let query = app
+        .dynamo
+        .query()
+        .table_name(&app.config.usage_log_table)
+        .index_name(GSI_BY_USER)
+        .key_condition_expression("user_id = :user")
+        .filter_expression("expires_at > :now")
+        .expression_attribute_values(":user", s(user_id))
+        .expression_attribute_values(":now", n(now));
+    dynamo::query_all(query, "usage log query")
+        .await?
+        .iter()
+        .map(line_from_item)
+        .collect()
 }

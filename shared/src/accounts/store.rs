@@ -350,42 +350,29 @@ impl<'a> AccountStore<'a> {
     /// already made them useless; this keeps the table tidy.
     pub(crate) async fn delete_other_sessions(&self, user_id: &str, keep: &str) -> Result<usize> {
         let keep_pk = session_pk(keep);
+        let query = self
+            .db
+            .query()
+            .table_name(self.table)
+            .index_name(GSI_BY_USER)
+            .key_condition_expression("gsi1pk = :user AND begins_with(gsi1sk, :prefix)")
+            .expression_attribute_values(":user", s(user_pk(user_id)))
+            .expression_attribute_values(":prefix", s("SESSION#"));
         let mut removed = 0;
-        let mut start = None;
-        loop {
-            let page = self
-                .db
-                .query()
+        for item in dynamo::query_all(query, "list sessions").await? {
+            let Some(pk) = get_opt_s(&item, "pk").filter(|pk| *pk != keep_pk) else {
+                continue;
+            };
+            self.db
+                .delete_item()
                 .table_name(self.table)
-                .index_name(GSI_BY_USER)
-                .key_condition_expression("gsi1pk = :user AND begins_with(gsi1sk, :prefix)")
-                .expression_attribute_values(":user", s(user_pk(user_id)))
-                .expression_attribute_values(":prefix", s("SESSION#"))
-                .set_exclusive_start_key(start)
+                .key("pk", s(pk))
+                .key("sk", s("SESSION"))
                 .send()
                 .await
-                .map_err(|e| dynamo::sdk_error("list sessions", e))?;
-            for item in page.items() {
-                let Some(pk) = get_opt_s(item, "pk") else {
-                    continue;
-                };
-                if pk == keep_pk {
-                    continue;
-                }
-                self.db
-                    .delete_item()
-                    .table_name(self.table)
-                    .key("pk", s(pk))
-                    .key("sk", s("SESSION"))
-                    .send()
-                    .await
-                    .map_err(|e| dynamo::sdk_error("delete session", e))?;
-                removed += 1;
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(removed);
-            }
+                .map_err(|e| dynamo::sdk_error("delete session", e))?;
+            removed += 1;
         }
+        Ok(removed)
     }
 }

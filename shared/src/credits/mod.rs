@@ -260,29 +260,19 @@ fn entry_from_item(item: &Item) -> Result<Entry> {
 
 /// The whole ledger, oldest first.
 pub async fn ledger(app: &App, user_id: &str) -> Result<Vec<Entry>> {
-    let mut entries = Vec::new();
-    let mut start = None;
-    loop {
-        let page = app
-            .dynamo
-            .query()
-            .table_name(&app.config.credits_table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :entry)")
-            .expression_attribute_values(":pk", s(user_pk(user_id)))
-            .expression_attribute_values(":entry", s("ENTRY#"))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| dynamo::sdk_error("query ledger", e))?;
-        for item in page.items() {
-            entries.push(entry_from_item(item)?);
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return Ok(entries);
-        }
-    }
+    let query = app
+        .dynamo
+        .query()
+        .table_name(&app.config.credits_table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :entry)")
+        .expression_attribute_values(":pk", s(user_pk(user_id)))
+        .expression_attribute_values(":entry", s("ENTRY#"))
+        .consistent_read(true);
+    dynamo::query_all(query, "query ledger")
+        .await?
+        .iter()
+        .map(entry_from_item)
+        .collect()
 }
 
 #[cfg(test)]

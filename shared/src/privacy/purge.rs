@@ -224,27 +224,15 @@ async fn query(
     attr: &str,
     value: &str,
 ) -> Result<Vec<Item>> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let page = app
-            .dynamo
-            .query()
-            .table_name(table)
-            .set_index_name(index.map(str::to_owned))
-            .key_condition_expression("#k = :v")
-            .expression_attribute_names("#k", attr)
-            .expression_attribute_values(":v", s(value))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| dynamo::sdk_error("query user records", e))?;
-        items.extend(page.items().iter().cloned());
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return Ok(items);
-        }
-    }
+    let query = app
+        .dynamo
+        .query()
+        .table_name(table)
+        .set_index_name(index.map(str::to_owned))
+        .key_condition_expression("#k = :v")
+        .expression_attribute_names("#k", attr)
+        .expression_attribute_values(":v", s(value));
+    dynamo::query_all(query, "query user records").await
 }
 
 /// One bounded step of a purge. Returns true when nothing of the user is left.
