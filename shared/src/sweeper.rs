@@ -147,11 +147,7 @@ async fn expire_upload(app: &App, item: &Item) -> Result<bool> {
     if needed {
         return Ok(false);
     }
-    let upload = match crate::uploads::owned(app, &user_id, &upload_id).await {
-        Ok(u) => u,
-        Err(crate::Error::NotFound { .. }) => return Ok(false),
-        Err(e) => return Err(e),
-    };
+    let upload = crate::uploads::from_record(item)?;
     crate::storage::delete_objects(app, std::slice::from_ref(&upload.key)).await?;
     crate::uploads::forget(app, &upload.id).await?;
     tracing::info!(upload_id = %upload.id, "upload past retention deleted");

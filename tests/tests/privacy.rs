@@ -325,19 +325,9 @@ async fn sweeper_fails_stuck_jobs_once_and_expires_unneeded_uploads() {
 }
 
 async fn tag_of(key: &str) -> Option<String> {
-    let app = app().await;
-    let tags = app
-        .s3
-        .get_object_tagging()
-        .bucket(&app.config.media_bucket)
-        .key(key)
-        .send()
+    glimvid::privacy::training::tag_of(&app().await, key)
         .await
-        .unwrap();
-    tags.tag_set()
-        .iter()
-        .find(|t| t.key() == glimvid::privacy::training::TAG)
-        .map(|t| t.value().to_owned())
+        .unwrap()
 }
 
 #[tokio::test]

@@ -179,29 +179,25 @@ pub async fn records_of(app: &App, user_id: &str) -> Result<Vec<(String, Item)>>
                 .collect(),
         );
     }
+    let mut content = Vec::new();
     for partition in [
         format!("USER#{user_id}#UPLOADS"),
         format!("USER#{user_id}#JOBS"),
     ] {
+        content.extend(query(app, &c.content_table, Some("gsi1"), "gsi1pk", &partition).await?);
+    }
+    // Published videos' links, named by the job items just read.
+    let public_ids: Vec<String> = content
+        .iter()
+        .filter_map(|i| get_opt_s(i, "public_id"))
+        .collect();
+    add(&c.content_table, content);
+    for public_id in public_ids {
+        let pk = jobs::store::public_pk(&public_id);
         add(
             &c.content_table,
-            query(app, &c.content_table, Some("gsi1"), "gsi1pk", &partition).await?,
+            query(app, &c.content_table, None, "pk", &pk).await?,
         );
-    }
-    for job in jobs::store::all_of(app, user_id).await? {
-        if let Some(public_id) = job.public_id {
-            add(
-                &c.content_table,
-                query(
-                    app,
-                    &c.content_table,
-                    None,
-                    "pk",
-                    &jobs::store::public_pk(&public_id),
-                )
-                .await?,
-            );
-        }
     }
     add(
         &c.usage_log_table,

@@ -48,7 +48,8 @@ pub async fn retag_user(app: &App, user_id: &str, opt_out: bool) -> Result<usize
     Ok(count)
 }
 
-async fn tagged_opt_out(app: &App, key: &str) -> Result<bool> {
+/// The object's training tag, if it has one.
+pub async fn tag_of(app: &App, key: &str) -> Result<Option<String>> {
     let out = app
         .s3
         .get_object_tagging()
@@ -60,7 +61,12 @@ async fn tagged_opt_out(app: &App, key: &str) -> Result<bool> {
     Ok(out
         .tag_set()
         .iter()
-        .any(|t| t.key() == TAG && t.value() != "allowed"))
+        .find(|t| t.key() == TAG)
+        .map(|t| t.value().to_owned()))
+}
+
+async fn tagged_opt_out(app: &App, key: &str) -> Result<bool> {
+    Ok(tag_of(app, key).await?.is_some_and(|v| v != value(false)))
 }
 
 /// The upload keys that may be used for training: ready uploads whose

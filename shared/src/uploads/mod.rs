@@ -129,8 +129,8 @@ pub async fn create(app: &App, user_id: &str, input: NewUpload) -> Result<Ticket
 }
 
 /// Checks what storage holds is a usable photo; refuses and removes it otherwise.
-pub async fn complete(app: &App, user_id: &str, id: &str) -> Result<UploadView> {
-    let mut upload = store::owned(app, user_id, id).await?;
+pub async fn complete(app: &App, user: &crate::accounts::User, id: &str) -> Result<UploadView> {
+    let mut upload = store::owned(app, &user.id, id).await?;
     if upload.status == UploadStatus::Ready {
         return Ok(UploadView::from(&upload));
     }
@@ -146,12 +146,8 @@ pub async fn complete(app: &App, user_id: &str, id: &str) -> Result<UploadView> 
             upload.status = UploadStatus::Ready;
             upload.width = Some(width);
             upload.height = Some(height);
-            let opt_out =
-                crate::accounts::AccountStore::new(&app.dynamo, &app.config.accounts_table)
-                    .user_by_id(user_id)
-                    .await?
-                    .is_none_or(|u| u.training_opt_out);
-            crate::privacy::training::tag_object(app, &upload.key, opt_out).await?;
+            // The caller's own flag, read with their session: no second lookup.
+            crate::privacy::training::tag_object(app, &upload.key, user.training_opt_out).await?;
             store::mark_ready(app, &upload).await?;
             Ok(UploadView::from(&upload))
         }
@@ -266,7 +262,7 @@ pub async fn delete(app: &App, user_id: &str, id: &str) -> Result<()> {
     remove(app, &upload).await
 }
 
-pub use store::owned;
+pub use store::{from_item as from_record, owned};
 
 /// Removes the upload's record (its object is already gone).
 pub async fn forget(app: &App, id: &str) -> Result<()> {

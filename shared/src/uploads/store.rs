@@ -54,7 +54,7 @@ fn to_item(u: &Upload) -> Item {
     ])
 }
 
-fn from_item(item: &Item) -> Result<Upload> {
+pub fn from_item(item: &Item) -> Result<Upload> {
     let dim = |k: &'static str| item.contains_key(k).then(|| get_n(item, k)).transpose();
     Ok(Upload {
         id: get_s(item, "upload_id")?,

@@ -14,7 +14,7 @@ pub async fn create(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
 pub async fn complete(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
     let principal = ctx.authenticate(req).await?;
     let id = input::path_param(req, "id")?;
-    Reply::ok(&uploads::complete(ctx.app, &principal.user.id, &id).await?)
+    Reply::ok(&uploads::complete(ctx.app, &principal.user, &id).await?)
 }
 
 pub async fn list(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
