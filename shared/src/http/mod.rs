@@ -16,125 +16,69 @@ use crate::usage;
 pub use input::RequestMeta;
 pub use respond::Reply;
 
-/// One per Lambda function. The name is the function's binary name in
-/// `functions/` and its `BuildProperties.Binary` in `infra/template.yaml`,
-/// which is how the local runner finds the handler for a template route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    AuthRegister,
-    AuthLogin,
-    AuthLogout,
-    MeGet,
-    MeUpdate,
-    MePassword,
-    UploadsCreate,
-    UploadsComplete,
-    UploadsList,
-    UploadsDelete,
-    VideosCreate,
-    VideosList,
-    VideosGet,
-    VideosCancel,
-    VideosDelete,
-    PublicVideo,
-    CreditsGet,
-    CreditsPacks,
-    BillingWebhook,
-    MeExport,
-    MeDelete,
+/// Declares the endpoints once: variant, binary name, rate class, handler.
+macro_rules! endpoints {
+    ($($variant:ident => $name:literal, $class:ident, $handler:path;)*) => {
+        /// One per Lambda function. The name is the function's binary name in
+        /// `functions/` and its `BuildProperties.Binary` in `infra/template.yaml`,
+        /// which is how the local runner finds the handler for a template route.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Endpoint {
+            $($variant,)*
+        }
+
+        impl Endpoint {
+            pub const ALL: &[Endpoint] = &[$(Endpoint::$variant,)*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Endpoint::$variant => $name,)*
+                }
+            }
+
+            fn rate_class(self) -> RateClass {
+                match self {
+                    $(Endpoint::$variant => RateClass::$class,)*
+                }
+            }
+
+            async fn call(self, ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
+                match self {
+                    $(Endpoint::$variant => $handler(ctx, req).await,)*
+                }
+            }
+        }
+    };
+}
+
+// Credential routes share the tight `Auth` budget.
+endpoints! {
+    AuthRegister => "auth-register", Auth, routes::accounts::register;
+    AuthLogin => "auth-login", Auth, routes::accounts::login;
+    AuthLogout => "auth-logout", Auth, routes::accounts::logout;
+    MeGet => "me-get", Api, routes::accounts::me;
+    MeUpdate => "me-update", Api, routes::accounts::update_me;
+    MePassword => "me-password", Auth, routes::accounts::change_password;
+    MeExport => "me-export", Api, routes::privacy::export;
+    MeDelete => "me-delete", Auth, routes::privacy::delete_account;
+    UploadsCreate => "uploads-create", Api, routes::uploads::create;
+    UploadsComplete => "uploads-complete", Api, routes::uploads::complete;
+    UploadsList => "uploads-list", Api, routes::uploads::list;
+    UploadsDelete => "uploads-delete", Api, routes::uploads::delete;
+    VideosCreate => "videos-create", Api, routes::videos::create;
+    VideosList => "videos-list", Api, routes::videos::list;
+    VideosGet => "videos-get", Api, routes::videos::get;
+    VideosCancel => "videos-cancel", Api, routes::videos::cancel;
+    VideosDelete => "videos-delete", Api, routes::videos::delete;
+    PublicVideo => "public-video", Api, routes::videos::public;
+    CreditsGet => "credits-get", Api, routes::credits::statement;
+    CreditsPacks => "credits-packs", Api, routes::credits::packs;
+    BillingWebhook => "billing-webhook", Api, routes::credits::webhook;
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 21] = [
-        Endpoint::AuthRegister,
-        Endpoint::AuthLogin,
-        Endpoint::AuthLogout,
-        Endpoint::MeGet,
-        Endpoint::MeUpdate,
-        Endpoint::MePassword,
-        Endpoint::UploadsCreate,
-        Endpoint::UploadsComplete,
-        Endpoint::UploadsList,
-        Endpoint::UploadsDelete,
-        Endpoint::VideosCreate,
-        Endpoint::VideosList,
-        Endpoint::VideosGet,
-        Endpoint::VideosCancel,
-        Endpoint::VideosDelete,
-        Endpoint::PublicVideo,
-        Endpoint::CreditsGet,
-        Endpoint::CreditsPacks,
-        Endpoint::BillingWebhook,
-        Endpoint::MeExport,
-        Endpoint::MeDelete,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Endpoint::AuthRegister => "auth-register",
-            Endpoint::AuthLogin => "auth-login",
-            Endpoint::AuthLogout => "auth-logout",
-            Endpoint::MeGet => "me-get",
-            Endpoint::MeUpdate => "me-update",
-            Endpoint::MePassword => "me-password",
-            Endpoint::UploadsCreate => "uploads-create",
-            Endpoint::UploadsComplete => "uploads-complete",
-            Endpoint::UploadsList => "uploads-list",
-            Endpoint::UploadsDelete => "uploads-delete",
-            Endpoint::VideosCreate => "videos-create",
-            Endpoint::VideosList => "videos-list",
-            Endpoint::VideosGet => "videos-get",
-            Endpoint::VideosCancel => "videos-cancel",
-            Endpoint::VideosDelete => "videos-delete",
-            Endpoint::PublicVideo => "public-video",
-            Endpoint::CreditsGet => "credits-get",
-            Endpoint::CreditsPacks => "credits-packs",
-            Endpoint::BillingWebhook => "billing-webhook",
-            Endpoint::MeExport => "me-export",
-            Endpoint::MeDelete => "me-delete",
-        }
-    }
-
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|e| e.name() == name)
-    }
-
-    fn rate_class(self) -> RateClass {
-        match self {
-            Endpoint::AuthRegister
-            | Endpoint::AuthLogin
-            | Endpoint::AuthLogout
-            | Endpoint::MePassword
-            | Endpoint::MeDelete => RateClass::Auth,
-            _ => RateClass::Api,
-        }
-    }
-
-    async fn call(self, ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
-        use routes::{accounts as a, credits as c, privacy as p, uploads as u, videos as v};
-        match self {
-            Endpoint::AuthRegister => a::register(ctx, req).await,
-            Endpoint::AuthLogin => a::login(ctx, req).await,
-            Endpoint::AuthLogout => a::logout(ctx, req).await,
-            Endpoint::MeGet => a::me(ctx, req).await,
-            Endpoint::MeUpdate => a::update_me(ctx, req).await,
-            Endpoint::MePassword => a::change_password(ctx, req).await,
-            Endpoint::UploadsCreate => u::create(ctx, req).await,
-            Endpoint::UploadsComplete => u::complete(ctx, req).await,
-            Endpoint::UploadsList => u::list(ctx, req).await,
-            Endpoint::UploadsDelete => u::delete(ctx, req).await,
-            Endpoint::VideosCreate => v::create(ctx, req).await,
-            Endpoint::VideosList => v::list(ctx, req).await,
-            Endpoint::VideosGet => v::get(ctx, req).await,
-            Endpoint::VideosCancel => v::cancel(ctx, req).await,
-            Endpoint::VideosDelete => v::delete(ctx, req).await,
-            Endpoint::PublicVideo => v::public(ctx, req).await,
-            Endpoint::CreditsGet => c::statement(ctx, req).await,
-            Endpoint::CreditsPacks => c::packs(ctx, req).await,
-            Endpoint::BillingWebhook => c::webhook(ctx, req).await,
-            Endpoint::MeExport => p::export(ctx, req).await,
-            Endpoint::MeDelete => p::delete_account(ctx, req).await,
-        }
+        Self::ALL.iter().copied().find(|e| e.name() == name)
     }
 }
 

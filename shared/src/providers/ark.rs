@@ -5,6 +5,8 @@
 //! [`Downloader`]'s allowlist) into our bucket at once.
 
 use glimvid_media::Aspect;
+use glimvid_media::image::DynamicImage;
+use glimvid_media::image::imageops::FilterType;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -214,33 +216,22 @@ async fn inline_photo(photo: &[u8]) -> Result<String, ProviderError> {
     if photo.len() <= MAX_INLINE_PHOTO_BYTES {
         return Ok(data_uri(photo));
     }
-    let photo = photo.to_vec();
-    let jpeg = tokio::task::spawn_blocking(move || -> Option<Vec<u8>> {
-        let img = glimvid_media::image::load_from_memory(&photo).ok()?;
-        let img = img.resize(
-            2048,
-            2048,
-            glimvid_media::image::imageops::FilterType::Triangle,
-        );
-        let mut out = std::io::Cursor::new(Vec::new());
-        img.to_rgb8()
-            .write_to(&mut out, glimvid_media::image::ImageFormat::Jpeg)
-            .ok()?;
-        Some(out.into_inner())
+    let jpeg = reencode_jpeg(photo.to_vec(), |img| {
+        img.resize(2048, 2048, FilterType::Triangle)
     })
     .await
-    .ok()
-    .flatten()
     .ok_or_else(|| ProviderError::permanent("corrupt_image", "the photo could not be read"))?;
     Ok(data_uri(&jpeg))
 }
 
-/// The generated image as our JPEG on the aspect's canvas.
-async fn to_canvas_jpeg(bytes: Vec<u8>, aspect: Aspect) -> Result<Vec<u8>, ProviderError> {
-    tokio::task::spawn_blocking(move || -> Option<Vec<u8>> {
-        let img = glimvid_media::image::load_from_memory(&bytes).ok()?;
-        let (w, h) = glimvid_media::enhance::canvas_size(aspect);
-        let img = img.resize_to_fill(w, h, glimvid_media::image::imageops::FilterType::Lanczos3);
+/// Decodes, transforms and re-encodes an image as JPEG off the async
+/// threads; None when the bytes are not an image.
+async fn reencode_jpeg(
+    bytes: Vec<u8>,
+    transform: impl FnOnce(DynamicImage) -> DynamicImage + Send + 'static,
+) -> Option<Vec<u8>> {
+    tokio::task::spawn_blocking(move || {
+        let img = transform(glimvid_media::image::load_from_memory(&bytes).ok()?);
         let mut out = std::io::Cursor::new(Vec::new());
         img.to_rgb8()
             .write_to(&mut out, glimvid_media::image::ImageFormat::Jpeg)
@@ -250,6 +241,15 @@ async fn to_canvas_jpeg(bytes: Vec<u8>, aspect: Aspect) -> Result<Vec<u8>, Provi
     .await
     .ok()
     .flatten()
+}
+
+/// The generated image as our JPEG on the aspect's canvas.
+async fn to_canvas_jpeg(bytes: Vec<u8>, aspect: Aspect) -> Result<Vec<u8>, ProviderError> {
+    let (w, h) = glimvid_media::enhance::canvas_size(aspect);
+    reencode_jpeg(bytes, move |img| {
+        img.resize_to_fill(w, h, FilterType::Lanczos3)
+    })
+    .await
     .ok_or_else(|| {
         ProviderError::permanent(
             "provider_bad_result",
