@@ -51,6 +51,12 @@ fn corrupt(key: &'static str) -> Error {
     Error::Internal(anyhow::anyhow!("stored item lacks attribute {key}"))
 }
 
+/// Unwraps an SDK builder result; a builder only fails on a missing
+/// required field, which is a bug here, not bad input.
+pub fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T, Error> {
+    r.map_err(|e| Error::internal("build DynamoDB request", e))
+}
+
 /// Every item a query matches, following the SDK's paginator.
 pub async fn query_all(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,

@@ -95,10 +95,6 @@ fn session_item(session: &NewSession) -> Item {
     ])
 }
 
-fn build<T, E: std::fmt::Display>(what: &'static str, r: std::result::Result<T, E>) -> Result<T> {
-    r.map_err(|e| Error::internal(what, e))
-}
-
 impl<'a> AccountStore<'a> {
     pub fn new(db: &'a Client, table: &'a str) -> Self {
         AccountStore { db, table }
@@ -124,7 +120,7 @@ impl<'a> AccountStore<'a> {
                 p = p.condition_expression("attribute_not_exists(pk)");
             }
             Ok(TransactWriteItem::builder()
-                .put(build("put", p.build())?)
+                .put(dynamo::built(p.build())?)
                 .build())
         };
         let mut items = vec![
@@ -305,8 +301,7 @@ impl<'a> AccountStore<'a> {
         new_hash: &str,
     ) -> Result<()> {
         let next = user.session_generation + 1;
-        let update_user = build(
-            "update user",
+        let update_user = dynamo::built(
             Update::builder()
                 .table_name(self.table)
                 .key("pk", s(user_pk(&user.id)))
@@ -318,8 +313,7 @@ impl<'a> AccountStore<'a> {
                 .expression_attribute_values(":current", n(user.session_generation))
                 .build(),
         )?;
-        let restamp = build(
-            "update session",
+        let restamp = dynamo::built(
             Update::builder()
                 .table_name(self.table)
                 .key("pk", s(session_pk(keep_session)))

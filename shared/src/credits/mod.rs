@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::clock;
 use crate::dynamo::{self, Item, get_n, get_opt_s, get_s, n, s};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A new account can make one 5-second video for free.
 pub const TRIAL_CREDITS: i64 = 1;
@@ -63,10 +63,6 @@ pub struct Entry {
 
 fn user_pk(user_id: &str) -> String {
     format!("USER#{user_id}")
-}
-
-fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
-    r.map_err(|e| Error::internal("build transaction item", e))
 }
 
 /// One balance change: the signed `amount`, why, and what it refers to.
@@ -119,10 +115,10 @@ pub fn change_items(table: &str, change: &Change<'_>) -> Result<Vec<TransactWrit
     }
     Ok(vec![
         TransactWriteItem::builder()
-            .update(built(update.build())?)
+            .update(dynamo::built(update.build())?)
             .build(),
         TransactWriteItem::builder()
-            .put(built(
+            .put(dynamo::built(
                 Put::builder()
                     .table_name(table)
                     .set_item(Some(entry))
@@ -177,7 +173,7 @@ pub fn trial_items(app: &App, user_id: &str, ip: &str) -> Result<Vec<TransactWri
         .condition_expression("attribute_not_exists(pk)");
     items.push(
         TransactWriteItem::builder()
-            .put(built(claim.build())?)
+            .put(dynamo::built(claim.build())?)
             .build(),
     );
     // Lets export and deletion find the claim from the user's partition.
@@ -188,7 +184,7 @@ pub fn trial_items(app: &App, user_id: &str, ip: &str) -> Result<Vec<TransactWri
         .item("kind", s("trial_pointer"));
     items.push(
         TransactWriteItem::builder()
-            .put(built(pointer.build())?)
+            .put(dynamo::built(pointer.build())?)
             .build(),
     );
     Ok(items)

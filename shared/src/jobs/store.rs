@@ -23,10 +23,6 @@ pub fn user_partition(user_id: &str) -> String {
     format!("USER#{user_id}#JOBS")
 }
 
-fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
-    r.map_err(|e| Error::internal("build transaction item", e))
-}
-
 pub fn to_item(job: &Job) -> Item {
     let mut item = Item::from([
         ("pk".into(), s(pk(&job.id))),
@@ -103,7 +99,7 @@ pub fn from_item(item: &Item) -> Result<Job> {
 
 pub fn put_new(app: &App, job: &Job) -> Result<TransactWriteItem> {
     Ok(TransactWriteItem::builder()
-        .put(built(
+        .put(dynamo::built(
             Put::builder()
                 .table_name(&app.config.content_table)
                 .set_item(Some(to_item(job)))
@@ -216,7 +212,7 @@ pub async fn end_with_refund(
     }
     let mut items = vec![
         TransactWriteItem::builder()
-            .update(built(update.update_expression(set).build())?)
+            .update(dynamo::built(update.update_expression(set).build())?)
             .build(),
     ];
     items.extend(crate::credits::change_items(
@@ -263,12 +259,12 @@ pub async fn finish(app: &App, job: &Job, public_id: &str) -> Result<bool> {
         .transact_write_items()
         .transact_items(
             TransactWriteItem::builder()
-                .update(built(update.build())?)
+                .update(dynamo::built(update.build())?)
                 .build(),
         )
         .transact_items(
             TransactWriteItem::builder()
-                .put(built(link.build())?)
+                .put(dynamo::built(link.build())?)
                 .build(),
         )
         .send()

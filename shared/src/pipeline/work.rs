@@ -373,10 +373,7 @@ async fn fallback(
         storage::put_bytes(app, &poster_key, "image/jpeg", poster).await?;
     }
     let new_price = fallback_price(job.price);
-    let built = |r: Result<Update, aws_sdk_dynamodb::error::BuildError>| {
-        r.map_err(|e| Failure::from(Error::internal("build transaction item", e)))
-    };
-    let update = built(
+    let update = dynamo::built(
         Update::builder()
             .table_name(&app.config.content_table)
             .key("pk", s(store::pk(&job.id)))

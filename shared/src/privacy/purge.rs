@@ -21,10 +21,6 @@ pub struct DeleteAccount {
     pub password: String,
 }
 
-fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
-    r.map_err(|e| Error::internal("build transaction item", e))
-}
-
 /// Marks the account for deletion and revokes every session in one transaction.
 pub async fn request_deletion(
     app: &App,
@@ -62,12 +58,12 @@ pub async fn request_deletion(
         .transact_write_items()
         .transact_items(
             TransactWriteItem::builder()
-                .update(built(revoke.build())?)
+                .update(dynamo::built(revoke.build())?)
                 .build(),
         )
         .transact_items(
             TransactWriteItem::builder()
-                .put(built(marker.build())?)
+                .put(dynamo::built(marker.build())?)
                 .build(),
         )
         .send()
