@@ -4,9 +4,13 @@
 //! SQS event-source mappings would. The app signs with an IAM user's key so
 //! the emulator (run with `--verify-sigv4`) checks its signatures.
 
+pub mod audit;
+pub mod cfn;
 pub mod gateway;
+pub mod iam;
 pub mod mapping;
 pub mod provision;
+pub mod roles;
 pub mod server;
 pub mod template;
 
@@ -16,8 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
-use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
+use anyhow::{Context, Result, anyhow, bail};
 use glimvid::App;
 use glimvid::config::Config;
 use glimvid::pipeline::Worker;
@@ -69,9 +72,44 @@ impl Default for Options {
     }
 }
 
+/// One function as the runner hosts it: its template entry and the App its
+/// handler runs with (its own environment and its own AWS identity).
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub spec: template::FunctionSpec,
+    pub app: Arc<App>,
+    pub identity: roles::Identity,
+}
+
+impl Function {
+    /// The function's App built in the calling runtime (SDK clients keep
+    /// connections on the runtime that made them), with its identity and
+    /// audit: for tests that run a function's domain code themselves, such
+    /// as the scheduled sweeper.
+    pub async fn app_here(&self) -> App {
+        let sdk = self
+            .identity
+            .sdk_config(&glimvid::app::aws_sdk_config().await)
+            .await;
+        App::wired(
+            self.app.config.clone(),
+            &sdk,
+            &self.identity.wiring(self.app_s3_endpoint()),
+        )
+    }
+
+    fn app_s3_endpoint(&self) -> Option<String> {
+        None
+    }
+}
+
 pub struct Running {
     pub addr: SocketAddr,
-    pub app: Arc<App>,
+    /// The configuration every function shares (the template's Globals and
+    /// the overrides), for tests that read records through the domain code.
+    pub config: Config,
+    /// By logical id.
+    pub functions: BTreeMap<String, Function>,
     /// Logical id to what `!Ref` resolved to: table and bucket names, queue
     /// URLs, the state machine's ARN.
     pub resources: BTreeMap<String, String>,
@@ -80,6 +118,9 @@ pub struct Running {
     stop_pollers: watch::Sender<bool>,
     pollers: Vec<tokio::task::JoinHandle<()>>,
 }
+
+/// The binary of the scheduled retention sweeper.
+pub const SWEEPER_BINARY: &str = "sweeper";
 
 /// How long `stop` lets a worker finish the batch in hand.
 const POLLER_GRACE: Duration = Duration::from_secs(30);
@@ -118,19 +159,63 @@ pub fn local_name(prefix: &str, logical_id: &str) -> String {
     format!("{prefix}-{logical_id}")
 }
 
-/// The account in an ARN (`arn:aws:iam::123456789012:user/x`).
-fn arn_account(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
+/// What intrinsics in the translated template resolve to.
+fn scope<'a>(
+    translated: &roles::Translated,
+    resolved: &'a Resolved,
+    place: &audit::Place,
+) -> cfn::Scope<'a> {
+    cfn::Scope {
+        resolved,
+        parameters: translated.parameter_defaults(),
+        region: place.region.clone(),
+        account: place.account.clone(),
+    }
+}
+
+/// Every SQS send a Task state makes must be allowed by the state
+/// machine's role (`sqs:SendMessage` on the queue), as on AWS.
+fn check_state_machine_role(
+    machine: &str,
+    definition: &str,
+    policy: &iam::Policy,
+    place: &audit::Place,
+) -> Result<()> {
+    let doc: serde_json::Value =
+        serde_json::from_str(definition).context("the state machine definition")?;
+    let states = doc
+        .get("States")
+        .and_then(serde_json::Value::as_object)
+        .context("the state machine has no States")?;
+    for (name, state) in states {
+        let resource = state.get("Resource").and_then(serde_json::Value::as_str);
+        if !resource.is_some_and(|r| r.starts_with("arn:aws:states:::sqs:sendMessage")) {
+            continue;
+        }
+        let url = state
+            .pointer("/Parameters/QueueUrl")
+            .and_then(serde_json::Value::as_str)
+            .with_context(|| format!("{machine}.{name}: sendMessage without a QueueUrl"))?;
+        let queue = audit::queue_arn(place, url);
+        if policy.decide("sqs:SendMessage", &queue) != iam::Decision::Allowed {
+            bail!(
+                "AccessDenied (local audit): {machine}'s role does not allow sqs:SendMessage on {queue}, which state {name} sends to"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Creates every resource the template declares (what exists is kept or
 /// brought in line) and records what `!Ref` and `!GetAtt` resolve to.
 async fn provision(
     template: &Template,
+    translated: &roles::Translated,
     sdk: &aws_config::SdkConfig,
     prefix: &str,
-    account: &str,
+    place: &audit::Place,
 ) -> Result<(Resolved, BTreeMap<String, provision::Queue>)> {
+    let account = place.account.as_str();
     let region = sdk
         .region()
         .map(ToString::to_string)
@@ -181,14 +266,22 @@ async fn provision(
     }
 
     let sfn = aws_sdk_sfn::Client::new(sdk);
+    let iam = aws_sdk_iam::Client::new(sdk);
     for machine in template.state_machines()? {
         let name = local_name(prefix, &machine.logical_id);
         let definition = provision::state_machine_definition(&machine, template, &resolved)?;
-        // SAM creates a role from the template's Policies; the emulator only
-        // needs a well-formed ARN.
-        let role = format!("arn:aws:iam::{account}:role/{name}-role");
+        // The emulator runs service integrations without consulting the
+        // state machine's role, so what the definition does is checked
+        // against the role here.
+        let role = translated
+            .role_of(&machine.logical_id)?
+            .resolve(&scope(translated, &resolved, place))?;
+        check_state_machine_role(&machine.logical_id, &definition, &role.policy, place)?;
+        let role_arn =
+            roles::ensure_role(&iam, &local_name(prefix, &role.logical_id), &role, account).await?;
         let (arn, new) =
-            provision::ensure_state_machine(&sfn, &name, &machine.kind, &definition, &role).await?;
+            provision::ensure_state_machine(&sfn, &name, &machine.kind, &definition, &role_arn)
+                .await?;
         tracing::info!(state_machine = %name, created = new, "state machine ready");
         resolved.set_attribute(&machine.logical_id, "Arn", arn.clone());
         resolved.set_attribute(&machine.logical_id, "Name", name);
@@ -208,34 +301,73 @@ pub async fn start(options: Options) -> Result<Running> {
         .map(ToString::to_string)
         .ok_or_else(|| anyhow!("no AWS region configured (set AWS_REGION)"))?;
 
-    // The app signs with an IAM user's key, which the emulator verifies
-    // (with --verify-sigv4), as AWS verifies the function role's: so a
-    // presigned URL the app hands out is checked for real.
-    let iam = aws_sdk_iam::Client::new(&root);
-    let user = provision::ensure_user_key(&iam, &local_name(&options.prefix, "app")).await?;
-    let account = arn_account(&user.user_arn)
-        .unwrap_or("123456789012")
-        .to_owned();
-    let app_sdk = root
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            user.access_key_id.clone(),
-            user.secret_access_key.clone(),
-            None,
-            None,
-            "glimvid-local",
-        )))
-        .build();
+    let account = aws_sdk_sts::Client::new(&root)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(provision::sdk_error)
+        .context("asking the emulator for its account")?
+        .account
+        .ok_or_else(|| anyhow!("the emulator named no account"))?;
+    let place = audit::Place {
+        region: region.clone(),
+        account: account.clone(),
+    };
+    let translated = roles::Translated::of(&options.template, &region)?;
 
-    let (resolved, queues) = provision(&template, &root, &options.prefix, &account).await?;
-    let mut env = template.environment(&resolved)?;
-    env.extend(options.env_overrides.clone());
-    let config = Config::from_lookup(|key| env.get(key).cloned())
-        .context("configuration from the template")?;
-    let app = Arc::new(App::new(config, &app_sdk));
+    let (resolved, queues) =
+        provision(&template, &translated, &root, &options.prefix, &place).await?;
+    let config_of = |env: BTreeMap<String, String>| {
+        let mut env = env;
+        env.extend(options.env_overrides.clone());
+        Config::from_lookup(|key| env.get(key).cloned())
+    };
+    let config = config_of(template.globals_environment(&resolved)?)
+        .context("configuration from the template's Globals")?;
+
+    // Every function signs with its own role, exactly as SAM makes it.
+    let iam = aws_sdk_iam::Client::new(&root);
+    let auditor = audit::Auditor::new(place.clone(), &options.prefix)?;
+    let mut grants = BTreeMap::new();
+    let mut functions = BTreeMap::new();
+    for spec in template.functions()? {
+        let role = translated.role_of(&spec.logical_id)?.resolve(&scope(
+            &translated,
+            &resolved,
+            &place,
+        ))?;
+        let role_arn = roles::ensure_role(
+            &iam,
+            &local_name(&options.prefix, &role.logical_id),
+            &role,
+            &account,
+        )
+        .await?;
+        grants.insert(spec.logical_id.clone(), role.policy.granted_actions());
+        let policy = Arc::new(role.policy);
+        let identity = roles::Identity {
+            function: spec.logical_id.clone(),
+            role_arn,
+            audit: auditor.interceptor(&spec.logical_id, policy.clone()),
+            policy,
+        };
+        let env = template.function_environment(&spec.logical_id, &resolved)?;
+        let config = config_of(env)
+            .with_context(|| format!("{}: configuration from the template", spec.logical_id))?;
+        let sdk = identity.sdk_config(&root).await;
+        let app = Arc::new(App::wired(config, &sdk, &identity.wiring(None)));
+        functions.insert(
+            spec.logical_id.clone(),
+            Function {
+                spec,
+                app,
+                identity,
+            },
+        );
+    }
+    auditor.write_grants(&options.prefix, &grants);
 
     let (stop_pollers, pollers_stopped) = watch::channel(false);
-    let sqs = aws_sdk_sqs::Client::new(&app_sdk);
     let mut pollers = Vec::new();
     for subscription in template.sqs_subscriptions()? {
         let worker = Worker::from_name(&subscription.binary).with_context(|| {
@@ -250,6 +382,10 @@ pub async fn start(options: Options) -> Result<Running> {
                 subscription.function, subscription.queue
             )
         })?;
+        let function = functions
+            .get(&subscription.function)
+            .with_context(|| format!("{} is not a function", subscription.function))?
+            .clone();
         tracing::debug!(function = %subscription.function, queue = %queue.url, "queue subscription");
         let mapping = Arc::new(mapping::Mapping {
             subscription,
@@ -260,22 +396,30 @@ pub async fn start(options: Options) -> Result<Running> {
             deliver_twice: options.deliver_twice,
         });
         pollers.extend(mapping::spawn(
-            app.clone(),
-            sqs.clone(),
+            function.app.clone(),
+            function.app.sqs.clone(),
             mapping,
             pollers_stopped.clone(),
         ));
     }
 
     if let Some(every) = options.sweeper_every {
-        pollers.push(spawn_sweeper(app.clone(), every, pollers_stopped.clone()));
+        let sweeper = functions
+            .values()
+            .find(|f| f.spec.binary == SWEEPER_BINARY)
+            .with_context(|| format!("no function in the template runs {SWEEPER_BINARY}"))?;
+        pollers.push(spawn_sweeper(
+            sweeper.app.clone(),
+            every,
+            pollers_stopped.clone(),
+        ));
     }
 
     let routes = template.http_routes()?;
     for r in &routes {
         tracing::debug!(method = %r.method, path = %r.path, function = %r.function, "route");
     }
-    let router = server::router(app.clone(), routes, options.trust_forwarded_for)?;
+    let router = server::router(&functions, routes, options.trust_forwarded_for)?;
     let listener = tokio::net::TcpListener::bind(options.bind)
         .await
         .with_context(|| format!("binding {}", options.bind))?;
@@ -295,7 +439,8 @@ pub async fn start(options: Options) -> Result<Running> {
     tracing::info!(%addr, pollers = pollers.len(), "Glimvid is listening on http://{addr}");
     Ok(Running {
         addr,
-        app,
+        config,
+        functions,
         resources: resolved.refs,
         shutdown: Some(tx),
         task,

@@ -11,7 +11,7 @@ use serde_yaml::Value;
 use crate::template::{Definition, Resolved, ResourceSpec, StateMachineSpec, TableSpec, Template};
 
 /// The SDK's error with its cause chain (the service's code and message).
-fn sdk_error<E: std::error::Error + Send + Sync + 'static>(err: E) -> anyhow::Error {
+pub(crate) fn sdk_error<E: std::error::Error + Send + Sync + 'static>(err: E) -> anyhow::Error {
     anyhow!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(err))
 }
 
@@ -362,106 +362,6 @@ pub async fn ensure_state_machine(
         .map_err(sdk_error)
         .with_context(|| format!("creating state machine {name}"))?;
     Ok((out.state_machine_arn, true))
-}
-
-/// Credentials for an IAM user, so the app's requests are signed with a key
-/// the emulator verifies (the root `test` key bypasses verification).
-#[derive(Clone)]
-pub struct UserKey {
-    pub user_arn: String,
-    pub access_key_id: String,
-    pub secret_access_key: String,
-}
-
-impl std::fmt::Debug for UserKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserKey")
-            .field("user_arn", &self.user_arn)
-            .field("access_key_id", &self.access_key_id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Creates the user unless it exists and a fresh access key for it.
-pub async fn ensure_user_key(iam: &aws_sdk_iam::Client, user: &str) -> Result<UserKey> {
-    let user_arn = match iam.create_user().user_name(user).send().await {
-        Ok(out) => out.user.map(|u| u.arn).unwrap_or_default(),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_entity_already_exists_exception()) =>
-        {
-            iam.get_user()
-                .user_name(user)
-                .send()
-                .await
-                .map_err(sdk_error)
-                .with_context(|| format!("reading IAM user {user}"))?
-                .user
-                .map(|u| u.arn)
-                .unwrap_or_default()
-        }
-        Err(err) => {
-            return Err(sdk_error(err)).with_context(|| format!("creating IAM user {user}"));
-        }
-    };
-    // Policies are only consulted when the emulator runs with `--iam`; the
-    // functions' least-privilege policies are SAM templates this runner does
-    // not expand, so the one local identity may do everything.
-    iam.put_user_policy()
-        .user_name(user)
-        .policy_name("local-allow-all")
-        .policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-        )
-        .send()
-        .await
-        .map_err(sdk_error)
-        .with_context(|| format!("attaching a policy to IAM user {user}"))?;
-    let key = match iam.create_access_key().user_name(user).send().await {
-        Ok(out) => out.access_key,
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_limit_exceeded_exception()) =>
-        {
-            // Two keys per user: earlier runs with this prefix used them up.
-            let keys = iam
-                .list_access_keys()
-                .user_name(user)
-                .send()
-                .await
-                .map_err(sdk_error)?
-                .access_key_metadata;
-            for k in keys {
-                if let Some(id) = k.access_key_id {
-                    iam.delete_access_key()
-                        .user_name(user)
-                        .access_key_id(id)
-                        .send()
-                        .await
-                        .map_err(sdk_error)?;
-                }
-            }
-            iam.create_access_key()
-                .user_name(user)
-                .send()
-                .await
-                .map_err(sdk_error)
-                .with_context(|| format!("creating an access key for {user}"))?
-                .access_key
-        }
-        Err(err) => {
-            return Err(sdk_error(err))
-                .with_context(|| format!("creating an access key for {user}"));
-        }
-    }
-    .ok_or_else(|| anyhow!("the emulator returned no access key"))?;
-    Ok(UserKey {
-        user_arn,
-        access_key_id: key.access_key_id().to_owned(),
-        secret_access_key: key.secret_access_key().to_owned(),
-    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The local HTTP front door: one axum router with every route from the
 //! template, each handed to the same handler code the Lambda functions run.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use glimvid::error::Error;
 use glimvid::http::{Endpoint, not_found, serve};
 use lambda_http::Body as LambdaBody;
 
+use crate::Function;
 use crate::gateway;
 use crate::template::HttpRoute;
 
@@ -27,9 +29,23 @@ struct Route {
     trust_forwarded_for: bool,
 }
 
-pub fn router(app: Arc<App>, routes: Vec<HttpRoute>, trust_forwarded_for: bool) -> Result<Router> {
+pub fn router(
+    functions: &BTreeMap<String, Function>,
+    routes: Vec<HttpRoute>,
+    trust_forwarded_for: bool,
+) -> Result<Router> {
     let mut router = Router::new();
     for spec in routes {
+        let app = functions
+            .get(&spec.function)
+            .with_context(|| {
+                format!(
+                    "route {} {}: no function {}",
+                    spec.method, spec.path, spec.function
+                )
+            })?
+            .app
+            .clone();
         let Some(endpoint) = Endpoint::from_name(&spec.binary) else {
             // The template can run ahead of the code while a route is being
             // built; the route answers 404 until its endpoint exists
@@ -50,7 +66,7 @@ pub fn router(app: Arc<App>, routes: Vec<HttpRoute>, trust_forwarded_for: bool) 
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         let path = spec.path.clone();
         let route = Route {
-            app: app.clone(),
+            app,
             endpoint,
             spec: Arc::new(spec),
             trust_forwarded_for,

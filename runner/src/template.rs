@@ -20,7 +20,8 @@ use serde_yaml::Value;
 pub struct Template {
     resources: serde_yaml::Mapping,
     parameters: serde_yaml::Mapping,
-    globals_env: serde_yaml::Mapping,
+    /// `Globals.Function`: what every function gets unless it says otherwise.
+    globals_function: serde_yaml::Mapping,
     /// The template's folder: `DefinitionUri` and the like are relative to it.
     base_dir: PathBuf,
 }
@@ -32,6 +33,17 @@ pub struct HttpRoute {
     pub method: String,
     /// API Gateway path syntax, e.g. `/videos/{id}`.
     pub path: String,
+}
+
+/// One `AWS::Serverless::Function`, with what the runner needs to host it
+/// as Lambda would.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub logical_id: String,
+    pub binary: String,
+    /// `Timeout` (or the Globals'), in seconds: Lambda ends an invocation
+    /// that runs longer.
+    pub timeout_s: u64,
 }
 
 /// A function fed by an SQS queue (an `Events` entry of `Type: SQS`), which
@@ -154,16 +166,10 @@ impl Template {
         if resources.is_empty() {
             bail!("template has no Resources");
         }
-        let globals_env = mapping(
-            get(&doc, "Globals")
-                .and_then(|g| get(g, "Function"))
-                .and_then(|f| get(f, "Environment"))
-                .and_then(|e| get(e, "Variables")),
-        );
         Ok(Template {
             resources,
             parameters: mapping(get(&doc, "Parameters")),
-            globals_env,
+            globals_function: mapping(get(&doc, "Globals").and_then(|g| get(g, "Function"))),
             base_dir: PathBuf::from("."),
         })
     }
@@ -345,39 +351,78 @@ impl Template {
         Ok(subs)
     }
 
-    /// The functions' environment (Globals and per-function variables),
-    /// with intrinsics resolved against `resolved`.
-    pub fn environment(&self, resolved: &Resolved) -> Result<BTreeMap<String, String>> {
-        let mut env = BTreeMap::new();
-        let mut sources = vec![&self.globals_env];
-        let per_function: Vec<serde_yaml::Mapping> = self
-            .resources_of_type("AWS::Serverless::Function")
-            .filter_map(|(_, res)| {
-                get(res, "Properties")
-                    .and_then(|p| get(p, "Environment"))
-                    .and_then(|e| get(e, "Variables"))
-                    .and_then(Value::as_mapping)
-                    .cloned()
+    pub fn functions(&self) -> Result<Vec<FunctionSpec>> {
+        let globals = Value::Mapping(self.globals_function.clone());
+        self.resources_of_type("AWS::Serverless::Function")
+            .map(|(logical_id, res)| {
+                let timeout = get(res, "Properties")
+                    .and_then(|p| get(p, "Timeout"))
+                    .or_else(|| get(&globals, "Timeout"))
+                    .cloned();
+                let timeout_s = match timeout {
+                    // Lambda's default.
+                    None => 3,
+                    Some(v) => v
+                        .as_u64()
+                        .with_context(|| format!("{logical_id}: Timeout must be a number"))?,
+                };
+                Ok(FunctionSpec {
+                    binary: binary_of(&logical_id, res)?,
+                    logical_id,
+                    timeout_s,
+                })
             })
-            .collect();
-        sources.extend(per_function.iter());
-        for vars in sources {
-            for (key, value) in vars {
-                let key = key
-                    .as_str()
-                    .ok_or_else(|| anyhow!("non-string variable name"))?;
-                let resolved = self
-                    .resolve_scalar(value, resolved)
-                    .with_context(|| format!("variable {key}"))?;
-                if let Some(previous) = env.insert(key.to_owned(), resolved.clone())
-                    && previous != resolved
-                {
-                    bail!(
-                        "variable {key} has different values in different functions; the runner hosts them in one process"
-                    );
-                }
-            }
+            .collect()
+    }
+
+    /// Variables a function's `Environment` declares, or the Globals'.
+    fn variables<'a>(props: Option<&'a Value>) -> Option<&'a serde_yaml::Mapping> {
+        props
+            .and_then(|p| get(p, "Environment"))
+            .and_then(|e| get(e, "Variables"))
+            .and_then(Value::as_mapping)
+    }
+
+    fn resolve_variables(
+        &self,
+        vars: Option<&serde_yaml::Mapping>,
+        resolved: &Resolved,
+        env: &mut BTreeMap<String, String>,
+    ) -> Result<()> {
+        for (key, value) in vars.into_iter().flatten() {
+            let key = key
+                .as_str()
+                .ok_or_else(|| anyhow!("non-string variable name"))?;
+            let value = self
+                .resolve_scalar(value, resolved)
+                .with_context(|| format!("variable {key}"))?;
+            env.insert(key.to_owned(), value);
         }
+        Ok(())
+    }
+
+    /// The environment every function gets (`Globals`), resolved.
+    pub fn globals_environment(&self, resolved: &Resolved) -> Result<BTreeMap<String, String>> {
+        let mut env = BTreeMap::new();
+        let globals = Value::Mapping(self.globals_function.clone());
+        self.resolve_variables(Self::variables(Some(&globals)), resolved, &mut env)?;
+        Ok(env)
+    }
+
+    /// One function's environment as Lambda sets it: the Globals' variables
+    /// with the function's own over them, intrinsics resolved.
+    pub fn function_environment(
+        &self,
+        function: &str,
+        resolved: &Resolved,
+    ) -> Result<BTreeMap<String, String>> {
+        let res = self
+            .resources
+            .get(function)
+            .with_context(|| format!("no function {function} in the template"))?;
+        let mut env = self.globals_environment(resolved)?;
+        self.resolve_variables(Self::variables(get(res, "Properties")), resolved, &mut env)
+            .with_context(|| format!("{function}'s environment"))?;
         Ok(env)
     }
 
@@ -495,7 +540,7 @@ mod tests {
             && r.binary == "auth-register"));
         let tables: Vec<String> = t.tables().into_iter().map(|t| t.logical_id).collect();
         assert!(tables.contains(&"AccountsTable".to_owned()));
-        let env = t.environment(&fake_resolved(&t)).unwrap();
+        let env = t.globals_environment(&fake_resolved(&t)).unwrap();
         assert_eq!(env["ACCOUNTS_TABLE"], "local-AccountsTable");
         assert_eq!(env["MEDIA_BUCKET"], "local-MediaBucket");
         assert_eq!(
@@ -588,7 +633,7 @@ mod tests {
         let mut r = Resolved::default();
         r.set_attribute("Q", "Arn", "arn:q");
         r.set_attribute("Q", "QueueName", "q");
-        let env = t.environment(&r).unwrap();
+        let env = t.function_environment("F", &r).unwrap();
         assert_eq!(env["A"], "arn:q");
         assert_eq!(env["B"], "q");
     }
@@ -610,7 +655,7 @@ mod tests {
             "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Environment:\n        Variables:\n          X: !Ref Nope\n",
         )
         .unwrap();
-        assert!(t.environment(&Resolved::default()).is_err());
+        assert!(t.function_environment("F", &Resolved::default()).is_err());
     }
 
     #[test]
@@ -619,7 +664,9 @@ mod tests {
             "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Environment:\n        Variables:\n          X: !Ref Q\n",
         )
         .unwrap();
-        let err = t.environment(&Resolved::default()).unwrap_err();
+        let err = t
+            .function_environment("F", &Resolved::default())
+            .unwrap_err();
         assert!(format!("{err:#}").contains("not provisioned"), "{err:#}");
     }
 }

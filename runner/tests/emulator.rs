@@ -49,7 +49,7 @@ async fn provisions_every_resource_and_again_idempotently() {
             .ends_with(&format!(":stateMachine:{prefix}-PipelineStateMachine"))
     );
     assert_eq!(
-        first.app.config.media_bucket, resources["MediaBucket"],
+        first.config.media_bucket, resources["MediaBucket"],
         "the app's config comes from the same resolution"
     );
 
@@ -88,10 +88,10 @@ async fn presigned_put_is_held_to_its_signed_headers() {
     let prefix = fresh_prefix();
     let runner = running(&prefix).await;
     let bucket = runner.resources["MediaBucket"].clone();
-    // The app's client signs with the IAM user's key, which the emulator
+    // The function signs with its role's temporary key, which the emulator
     // verifies (the root `test` key would bypass verification).
     let presign = |key: &str| {
-        runner
+        runner.functions["UploadsCreateFunction"]
             .app
             .s3
             .put_object()

@@ -9,6 +9,8 @@ pub struct App {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sfn: aws_sdk_sfn::Client,
+    /// The stage workers set their own retry backoff on the message in hand.
+    pub sqs: aws_sdk_sqs::Client,
     /// The AI providers the configuration chose (see `providers`).
     pub providers: std::sync::Arc<crate::providers::ProviderSet>,
 }
@@ -33,20 +35,43 @@ impl App {
     }
 
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
+        Self::wired(config, sdk, &Wiring::default())
+    }
+
+    pub fn wired(config: Config, sdk: &aws_config::SdkConfig, wiring: &Wiring) -> Self {
+        let interceptors = || wiring.interceptors.iter().cloned();
+        let mut s3 = aws_sdk_s3::config::Builder::from(sdk)
+            // Path-style addressing works with any endpoint, including the
+            // local emulator on 127.0.0.1.
+            .force_path_style(true);
+        s3.set_interceptors(interceptors());
+        if let Some(endpoint) = &wiring.s3_endpoint {
+            s3.set_endpoint_url(Some(endpoint.clone()));
+        }
+        let mut dynamo = aws_sdk_dynamodb::config::Builder::from(sdk);
+        dynamo.set_interceptors(interceptors());
+        let mut sfn = aws_sdk_sfn::config::Builder::from(sdk);
+        sfn.set_interceptors(interceptors());
+        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk);
+        sqs.set_interceptors(interceptors());
         App {
             providers: crate::providers::ProviderSet::new(&config.providers),
             config,
-            dynamo: aws_sdk_dynamodb::Client::new(sdk),
-            // Path-style addressing works with any endpoint, including the
-            // local emulator on 127.0.0.1.
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(sdk)
-                    .force_path_style(true)
-                    .build(),
-            ),
-            sfn: aws_sdk_sfn::Client::new(sdk),
+            dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            sfn: aws_sdk_sfn::Client::from_conf(sfn.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
         }
     }
+}
+
+/// What a host adds to the SDK configuration when it builds the clients.
+/// Lambda adds nothing; the local runner adds its per-function call audit
+/// and sends S3 traffic through its CORS front.
+#[derive(Clone, Debug, Default)]
+pub struct Wiring {
+    pub interceptors: Vec<aws_sdk_s3::config::SharedInterceptor>,
+    pub s3_endpoint: Option<String>,
 }
 
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {

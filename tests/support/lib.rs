@@ -18,6 +18,8 @@ pub struct Harness {
     pub base_url: String,
     pub config: Config,
     pub prefix: String,
+    /// The hosted functions, by logical id.
+    pub functions: std::collections::BTreeMap<String, glimvid_runner::Function>,
 }
 
 fn require_emulator() -> String {
@@ -57,7 +59,11 @@ pub fn harness_with(setup: fn(&mut glimvid_runner::Options)) -> &'static Harness
             rt.block_on(async move {
                 match glimvid_runner::start(options).await {
                     Ok(running) => {
-                        let _ = tx.send(Ok((running.base_url(), running.app.config.clone())));
+                        let _ = tx.send(Ok((
+                            running.base_url(),
+                            running.config.clone(),
+                            running.functions.clone(),
+                        )));
                         // Serve until the test process exits.
                         std::future::pending::<()>().await;
                     }
@@ -67,7 +73,7 @@ pub fn harness_with(setup: fn(&mut glimvid_runner::Options)) -> &'static Harness
                 }
             });
         });
-        let (base_url, config) = rx
+        let (base_url, config, functions) = rx
             .recv()
             .expect("runner thread")
             .unwrap_or_else(|e| panic!("runner failed to start: {e}"));
@@ -75,6 +81,7 @@ pub fn harness_with(setup: fn(&mut glimvid_runner::Options)) -> &'static Harness
             base_url,
             config,
             prefix,
+            functions,
         }
     })
 }
@@ -294,6 +301,25 @@ pub async fn app() -> glimvid::App {
         harness().config.clone(),
         &glimvid::app::aws_sdk_config().await,
     )
+}
+
+/// A hosted function's App in the calling test's runtime, with the
+/// function's own role and call audit: for running a function's domain
+/// code directly, as the schedule runs the sweeper.
+pub async fn function_app(function: &str) -> glimvid::App {
+    harness()
+        .functions
+        .get(function)
+        .unwrap_or_else(|| panic!("no function {function} in the template"))
+        .app_here()
+        .await
+}
+
+/// Runs the retention sweeper as its function would.
+pub async fn run_sweeper() -> glimvid::sweeper::Report {
+    glimvid::sweeper::run(&function_app("SweeperFunction").await)
+        .await
+        .expect("sweeper run")
 }
 
 /// Signs a payment-provider event the way Stripe does.

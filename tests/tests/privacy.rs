@@ -203,8 +203,7 @@ async fn deleting_the_account_leaves_nothing_after_one_sweep() {
         .await;
     assert_eq!(login.status, StatusCode::UNAUTHORIZED);
 
-    let app = app().await;
-    let report = glimvid::sweeper::run(&app).await.unwrap();
+    let report = glimvid_tests::run_sweeper().await;
     assert!(report.purges_finished >= 1, "{report:?}");
     let left = items_about(&user, &email).await;
     assert!(
@@ -280,7 +279,7 @@ async fn sweeper_fails_stuck_jobs_once_and_expires_unneeded_uploads() {
     let before = glimvid_tests::assert_ledger_consistent(&user).await;
 
     // Fresh and live: the sweeper keeps the job and the upload it needs.
-    glimvid::sweeper::run(&app).await.unwrap();
+    glimvid_tests::run_sweeper().await;
     assert!(
         glimvid::uploads::owned(&app, &user, &old).await.is_err(),
         "old unused upload deleted"
@@ -294,8 +293,8 @@ async fn sweeper_fails_stuck_jobs_once_and_expires_unneeded_uploads() {
 
     // Past its deadline it is failed and refunded, once, however often the sweeper runs.
     backdate(&format!("JOB#{job_id}"), "JOB", long_ago).await;
-    glimvid::sweeper::run(&app).await.unwrap();
-    glimvid::sweeper::run(&app).await.unwrap();
+    glimvid_tests::run_sweeper().await;
+    glimvid_tests::run_sweeper().await;
     let job = me.get(&format!("/videos/{job_id}")).await;
     assert_eq!(job.body["status"], "failed");
     assert_eq!(job.body["error"]["code"], "deadline_exceeded");
@@ -311,7 +310,7 @@ async fn sweeper_fails_stuck_jobs_once_and_expires_unneeded_uploads() {
         before + 1
     );
     // Now nothing live needs the kept upload either.
-    glimvid::sweeper::run(&app).await.unwrap();
+    glimvid_tests::run_sweeper().await;
     assert!(glimvid::uploads::owned(&app, &user, &kept).await.is_err());
     let objects = app
         .s3
