@@ -10,7 +10,8 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/glimvid"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# The emulator accepts any credentials; region as in production.
+# The emulator's root key, for provisioning only (it bypasses signature and
+# IAM checks); the functions assume their own roles. Region as in production.
 export AWS_REGION="${AWS_REGION:-ap-southeast-1}"
 export AWS_DEFAULT_REGION="$AWS_REGION"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
@@ -29,11 +30,13 @@ ensure_fakecloud() {
     cargo install fakecloud --locked --version "$FAKECLOUD_VERSION"
 }
 
+# cfn-lint brings aws-sam-translator, AWS's own SAM transform, which the
+# runner uses (scripts/sam-translate) to give each function its SAM role.
 ensure_cfn_lint() {
-  if command -v cfn-lint >/dev/null 2>&1; then
+  if command -v cfn-lint >/dev/null 2>&1 && python3 -c 'import cfnlint, samtranslator' 2>/dev/null; then
     return
   fi
-  log "installing cfn-lint $CFN_LINT_VERSION"
+  log "installing cfn-lint $CFN_LINT_VERSION (with aws-sam-translator)"
   python3 -m pip install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
 }
 
@@ -72,6 +75,12 @@ wait_for_port() { # port seconds
     sleep 0.2
   done
 }
+
+# As strict as AWS: every signature is verified (a presigned PUT whose type
+# or size differs from the signed one is refused) and every call is held to
+# the caller's IAM policies. Keys starting with `test` bypass both; only
+# provisioning uses them, every function signs with its own role.
+EMULATOR_FLAGS=(--verify-sigv4 --iam strict)
 
 EMULATOR_PID=""
 # start_emulator LOGFILE [extra fakecloud args...]; sets AWS_ENDPOINT_URL.

@@ -32,7 +32,7 @@ pub struct Need {
 }
 
 /// One line of `calls-*.jsonl`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     pub function: String,
     pub action: String,

@@ -11,6 +11,7 @@ pub mod iam;
 pub mod mapping;
 pub mod provision;
 pub mod roles;
+pub mod s3front;
 pub mod server;
 pub mod template;
 
@@ -79,6 +80,8 @@ pub struct Function {
     pub spec: template::FunctionSpec,
     pub app: Arc<App>,
     pub identity: roles::Identity,
+    /// Where its S3 client sends requests (the runner's S3 front).
+    pub s3_endpoint: Option<String>,
 }
 
 impl Function {
@@ -94,12 +97,8 @@ impl Function {
         App::wired(
             self.app.config.clone(),
             &sdk,
-            &self.identity.wiring(self.app_s3_endpoint()),
+            &self.identity.wiring(self.s3_endpoint.clone()),
         )
-    }
-
-    fn app_s3_endpoint(&self) -> Option<String> {
-        None
     }
 }
 
@@ -113,6 +112,10 @@ pub struct Running {
     /// Logical id to what `!Ref` resolved to: table and bucket names, queue
     /// URLs, the state machine's ARN.
     pub resources: BTreeMap<String, String>,
+    /// The S3 endpoint browsers and functions use.
+    pub s3_front: s3front::Running,
+    /// Every function's calls, checked against its role.
+    pub auditor: Arc<audit::Auditor>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
     stop_pollers: watch::Sender<bool>,
@@ -145,6 +148,7 @@ impl Running {
                 poller.abort();
             }
         }
+        self.s3_front.stop().await;
     }
 
     /// Serves until Ctrl-C.
@@ -153,6 +157,21 @@ impl Running {
         tracing::info!("shutting down");
         self.stop().await;
     }
+}
+
+/// What a local run takes from its own environment over the template's:
+/// AI provider settings and keys (a self-hosted model server on loopback
+/// included), the payment webhook secret and retention settings (README).
+pub fn local_overrides(var: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
+    glimvid::config::PROVIDER_VARS
+        .iter()
+        .chain(&[
+            "PAYMENT_WEBHOOK_SECRET",
+            "UPLOAD_RETENTION_DAYS",
+            "JOB_DEADLINE_MINUTES",
+        ])
+        .filter_map(|k| var(k).map(|v| ((*k).to_owned(), v)))
+        .collect()
 }
 
 pub fn local_name(prefix: &str, logical_id: &str) -> String {
@@ -325,6 +344,24 @@ pub async fn start(options: Options) -> Result<Running> {
     let config = config_of(template.globals_environment(&resolved)?)
         .context("configuration from the template's Globals")?;
 
+    // Browsers and functions reach S3 through the front, which answers CORS
+    // preflights as S3 does and passes everything else through unchanged.
+    let emulator = root
+        .endpoint_url()
+        .context("AWS_ENDPOINT_URL must name the emulator")?
+        .to_owned();
+    let mut cors = BTreeMap::new();
+    for bucket in template.buckets() {
+        if let Some(config) = provision::bucket_cors(&bucket)? {
+            let name = resolved
+                .refs
+                .get(&bucket.logical_id)
+                .with_context(|| format!("bucket {} was not provisioned", bucket.logical_id))?;
+            cors.insert(name.clone(), config.cors_rules().to_vec());
+        }
+    }
+    let s3_front = s3front::start(&emulator, cors).await?;
+
     // Every function signs with its own role, exactly as SAM makes it.
     let iam = aws_sdk_iam::Client::new(&root);
     let auditor = audit::Auditor::new(place.clone(), &options.prefix)?;
@@ -355,13 +392,19 @@ pub async fn start(options: Options) -> Result<Running> {
         let config = config_of(env)
             .with_context(|| format!("{}: configuration from the template", spec.logical_id))?;
         let sdk = identity.sdk_config(&root).await;
-        let app = Arc::new(App::wired(config, &sdk, &identity.wiring(None)));
+        let s3_endpoint = Some(s3_front.url());
+        let app = Arc::new(App::wired(
+            config,
+            &sdk,
+            &identity.wiring(s3_endpoint.clone()),
+        ));
         functions.insert(
             spec.logical_id.clone(),
             Function {
                 spec,
                 app,
                 identity,
+                s3_endpoint,
             },
         );
     }
@@ -441,6 +484,8 @@ pub async fn start(options: Options) -> Result<Running> {
         addr,
         config,
         functions,
+        s3_front,
+        auditor,
         resources: resolved.refs,
         shutdown: Some(tx),
         task,
@@ -469,4 +514,29 @@ fn spawn_sweeper(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_run_may_use_a_model_server_on_loopback_the_template_cannot() {
+        let env = BTreeMap::from([
+            ("PROVIDER_ALLOW_HTTP_LOOPBACK", "true"),
+            ("SCRIPT_PROVIDER", "deepseek"),
+            ("DEEPSEEK_BASE_URL", "http://127.0.0.1:11434/v1"),
+            ("UNRELATED", "x"),
+        ]);
+        let overrides = local_overrides(|k| env.get(k).map(|v| (*v).to_owned()));
+        assert_eq!(overrides["PROVIDER_ALLOW_HTTP_LOOPBACK"], "true");
+        assert_eq!(overrides["DEEPSEEK_BASE_URL"], "http://127.0.0.1:11434/v1");
+        assert!(!overrides.contains_key("UNRELATED"));
+
+        let template = std::fs::read_to_string(Options::repo_template()).unwrap();
+        assert!(
+            !template.contains("PROVIDER_ALLOW_HTTP_LOOPBACK"),
+            "production talks HTTPS only: the template must not offer plain HTTP"
+        );
+    }
 }

@@ -24,17 +24,7 @@ async fn main() -> anyhow::Result<()> {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(600),
         )),
-        // AI provider settings and keys, the payment webhook secret and
-        // retention settings from this process's environment (README).
-        env_overrides: glimvid::config::PROVIDER_VARS
-            .iter()
-            .chain(&[
-                "PAYMENT_WEBHOOK_SECRET",
-                "UPLOAD_RETENTION_DAYS",
-                "JOB_DEADLINE_MINUTES",
-            ])
-            .filter_map(|k| var(k).map(|v| ((*k).to_owned(), v)))
-            .collect(),
+        env_overrides: glimvid_runner::local_overrides(var),
         ..Options::default()
     };
     start(options).await?.wait().await;

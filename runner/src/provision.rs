@@ -159,10 +159,10 @@ pub async fn ensure_bucket(
             }
         }
     };
-    if let Some(cors) = field(&spec.properties, "CorsConfiguration") {
+    if let Some(cors) = bucket_cors(spec)? {
         s3.put_bucket_cors()
             .bucket(name)
-            .cors_configuration(cors_configuration(cors)?)
+            .cors_configuration(cors)
             .send()
             .await
             .map_err(sdk_error)
@@ -179,6 +179,13 @@ fn strings(v: &Value, key: &str) -> Option<Vec<String>> {
             .map(str::to_owned)
             .collect()
     })
+}
+
+/// The bucket's CORS rules as the S3 API has them, if it declares any.
+pub fn bucket_cors(spec: &ResourceSpec) -> Result<Option<aws_sdk_s3::types::CorsConfiguration>> {
+    field(&spec.properties, "CorsConfiguration")
+        .map(cors_configuration)
+        .transpose()
 }
 
 /// CloudFormation's `CorsConfiguration` (`CorsRules`, `MaxAge`,

@@ -278,7 +278,19 @@ pub const PROVIDER_VARS: &[&str] = &[
     "VIDEO_POLL_SECONDS",
     "VIDEO_DEADLINE_SECONDS",
     "VIDEO_FALLBACK",
+    // A self-hosted model server on this machine over plain HTTP: a local
+    // run's choice only; the template offers no such setting.
+    "PROVIDER_ALLOW_HTTP_LOOPBACK",
 ];
+
+/// `localhost`, 127.0.0.0/8 or ::1 (brackets allowed, as URLs write it).
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
 
 /// Provider base URLs are HTTPS; plain HTTP only to loopback, and only when
 /// the configuration allows it (the tests' fake servers).
@@ -286,11 +298,14 @@ fn check_base_url(key: &str, url: &str, allow_http_loopback: bool) -> anyhow::Re
     if url.starts_with("https://") {
         return Ok(());
     }
-    if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', ':']).next().unwrap_or_default();
-        if allow_http_loopback && matches!(host, "127.0.0.1" | "localhost") {
-            return Ok(());
-        }
+    if allow_http_loopback
+        && let Some(host) = url
+            .strip_prefix("http://")
+            .and_then(|rest| reqwest::Url::parse(&format!("http://{rest}")).ok())
+            .and_then(|u| u.host_str().map(str::to_owned))
+        && is_loopback_host(&host)
+    {
+        return Ok(());
     }
     bail!("{key}={url} must be an https:// URL")
 }
@@ -389,6 +404,27 @@ mod tests {
     fn missing_table_is_an_error() {
         let err = Config::from_lookup(lookup(&TABLES[..6])).unwrap_err();
         assert!(err.to_string().contains("RATE_LIMIT_TABLE"));
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_and_only_when_allowed() {
+        for url in [
+            "http://127.0.0.1:8080/v1",
+            "http://localhost:11434",
+            "http://[::1]:9000",
+            "http://127.0.0.2",
+        ] {
+            assert!(check_base_url("X", url, true).is_ok(), "{url}");
+            assert!(check_base_url("X", url, false).is_err(), "{url}");
+        }
+        for url in [
+            "http://10.0.0.1",
+            "http://127.0.0.1.example.com",
+            "http://localhost@evil.test",
+        ] {
+            assert!(check_base_url("X", url, true).is_err(), "{url}");
+        }
+        assert!(check_base_url("X", "https://api.deepseek.com", false).is_ok());
     }
 
     #[test]

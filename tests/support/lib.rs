@@ -20,6 +20,7 @@ pub struct Harness {
     pub prefix: String,
     /// The hosted functions, by logical id.
     pub functions: std::collections::BTreeMap<String, glimvid_runner::Function>,
+    pub auditor: std::sync::Arc<glimvid_runner::audit::Auditor>,
 }
 
 fn require_emulator() -> String {
@@ -63,6 +64,7 @@ pub fn harness_with(setup: fn(&mut glimvid_runner::Options)) -> &'static Harness
                             running.base_url(),
                             running.config.clone(),
                             running.functions.clone(),
+                            running.auditor.clone(),
                         )));
                         // Serve until the test process exits.
                         std::future::pending::<()>().await;
@@ -73,7 +75,7 @@ pub fn harness_with(setup: fn(&mut glimvid_runner::Options)) -> &'static Harness
                 }
             });
         });
-        let (base_url, config, functions) = rx
+        let (base_url, config, functions, auditor) = rx
             .recv()
             .expect("runner thread")
             .unwrap_or_else(|e| panic!("runner failed to start: {e}"));
@@ -82,6 +84,7 @@ pub fn harness_with(setup: fn(&mut glimvid_runner::Options)) -> &'static Harness
             config,
             prefix,
             functions,
+            auditor,
         }
     })
 }
@@ -313,6 +316,16 @@ pub async fn function_app(function: &str) -> glimvid::App {
         .unwrap_or_else(|| panic!("no function {function} in the template"))
         .app_here()
         .await
+}
+
+/// Calls `function` made that its role does not allow (the call audit).
+pub fn refused_calls(function: &str) -> Vec<glimvid_runner::audit::Record> {
+    harness()
+        .auditor
+        .refused()
+        .into_iter()
+        .filter(|r| r.function == function)
+        .collect()
 }
 
 /// Runs the retention sweeper as its function would.

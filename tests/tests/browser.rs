@@ -99,10 +99,10 @@ impl Chromedriver {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    async fn browser(&self, extra_args: &[&str]) -> Result<Client> {
+    async fn browser(&self) -> Result<Client> {
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let downloads = self.profile.join("downloads");
-        let mut caps = json!({
+        let caps = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
@@ -131,9 +131,6 @@ impl Chromedriver {
                 },
             },
         });
-        if let Some(args) = caps["goog:chromeOptions"]["args"].as_array_mut() {
-            args.extend(extra_args.iter().map(|a| json!(a)));
-        }
         let Value::Object(caps) = caps else {
             unreachable!()
         };
@@ -484,10 +481,9 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
 }
 
 /// Whether storage answers the CORS preflight a browser sends before PUTting
-/// to a presigned URL. S3 does (preflights carry no credentials). fakecloud
-/// 0.51.0 with `--verify-sigv4` does not: it checks the presigned query's
-/// signature on the OPTIONS request too and refuses it ("signed header not
-/// present in request"), so no browser could upload to it cross-origin.
+/// to a presigned URL, as S3 does (preflights carry no credentials). The
+/// emulator alone refuses it under signature and IAM checks; the runner's
+/// S3 front answers it from the bucket's CORS rules.
 async fn storage_answers_preflight(base: &str) -> bool {
     let (me, _) = Api::new().signed_up().await;
     let ticket = me
@@ -522,18 +518,13 @@ async fn shop_owner_flow_in_a_real_browser() {
     std::fs::write(&photo_path, photo(1200, 900, ImageFormat::Jpeg)).expect("write photo");
 
     let driver = Chromedriver::start();
-    // Until the emulator answers presigned preflights, let this browser skip
-    // CORS (and only CORS: the host rules still keep every request on
-    // 127.0.0.1). On AWS, the media bucket's CorsConfiguration answers them.
-    let extra: &[&str] = if storage_answers_preflight(&base).await {
-        &[]
-    } else {
-        eprintln!(
-            "storage refuses CORS preflights for presigned URLs (fakecloud with --verify-sigv4); running Chromium with --disable-web-security"
-        );
-        &["--disable-web-security"]
-    };
-    let client = driver.browser(extra).await.expect("a browser session");
+    // Web security stays on: the upload is a real cross-origin PUT whose
+    // preflight storage must answer, as S3 does on AWS.
+    assert!(
+        storage_answers_preflight(&base).await,
+        "storage must answer the browser's CORS preflight for a presigned PUT"
+    );
+    let client = driver.browser().await.expect("a browser session");
     let result = flow(&client, &base, &shots, &photo_path).await;
     if result.is_err() {
         let _ = client

@@ -335,3 +335,113 @@ async fn another_users_job_and_upload_are_not_found() {
             .is_empty()
     );
 }
+
+/// A job the pipeline will not move on: its execution is stopped (with the
+/// emulator's root key, as an operator would) right after it was created.
+async fn held_job(me: &Api, upload_id: &str) -> String {
+    let created = me
+        .post("/videos", json!({"upload_id": upload_id, "title": "Teapot", "description": "Cast iron, 600 ml.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5}))
+        .await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let app = app().await;
+    let job = glimvid::jobs::store::get(&app, &id).await.unwrap().unwrap();
+    app.sfn
+        .stop_execution()
+        .execution_arn(job.execution_arn.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+/// VideosCancelFunction answers with the job, whose links are presigned
+/// GETs: its role must allow s3:GetObject on what the job made.
+#[tokio::test]
+async fn a_cancelled_job_links_what_it_made_so_far() {
+    let (me, _) = api().signed_up().await;
+    let upload_id = upload(&me, &photo(800, 600, ImageFormat::Jpeg), "image/jpeg").await;
+    assert_eq!(
+        me.post(&format!("/uploads/{upload_id}/complete"), json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let id = held_job(&me, &upload_id).await;
+    // As if the enhance stage had recorded its image (the upload stands in).
+    let app = app().await;
+    let upload = glimvid::uploads::owned(&app, &user_id(&me).await, &upload_id)
+        .await
+        .unwrap();
+    app.dynamo
+        .update_item()
+        .table_name(&app.config.content_table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("JOB#{id}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("JOB".into()),
+        )
+        .update_expression("SET enhanced_key = :k")
+        .expression_attribute_values(
+            ":k",
+            aws_sdk_dynamodb::types::AttributeValue::S(upload.key.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let cancelled = me.post(&format!("/videos/{id}/cancel"), json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    let link = cancelled.body["enhanced_image_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no link in {}", cancelled.body));
+    assert!(!download(link).await.is_empty());
+    assert_eq!(glimvid_tests::refused_calls("VideosCancelFunction"), []);
+}
+
+/// Deleting an upload cancels the live job made from it: a refund in the
+/// credits table and a stopped execution, which UploadsDeleteFunction's
+/// role must allow.
+#[tokio::test]
+async fn deleting_an_upload_cancels_and_refunds_its_live_job() {
+    let (me, _) = api().signed_up().await;
+    let user = user_id(&me).await;
+    let upload_id = upload(&me, &photo(800, 600, ImageFormat::Jpeg), "image/jpeg").await;
+    assert_eq!(
+        me.post(&format!("/uploads/{upload_id}/complete"), json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let id = held_job(&me, &upload_id).await;
+    assert_eq!(
+        glimvid::credits::balance(&app().await, &user)
+            .await
+            .unwrap(),
+        0
+    );
+
+    let deleted = me.delete(&format!("/uploads/{upload_id}")).await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    assert_eq!(
+        me.get(&format!("/videos/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let refunds: Vec<_> = ledger(&user)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "refund" && e.job_id.as_deref() == Some(id.as_str()))
+        .collect();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(
+        glimvid::credits::balance(&app().await, &user)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(glimvid_tests::refused_calls("UploadsDeleteFunction"), []);
+}

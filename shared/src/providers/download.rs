@@ -62,9 +62,7 @@ impl Downloader {
         }
         match url.scheme() {
             "https" => {}
-            "http"
-                if self.allow_http_loopback
-                    && matches!(host, "127.0.0.1" | "localhost" | "[::1]") => {}
+            "http" if self.allow_http_loopback && crate::config::is_loopback_host(host) => {}
             _ => return Err(refused("the provider's result link is not HTTPS")),
         }
         if !host_allowed(&self.hosts, host) {
