@@ -225,17 +225,25 @@ impl RoleSpec {
     }
 }
 
-/// The emulator (0.51.0) authorises two S3 operations under its own action
-/// names: HeadObject as `s3:HeadObject` (AWS: `s3:GetObject`) and listing
-/// as `s3:ListObjectsV2` / `s3:ListObjects` (AWS: `s3:ListBucket`). Its copy
-/// of a policy grants those names wherever the AWS name is granted, so
-/// it allows exactly what AWS allows; the audit checks the AWS names.
-fn with_emulator_names(doc: &Value) -> Value {
+/// The emulator's copy of a policy. The emulator (0.51.0) authorises two S3
+/// operations under its own action names: HeadObject as `s3:HeadObject`
+/// (AWS: `s3:GetObject`) and listing as `s3:ListObjectsV2` / `s3:ListObjects`
+/// (AWS: `s3:ListBucket`); the copy grants those names wherever the AWS
+/// name is granted, so it allows exactly what AWS allows (the audit checks
+/// the AWS names). It also refuses documents without a `Version`, which
+/// IAM reads as 2008-10-17 and SAM's policy templates leave out; the
+/// documents use no policy variables, so the two versions mean the same.
+fn emulator_copy(doc: &Value) -> Value {
     const ALIASES: [(&str, &[&str]); 2] = [
         ("s3:GetObject", &["s3:HeadObject"]),
         ("s3:ListBucket", &["s3:ListObjectsV2", "s3:ListObjects"]),
     ];
     let mut doc = doc.clone();
+    if let Some(fields) = doc.as_object_mut() {
+        fields
+            .entry("Version")
+            .or_insert_with(|| json!("2012-10-17"));
+    }
     let Some(statements) = doc.get_mut("Statement").and_then(Value::as_array_mut) else {
         return doc;
     };
@@ -337,7 +345,7 @@ pub async fn ensure_role(
         iam.put_role_policy()
             .role_name(name)
             .policy_name(policy_name)
-            .policy_document(with_emulator_names(doc).to_string())
+            .policy_document(emulator_copy(doc).to_string())
             .send()
             .await
             .map_err(sdk_error)
@@ -395,7 +403,8 @@ mod tests {
             {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"},
             {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"},
         ]});
-        let out = with_emulator_names(&doc);
+        let out = emulator_copy(&doc);
+        assert_eq!(out["Version"], "2012-10-17");
         assert_eq!(
             out["Statement"][0]["Action"],
             json!([
@@ -423,7 +432,11 @@ mod tests {
         let mut roles = std::collections::BTreeSet::new();
         for f in template.functions().unwrap() {
             let role = t.role_of(&f.logical_id).unwrap();
-            assert!(!role.inline.is_empty(), "{} has no policies", f.logical_id);
+            assert!(
+                role.inline.len() + role.managed.len() > 1,
+                "{} has no policies beyond logging",
+                f.logical_id
+            );
             assert!(
                 roles.insert(role.logical_id),
                 "{} shares a role",

@@ -83,6 +83,9 @@ async fn provisions_every_resource_and_again_idempotently() {
     second.stop().await;
 }
 
+/// What `./scripts/run` serves (the same emulator flags, the runner's S3
+/// front): a presigned PUT is held to the type and length it was signed
+/// for, and the browser's CORS preflight is answered as S3 answers it.
 #[tokio::test]
 async fn presigned_put_is_held_to_its_signed_headers() {
     let prefix = fresh_prefix();
@@ -101,22 +104,53 @@ async fn presigned_put_is_held_to_its_signed_headers() {
             .content_length(5)
             .presigned(PresigningConfig::expires_in(Duration::from_secs(300)).unwrap())
     };
+    let origin = "http://127.0.0.1:3000";
     let http = reqwest::Client::new();
-    let put = |url: String, content_type: &'static str, body: &'static [u8]| {
+    let put = |url: String, content_type: &'static str, body: Vec<u8>| {
         http.put(url)
+            .header("origin", origin)
             .header("content-type", content_type)
             .body(body)
             .send()
     };
 
-    let ok = presign("ok.png").await.unwrap();
-    let res = put(ok.uri().to_owned(), "image/png", b"12345")
+    let ok = presign("users/u1/ok.png").await.unwrap();
+    assert!(
+        ok.uri().starts_with(&runner.s3_front.url()),
+        "presigned for the S3 front: {}",
+        ok.uri()
+    );
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, ok.uri())
+        .header("origin", origin)
+        .header("access-control-request-method", "PUT")
+        .header("access-control-request-headers", "content-type")
+        .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let refused = http
+        .request(reqwest::Method::OPTIONS, ok.uri())
+        .header("origin", origin)
+        .header("access-control-request-method", "DELETE")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "DELETE is not in the bucket's CORS rules");
 
-    let other_type = presign("type.png").await.unwrap();
-    let res = put(other_type.uri().to_owned(), "image/jpeg", b"12345")
+    let res = put(ok.uri().to_owned(), "image/png", b"12345".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers().contains_key("access-control-allow-origin"),
+        "the browser may read the answer: {:?}",
+        res.headers()
+    );
+
+    let other_type = presign("users/u1/type.png").await.unwrap();
+    let res = put(other_type.uri().to_owned(), "image/jpeg", b"12345".to_vec())
         .await
         .unwrap();
     assert_eq!(
@@ -125,14 +159,14 @@ async fn presigned_put_is_held_to_its_signed_headers() {
         "a different Content-Type must break the signature; is the emulator running with --verify-sigv4?"
     );
 
-    let longer = presign("long.png").await.unwrap();
-    let res = put(longer.uri().to_owned(), "image/png", b"123456")
+    let longer = presign("users/u1/long.png").await.unwrap();
+    let res = put(longer.uri().to_owned(), "image/png", vec![b'x'; 105])
         .await
         .unwrap();
     assert_eq!(
         res.status(),
         403,
-        "a longer body must break the signature; is the emulator running with --verify-sigv4?"
+        "100 bytes more than signed must break the signature; is the emulator running with --verify-sigv4?"
     );
 
     let sdk = glimvid::app::aws_sdk_config().await;
@@ -143,6 +177,6 @@ async fn presigned_put_is_held_to_its_signed_headers() {
     );
     let stored = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
     let keys: Vec<&str> = stored.contents().iter().filter_map(|o| o.key()).collect();
-    assert_eq!(keys, ["ok.png"], "only the well-signed upload is stored");
+    assert_eq!(keys, ["users/u1/ok.png"], "only the well-signed upload is stored");
     runner.stop().await;
 }
