@@ -394,6 +394,7 @@ pub async fn start(options: Options) -> Result<Running> {
             queue_arn: queue.arn.clone(),
             region: region.clone(),
             deliver_twice: options.deliver_twice,
+            timeout: Duration::from_secs(function.spec.timeout_s),
         });
         pollers.extend(mapping::spawn(
             function.app.clone(),
