@@ -74,7 +74,7 @@ async fn provisions_every_resource_and_again_idempotently() {
         "{redrive}"
     );
     assert_eq!(redrive["maxReceiveCount"], 6);
-    assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], "360");
+    assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], "540");
     first.stop().await;
 
     // A second start with the same prefix finds everything in place.
