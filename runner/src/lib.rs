@@ -14,6 +14,7 @@ pub mod roles;
 pub mod s3front;
 pub mod server;
 pub mod template;
+pub mod timing;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -49,6 +50,12 @@ pub struct Options {
     /// hourly; locally it is more useful sooner). None: never (tests call
     /// `glimvid::sweeper::run` themselves).
     pub sweeper_every: Option<std::time::Duration>,
+    /// Divide the template's timing by this (1: as deployed): queue
+    /// visibility, the states' `TimeoutSeconds`, function timeouts and the
+    /// timing variables (see `timing`), so a test sees retries and timeouts
+    /// in seconds with the production proportions. `env_overrides` are
+    /// taken as given.
+    pub time_scale: u32,
 }
 
 impl Options {
@@ -69,6 +76,7 @@ impl Default for Options {
             env_overrides: BTreeMap::new(),
             deliver_twice: false,
             sweeper_every: None,
+            time_scale: 1,
         }
     }
 }
@@ -233,6 +241,7 @@ async fn provision(
     sdk: &aws_config::SdkConfig,
     prefix: &str,
     place: &audit::Place,
+    time_scale: u32,
 ) -> Result<(Resolved, BTreeMap<String, provision::Queue>)> {
     let account = place.account.as_str();
     let region = sdk
@@ -272,6 +281,7 @@ async fn provision(
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let mut queues = BTreeMap::new();
     for queue in template.queues()? {
+        let queue = timing::scale_queue(&queue, time_scale)?;
         let name = local_name(prefix, &queue.logical_id);
         let (created, new) =
             provision::ensure_queue(&sqs, &name, &queue, template, &resolved).await?;
@@ -288,7 +298,10 @@ async fn provision(
     let iam = aws_sdk_iam::Client::new(sdk);
     for machine in template.state_machines()? {
         let name = local_name(prefix, &machine.logical_id);
-        let definition = provision::state_machine_definition(&machine, template, &resolved)?;
+        let definition = timing::scale_definition(
+            &provision::state_machine_definition(&machine, template, &resolved)?,
+            time_scale,
+        )?;
         // The emulator runs service integrations without consulting the
         // state machine's role, so what the definition does is checked
         // against the role here.
@@ -334,10 +347,19 @@ pub async fn start(options: Options) -> Result<Running> {
     };
     let translated = roles::Translated::of(&options.template, &region)?;
 
-    let (resolved, queues) =
-        provision(&template, &translated, &root, &options.prefix, &place).await?;
+    let time_scale = options.time_scale.max(1);
+    let (resolved, queues) = provision(
+        &template,
+        &translated,
+        &root,
+        &options.prefix,
+        &place,
+        time_scale,
+    )
+    .await?;
     let config_of = |env: BTreeMap<String, String>| {
         let mut env = env;
+        timing::scale_environment(&mut env, time_scale);
         env.extend(options.env_overrides.clone());
         Config::from_lookup(|key| env.get(key).cloned())
     };
@@ -367,7 +389,8 @@ pub async fn start(options: Options) -> Result<Running> {
     let auditor = audit::Auditor::new(place.clone(), &options.prefix)?;
     let mut grants = BTreeMap::new();
     let mut functions = BTreeMap::new();
-    for spec in template.functions()? {
+    for mut spec in template.functions()? {
+        spec.timeout_s = timing::scale(spec.timeout_s, time_scale);
         let role = translated.role_of(&spec.logical_id)?.resolve(&scope(
             &translated,
             &resolved,
@@ -437,6 +460,7 @@ pub async fn start(options: Options) -> Result<Running> {
             queue_arn: queue.arn.clone(),
             region: region.clone(),
             deliver_twice: options.deliver_twice,
+            timeout: Duration::from_secs(function.spec.timeout_s),
         });
         pollers.extend(mapping::spawn(
             function.app.clone(),

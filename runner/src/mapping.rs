@@ -1,8 +1,11 @@
 //! Plays Lambda's SQS event-source mapping for the local runner: pollers
 //! receive from each subscribed queue, hand the batch to the worker as the
-//! `SqsEvent` Lambda would deliver, delete what succeeded and leave what
-//! failed for redelivery (and, after `maxReceiveCount`, the dead-letter
-//! queue, which the queue's own redrive policy does).
+//! `SqsEvent` Lambda would deliver, within the function's timeout, delete
+//! what succeeded and leave what failed for redelivery (and, after
+//! `maxReceiveCount`, the dead-letter queue, which the queue's own redrive
+//! policy does). Like Lambda it keeps no retry schedule: a failed message
+//! comes back when its visibility timeout runs out, which the worker may
+//! have shortened for its own backoff.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -31,9 +34,6 @@ const WAIT_SECONDS: i32 = 1;
 /// The most SQS returns per receive.
 const MAX_BATCH: i32 = 10;
 
-/// The longest local retry backoff.
-const MAX_BACKOFF_SECONDS: i32 = 60;
-
 /// One subscription, its queue provisioned.
 #[derive(Debug, Clone)]
 pub struct Mapping {
@@ -44,21 +44,8 @@ pub struct Mapping {
     pub region: String,
     /// Hand each batch to the worker twice (see `Options::deliver_twice`).
     pub deliver_twice: bool,
-}
-
-/// How long a failed message stays invisible before its next delivery.
-///
-/// The real mapping leaves a failed message alone, so it reappears when the
-/// queue's VisibilityTimeout (6x the worker's timeout: minutes) runs out.
-/// Locally that would make every retry, and every test of one, wait
-/// minutes, so the runner backs off 2, 4, 8 ... seconds (up to a minute) by
-/// receive count instead. The count still grows per delivery, so the
-/// queue's `maxReceiveCount` moves a message to the dead-letter queue just
-/// as it would on AWS.
-pub fn retry_backoff_seconds(receive_count: u32) -> i32 {
-    2_i32
-        .checked_pow(receive_count.max(1))
-        .map_or(MAX_BACKOFF_SECONDS, |s| s.min(MAX_BACKOFF_SECONDS))
+    /// The function's `Timeout`: Lambda ends an invocation that runs longer.
+    pub timeout: Duration,
 }
 
 /// Starts the mapping's pollers; they stop when `shutdown` turns true.
@@ -132,29 +119,62 @@ async fn poll(
     }
 }
 
-/// One invocation: the batch to the worker, then delete or back off each
-/// message by the worker's answer.
+/// One invocation of the worker within the function's timeout: the ids of
+/// the messages to leave for redelivery.
+async fn invoke(app: &App, mapping: &Mapping, event: SqsEvent) -> HashSet<String> {
+    let ids: HashSet<String> = event
+        .records
+        .iter()
+        .filter_map(|r| r.message_id.clone())
+        .collect();
+    within_timeout(mapping, ids, handle_batch(app, mapping.worker, event)).await
+}
+
+/// A timed-out invocation is a function error, so its whole batch is left,
+/// whatever it had done.
+async fn within_timeout(
+    mapping: &Mapping,
+    ids: HashSet<String>,
+    invocation: impl Future<Output = SqsBatchResponse>,
+) -> HashSet<String> {
+    match tokio::time::timeout(mapping.timeout, invocation).await {
+        Ok(response) => failures(mapping, response),
+        Err(_) => {
+            tracing::warn!(
+                worker = mapping.worker.name(),
+                timeout_s = mapping.timeout.as_secs_f64(),
+                messages = ids.len(),
+                "invocation timed out; the batch is left for redelivery"
+            );
+            ids
+        }
+    }
+}
+
+fn failures(mapping: &Mapping, response: SqsBatchResponse) -> HashSet<String> {
+    if mapping.subscription.report_batch_item_failures {
+        response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect()
+    } else {
+        HashSet::new()
+    }
+}
+
+/// One delivery: the batch to the worker, then delete what it finished and
+/// leave the rest alone, as Lambda does.
 async fn deliver(app: &App, sqs: &aws_sdk_sqs::Client, mapping: &Mapping, messages: Vec<Message>) {
     let worker = mapping.worker.name();
     let event = sqs_event(mapping, &messages);
-    let failures = |response: SqsBatchResponse| -> HashSet<String> {
-        if mapping.subscription.report_batch_item_failures {
-            response
-                .batch_item_failures
-                .into_iter()
-                .map(|f| f.item_identifier)
-                .collect()
-        } else {
-            HashSet::new()
-        }
-    };
-    let mut failed = failures(handle_batch(app, mapping.worker, event.clone()).await);
+    let mut failed = invoke(app, mapping, event.clone()).await;
     if mapping.deliver_twice {
         // The duplicate arrives after the first delivery has finished, so
         // the outcome is deterministic: it must find the work done. A
         // message is done once either delivery finished it, as on SQS,
         // where the successful invocation deletes it.
-        let again = failures(handle_batch(app, mapping.worker, event).await);
+        let again = invoke(app, mapping, event).await;
         for id in failed.symmetric_difference(&again) {
             tracing::warn!(
                 worker,
@@ -176,30 +196,13 @@ async fn deliver(app: &App, sqs: &aws_sdk_sqs::Client, mapping: &Mapping, messag
             .and_then(|n| n.parse().ok())
             .unwrap_or(1);
         if failed.contains(id) {
-            let backoff = retry_backoff_seconds(receive_count);
             tracing::info!(
                 worker,
                 message_id = id,
                 receive_count,
-                backoff_seconds = backoff,
                 outcome = "retry",
                 "delivery"
             );
-            if let Err(err) = sqs
-                .change_message_visibility()
-                .queue_url(&mapping.queue_url)
-                .receipt_handle(receipt)
-                .visibility_timeout(backoff)
-                .send()
-                .await
-            {
-                tracing::warn!(
-                    worker,
-                    message_id = id,
-                    error = %aws_sdk_sqs::error::DisplayErrorContext(&err),
-                    "could not shorten the retry wait; the queue's visibility timeout applies"
-                );
-            }
         } else {
             tracing::info!(
                 worker,
@@ -274,18 +277,8 @@ pub fn sqs_event(mapping: &Mapping, messages: &[Message]) -> SqsEvent {
 mod tests {
     use super::*;
 
-    #[test]
-    fn backoff_grows_and_caps() {
-        assert_eq!(retry_backoff_seconds(0), 2);
-        assert_eq!(retry_backoff_seconds(1), 2);
-        assert_eq!(retry_backoff_seconds(3), 8);
-        assert_eq!(retry_backoff_seconds(6), 60);
-        assert_eq!(retry_backoff_seconds(40), 60);
-    }
-
-    #[test]
-    fn event_looks_like_lambdas() {
-        let mapping = Mapping {
+    fn mapping() -> Mapping {
+        Mapping {
             subscription: SqsSubscription {
                 function: "ScriptWorkerFunction".into(),
                 binary: "worker-script".into(),
@@ -298,7 +291,31 @@ mod tests {
             queue_arn: "arn:aws:sqs:ap-southeast-1:123456789012:q".into(),
             region: "ap-southeast-1".into(),
             deliver_twice: false,
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_invocation_leaves_the_whole_batch() {
+        let mapping = Mapping {
+            timeout: Duration::from_millis(10),
+            ..mapping()
         };
+        let ids: HashSet<String> = ["m1".to_owned(), "m2".to_owned()].into();
+        let left = within_timeout(&mapping, ids.clone(), std::future::pending()).await;
+        assert_eq!(left, ids);
+
+        let mut response = SqsBatchResponse::default();
+        let mut failure = aws_lambda_events::event::sqs::BatchItemFailure::default();
+        failure.item_identifier = "m2".into();
+        response.batch_item_failures.push(failure);
+        let left = within_timeout(&mapping, ids, async { response }).await;
+        assert_eq!(left, HashSet::from(["m2".to_owned()]));
+    }
+
+    #[test]
+    fn event_looks_like_lambdas() {
+        let mapping = mapping();
         let message = Message::builder()
             .message_id("m1")
             .receipt_handle("r1")

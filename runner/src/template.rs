@@ -150,12 +150,18 @@ impl Template {
     pub fn load(path: &Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut template = Self::parse(&text)?;
-        template.base_dir = path
+        let base_dir = path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        Ok(template)
+        Ok(Self::parse(&text)?.with_base_dir(base_dir))
+    }
+
+    /// The folder `DefinitionUri` and the like are relative to (`parse`
+    /// assumes the current one).
+    pub fn with_base_dir(mut self, dir: PathBuf) -> Self {
+        self.base_dir = dir;
+        self
     }
 
     pub fn parse(text: &str) -> Result<Self> {
@@ -376,7 +382,7 @@ impl Template {
     }
 
     /// Variables a function's `Environment` declares, or the Globals'.
-    fn variables<'a>(props: Option<&'a Value>) -> Option<&'a serde_yaml::Mapping> {
+    fn variables(props: Option<&Value>) -> Option<&serde_yaml::Mapping> {
         props
             .and_then(|p| get(p, "Environment"))
             .and_then(|e| get(e, "Variables"))

@@ -74,7 +74,7 @@ async fn provisions_every_resource_and_again_idempotently() {
         "{redrive}"
     );
     assert_eq!(redrive["maxReceiveCount"], 6);
-    assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], "360");
+    assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], "540");
     first.stop().await;
 
     // A second start with the same prefix finds everything in place.
@@ -137,7 +137,11 @@ async fn presigned_put_is_held_to_its_signed_headers() {
         .send()
         .await
         .unwrap();
-    assert_eq!(refused.status(), 403, "DELETE is not in the bucket's CORS rules");
+    assert_eq!(
+        refused.status(),
+        403,
+        "DELETE is not in the bucket's CORS rules"
+    );
 
     let res = put(ok.uri().to_owned(), "image/png", b"12345".to_vec())
         .await
@@ -177,6 +181,10 @@ async fn presigned_put_is_held_to_its_signed_headers() {
     );
     let stored = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
     let keys: Vec<&str> = stored.contents().iter().filter_map(|o| o.key()).collect();
-    assert_eq!(keys, ["users/u1/ok.png"], "only the well-signed upload is stored");
+    assert_eq!(
+        keys,
+        ["users/u1/ok.png"],
+        "only the well-signed upload is stored"
+    );
     runner.stop().await;
 }

@@ -2,6 +2,8 @@
 //! (on Lambda) or from the variables the local runner resolves out of
 //! `infra/template.yaml`.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, bail};
 
 #[derive(Debug, Clone)]
@@ -17,6 +19,12 @@ pub struct Config {
     /// Local fault injection: the named pipeline stage fails permanently.
     /// Never set in the template; tests set it to walk the refund path.
     pub fail_stage: Option<String>,
+    /// Local fault injection: the first N deliveries of a stage fail
+    /// transiently (`PIPELINE_TRANSIENT_FAULTS=script:2,video:1`). Never set
+    /// in the template; tests set it to walk the retry path.
+    pub transient_faults: BTreeMap<String, u32>,
+    /// How a stage worker retries through its queue.
+    pub stages: Stages,
     /// Signs payment webhooks; without it the webhook refuses every event.
     pub payment_webhook_secret: Option<String>,
     /// Uploads older than this that no live job needs are deleted.
@@ -46,6 +54,70 @@ impl Default for Limits {
             usage_log_days: 30,
         }
     }
+}
+
+/// How a stage worker retries a transient failure: it leaves the message
+/// for redelivery after a backoff it sets itself, and gives up after
+/// `max_attempts` deliveries. The template states the numbers (see its
+/// timing rule); the defaults match it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stages {
+    /// The worker's own queue (`STAGE_QUEUE_URL`), where it sets the
+    /// backoff on the message in hand; None outside the stage workers.
+    pub queue_url: Option<String>,
+    pub max_attempts: u32,
+    /// The wait before the second delivery; it doubles per delivery.
+    pub backoff_base_s: u32,
+    pub backoff_max_s: u32,
+}
+
+impl Default for Stages {
+    fn default() -> Self {
+        Stages {
+            queue_url: None,
+            max_attempts: 5,
+            backoff_base_s: 5,
+            backoff_max_s: 40,
+        }
+    }
+}
+
+impl Stages {
+    /// How long a message that failed on delivery `attempt` (its receive
+    /// count, from 1) stays invisible: base × 2^(attempt-1), capped.
+    pub fn backoff_seconds(&self, attempt: u32) -> u32 {
+        let doublings = attempt.saturating_sub(1).min(31);
+        self.backoff_base_s
+            .saturating_mul(1 << doublings)
+            .min(self.backoff_max_s)
+    }
+
+    /// The longest wait between two deliveries.
+    pub fn max_backoff_seconds(&self) -> u32 {
+        (1..self.max_attempts)
+            .map(|a| self.backoff_seconds(a))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// `stage:count` pairs, comma separated.
+fn transient_faults(value: Option<String>) -> anyhow::Result<BTreeMap<String, u32>> {
+    let mut faults = BTreeMap::new();
+    for pair in value.iter().flat_map(|v| v.split(',')) {
+        let pair = pair.trim();
+        if pair.is_empty() {
+            continue;
+        }
+        let parsed = pair
+            .split_once(':')
+            .and_then(|(stage, n)| Some((stage.trim(), n.trim().parse::<u32>().ok()?)));
+        let Some((stage, count)) = parsed.filter(|(stage, _)| !stage.is_empty()) else {
+            bail!("PIPELINE_TRANSIENT_FAULTS: {pair} is not stage:count");
+        };
+        faults.insert(stage.to_owned(), count);
+    }
+    Ok(faults)
 }
 
 /// Which implementation does an AI stage.
@@ -236,7 +308,7 @@ impl Providers {
             allow_http_loopback,
             connect_timeout: millis("PROVIDER_CONNECT_TIMEOUT_MS", 5_000)?,
             request_timeout: millis("PROVIDER_REQUEST_TIMEOUT_MS", 45_000)?,
-            retry_budget: millis("PROVIDER_RETRY_BUDGET_MS", 50_000)?,
+            retry_budget: millis("PROVIDER_RETRY_BUDGET_MS", 30_000)?,
             download_timeout: millis("PROVIDER_DOWNLOAD_TIMEOUT_MS", 120_000)?,
             max_download_bytes: count("PROVIDER_MAX_DOWNLOAD_BYTES", 100 * 1024 * 1024)?,
             video_poll_seconds: u32::try_from(count("VIDEO_POLL_SECONDS", 10)?)
@@ -336,7 +408,8 @@ impl Config {
             }
         };
         let defaults = Limits::default();
-        let per_minute = |key: &str, default: u32| -> anyhow::Result<u32> {
+        let stage_defaults = Stages::default();
+        let small = |key: &str, default: u32| -> anyhow::Result<u32> {
             let n = number(key, i64::from(default))?;
             u32::try_from(n).with_context(|| format!("{key} is too large"))
         };
@@ -349,16 +422,23 @@ impl Config {
             media_bucket: required("MEDIA_BUCKET")?,
             state_machine_arn: required("PIPELINE_STATE_MACHINE_ARN")?,
             fail_stage: lookup("PIPELINE_FAIL_STAGE").filter(|v| !v.is_empty()),
+            transient_faults: transient_faults(lookup("PIPELINE_TRANSIENT_FAULTS"))?,
+            stages: Stages {
+                queue_url: lookup("STAGE_QUEUE_URL").filter(|v| !v.is_empty()),
+                max_attempts: small("STAGE_MAX_ATTEMPTS", stage_defaults.max_attempts)?,
+                backoff_base_s: small("STAGE_BACKOFF_BASE_SECONDS", stage_defaults.backoff_base_s)?,
+                backoff_max_s: small("STAGE_BACKOFF_MAX_SECONDS", stage_defaults.backoff_max_s)?,
+            },
             payment_webhook_secret: lookup("PAYMENT_WEBHOOK_SECRET").filter(|v| !v.is_empty()),
             upload_retention_days: number("UPLOAD_RETENTION_DAYS", 30)?,
             job_deadline_minutes: number("JOB_DEADLINE_MINUTES", 90)?,
             providers: Providers::from_lookup(&lookup)?,
             limits: Limits {
-                auth_requests_per_minute: per_minute(
+                auth_requests_per_minute: small(
                     "AUTH_RATE_LIMIT_PER_MINUTE",
                     defaults.auth_requests_per_minute,
                 )?,
-                api_requests_per_minute: per_minute(
+                api_requests_per_minute: small(
                     "API_RATE_LIMIT_PER_MINUTE",
                     defaults.api_requests_per_minute,
                 )?,
@@ -425,6 +505,41 @@ mod tests {
             assert!(check_base_url("X", url, true).is_err(), "{url}");
         }
         assert!(check_base_url("X", "https://api.deepseek.com", false).is_ok());
+    }
+
+    #[test]
+    fn backoff_doubles_per_delivery_up_to_its_cap() {
+        let stages = Stages::default();
+        let waits: Vec<u32> = (1..=6).map(|a| stages.backoff_seconds(a)).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 40, 40]);
+        assert_eq!(stages.backoff_seconds(0), 5);
+        assert_eq!(stages.backoff_seconds(u32::MAX), 40);
+        assert_eq!(stages.max_backoff_seconds(), 40);
+        let one = Stages {
+            max_attempts: 1,
+            ..Stages::default()
+        };
+        assert_eq!(one.max_backoff_seconds(), 0);
+    }
+
+    #[test]
+    fn transient_faults_are_stage_count_pairs() {
+        let mut pairs = TABLES.to_vec();
+        pairs.push(("PIPELINE_TRANSIENT_FAULTS", "script:2, video:1"));
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(config.transient_faults["script"], 2);
+        assert_eq!(config.transient_faults["video"], 1);
+        assert!(
+            Config::from_lookup(lookup(&TABLES))
+                .unwrap()
+                .transient_faults
+                .is_empty()
+        );
+        for bad in ["script", "script:x", ":2"] {
+            let mut pairs = TABLES.to_vec();
+            pairs.push(("PIPELINE_TRANSIENT_FAULTS", bad));
+            assert!(Config::from_lookup(lookup(&pairs)).is_err(), "{bad}");
+        }
     }
 
     #[test]

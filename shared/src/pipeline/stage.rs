@@ -9,10 +9,6 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::jobs::{self, JobError, Status, store};
 
-/// After this many deliveries a transient fault is treated as permanent, so
-/// the job ends (and refunds) instead of waiting for the stage timeout.
-const MAX_ATTEMPTS: u32 = 5;
-
 #[derive(Debug, Deserialize)]
 struct Message {
     job_id: String,
@@ -22,8 +18,61 @@ struct Message {
     error: Option<serde_json::Value>,
 }
 
-/// Ok: the message is done with (delete it). Err: leave it for redelivery.
+/// Ok: the message is done with (delete it). Err: leave it for redelivery,
+/// which comes after the backoff set here.
 pub async fn handle(app: &App, worker: Worker, record: &SqsMessage) -> Result<()> {
+    let attempt = record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|c| c.parse::<u32>().ok())
+        .unwrap_or(1);
+    let result = deliver(app, worker, record, attempt).await;
+    if result.is_err() {
+        back_off(app, worker, record, attempt).await;
+    }
+    result
+}
+
+/// The event-source mapping leaves a failed message alone, so without this
+/// the next delivery would wait out the queue's whole visibility timeout
+/// (6x the function's timeout) and the stage's state would time out after
+/// a try or two. A failure here only means that longer wait.
+async fn back_off(app: &App, worker: Worker, record: &SqsMessage, attempt: u32) {
+    let stages = &app.config.stages;
+    let wait_s = stages.backoff_seconds(attempt);
+    let (Some(queue), Some(receipt)) = (&stages.queue_url, &record.receipt_handle) else {
+        tracing::warn!(
+            worker = worker.name(),
+            "no STAGE_QUEUE_URL or receipt handle; the queue's visibility timeout applies"
+        );
+        return;
+    };
+    let visibility = i32::try_from(wait_s).unwrap_or(i32::MAX);
+    match app
+        .sqs
+        .change_message_visibility()
+        .queue_url(queue)
+        .receipt_handle(receipt)
+        .visibility_timeout(visibility)
+        .send()
+        .await
+    {
+        Ok(_) => tracing::info!(
+            worker = worker.name(),
+            attempt,
+            backoff_seconds = wait_s,
+            "retry backoff set"
+        ),
+        Err(err) => tracing::warn!(
+            worker = worker.name(),
+            attempt,
+            error = %aws_sdk_sqs::error::DisplayErrorContext(&err),
+            "could not set the retry backoff; the queue's visibility timeout applies"
+        ),
+    }
+}
+
+async fn deliver(app: &App, worker: Worker, record: &SqsMessage, attempt: u32) -> Result<()> {
     let Some(body) = record.body.as_deref() else {
         tracing::error!(worker = worker.name(), "message without a body dropped");
         return Ok(());
@@ -36,11 +85,6 @@ pub async fn handle(app: &App, worker: Worker, record: &SqsMessage) -> Result<()
             return Ok(());
         }
     };
-    let attempt = record
-        .attributes
-        .get("ApproximateReceiveCount")
-        .and_then(|c| c.parse::<u32>().ok())
-        .unwrap_or(1);
     let Some(job) = store::get(app, &message.job_id).await? else {
         tracing::warn!(job_id = %message.job_id, "stage message for a deleted job dropped");
         return report_success(app, &message.task_token).await;
@@ -56,7 +100,8 @@ pub async fn handle(app: &App, worker: Worker, record: &SqsMessage) -> Result<()
         tracing::info!(job_id = %job.id, status = job.status.as_str(), "job already ended; stage skipped");
         return report_success(app, &message.task_token).await;
     }
-    match work::run(app, &job, &message.stage, attempt >= MAX_ATTEMPTS).await {
+    let last_attempt = attempt >= app.config.stages.max_attempts;
+    match work::run(app, &job, &message.stage, attempt, last_attempt).await {
         Ok(Outcome::Done) => {
             tracing::info!(job_id = %job.id, stage = %message.stage, attempt, "stage done");
             report(app, &message.task_token, true, 0).await
@@ -65,7 +110,7 @@ pub async fn handle(app: &App, worker: Worker, record: &SqsMessage) -> Result<()
             tracing::info!(job_id = %job.id, stage = %message.stage, wait_s, "stage waiting on its provider");
             report(app, &message.task_token, false, wait_s).await
         }
-        Err(failure) if failure.permanent || attempt >= MAX_ATTEMPTS => {
+        Err(failure) if failure.permanent || last_attempt => {
             tracing::warn!(job_id = %job.id, stage = %message.stage, code = %failure.code, attempt, "stage failed");
             let error = JobError {
                 stage: message.stage.clone(),

@@ -79,17 +79,19 @@ pub fn fallback_price(price: i64) -> i64 {
     price / 2
 }
 
-/// `last_attempt`: this delivery is the stage's last try, so a transient
-/// failure now is as final as a permanent one.
+/// `attempt`: the delivery's receive count. `last_attempt`: this delivery
+/// is the stage's last try, so a transient failure now is as final as a
+/// permanent one.
 pub async fn run(
     app: &App,
     job: &Job,
     stage: &str,
+    attempt: u32,
     last_attempt: bool,
 ) -> Result<Outcome, Failure> {
     let stage = Stage::parse(stage)
         .map_err(|_| permanent("unknown_stage", format!("unknown stage {stage}")))?;
-    mark_started(app, job, stage).await?;
+    mark_started(app, job, stage, attempt).await?;
     if app.config.fail_stage.as_deref() == Some(stage.as_str()) {
         return Err(permanent(
             "injected_fault",
@@ -98,6 +100,21 @@ pub async fn run(
                 stage.as_str()
             ),
         ));
+    }
+    if app
+        .config
+        .transient_faults
+        .get(stage.as_str())
+        .is_some_and(|&failing| attempt <= failing)
+    {
+        return Err(Failure {
+            permanent: false,
+            code: "injected_transient_fault".into(),
+            message: format!(
+                "the {} step failed for now (fault injected for testing)",
+                stage.as_str()
+            ),
+        });
     }
     match stage {
         Stage::Script => script(app, job).await,
@@ -108,7 +125,9 @@ pub async fn run(
     }
 }
 
-async fn mark_started(app: &App, job: &Job, stage: Stage) -> Result<(), Failure> {
+/// Also records the delivery's receive count as `{stage}_attempt`, so how
+/// hard a stage had to try shows on the job (operators, the retry tests).
+async fn mark_started(app: &App, job: &Job, stage: Stage, attempt: u32) -> Result<(), Failure> {
     // Never move the visible stage backwards on a late redelivery.
     if stage.percent() < job.stage.percent() {
         return Ok(());
@@ -116,10 +135,14 @@ async fn mark_started(app: &App, job: &Job, stage: Stage) -> Result<(), Failure>
     store::update_live(
         app,
         &job.id,
-        "SET #status = :running, stage = :stage, updated_at = :now",
+        &format!(
+            "SET #status = :running, stage = :stage, {}_attempt = :attempt, updated_at = :now",
+            stage.as_str()
+        ),
         None,
         vec![
             (":stage", s(stage.as_str())),
+            (":attempt", n(attempt)),
             (":now", s(clock::rfc3339(clock::now()))),
         ],
     )
