@@ -352,6 +352,16 @@ impl Auditor {
         }))
     }
 
+    /// An audit that keeps what it refuses in memory only (it never joins
+    /// the suite's records).
+    pub fn in_memory(place: Place) -> Arc<Self> {
+        Arc::new(Auditor {
+            place,
+            sink: None,
+            refused: Mutex::new(Vec::new()),
+        })
+    }
+
     /// Writes what each function is granted, for the suite's summary.
     pub fn write_grants(&self, tag: &str, grants: &BTreeMap<String, BTreeSet<String>>) {
         let Some(dir) = audit_dir() else { return };
@@ -612,6 +622,61 @@ mod tests {
             needs(&Input::erase(input), &place()).unwrap()[0].resource,
             "arn:aws:sqs:ap-southeast-1:123456789012:glimvid-local-ScriptQueue"
         );
+    }
+
+    /// Through a real SDK client: the call the role does not allow never
+    /// leaves the process, and the error names function, action and
+    /// resource; the allowed one goes on to the network (here a closed
+    /// port).
+    #[tokio::test]
+    async fn a_call_the_role_does_not_allow_is_refused_before_it_is_sent() {
+        let mut policy = Policy::default();
+        policy
+            .add_document(&serde_json::json!({"Statement": [{
+                "Effect": "Allow", "Action": "dynamodb:GetItem",
+                "Resource": "arn:aws:dynamodb:ap-southeast-1:123456789012:table/users"
+            }]}))
+            .unwrap();
+        let auditor = Auditor::in_memory(place());
+        let sdk = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new("ap-southeast-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+                aws_sdk_s3::config::Credentials::new("AKID", "secret", None, None, "unit"),
+            ))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        config.push_interceptor(auditor.interceptor("MeGetFunction", Arc::new(policy)));
+        let db = aws_sdk_dynamodb::Client::from_conf(config.build());
+        let key = aws_sdk_dynamodb::types::AttributeValue::S("k".into());
+
+        let err = db
+            .put_item()
+            .table_name("users")
+            .item("pk", key.clone())
+            .send()
+            .await
+            .unwrap_err();
+        let text = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&err));
+        assert!(
+            text.contains("MeGetFunction is not allowed dynamodb:PutItem on arn:aws:dynamodb:ap-southeast-1:123456789012:table/users"),
+            "{text}"
+        );
+        let err = db
+            .get_item()
+            .table_name("users")
+            .key("pk", key)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)),
+            "allowed, so it reached the (closed) endpoint: {err:?}"
+        );
+        let refused = auditor.refused();
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].action, "dynamodb:PutItem");
     }
 
     #[test]

@@ -403,7 +403,7 @@ pub async fn start(options: Options) -> Result<Running> {
             &account,
         )
         .await?;
-        grants.insert(spec.logical_id.clone(), role.policy.granted_actions());
+        grants.insert(spec.logical_id.clone(), role.own_grants()?);
         let policy = Arc::new(role.policy);
         let identity = roles::Identity {
             function: spec.logical_id.clone(),

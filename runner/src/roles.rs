@@ -151,7 +151,7 @@ impl Translated {
                     let doc = managed_policy(arn).with_context(|| {
                         format!("{role}: managed policy {arn} is not known locally (iam::managed_policy)")
                     })?;
-                    (format!("managed-{name}"), doc)
+                    (format!("{MANAGED_PREFIX}{name}"), doc)
                 }
                 // A customer managed policy of the template's own.
                 Value::Object(r) if r.get("Ref").is_some_and(Value::is_string) => {
@@ -200,6 +200,24 @@ pub struct ResolvedRole {
     pub documents: Vec<(String, Value)>,
     pub policy: Policy,
 }
+
+impl ResolvedRole {
+    /// The actions the template's own policies grant: the AWS managed ones
+    /// SAM attaches serve the Lambda service (logs, polling the queue), not
+    /// the function's code, so no test can be expected to use them.
+    pub fn own_grants(&self) -> Result<std::collections::BTreeSet<String>> {
+        let mut own = Policy::default();
+        for (name, doc) in &self.documents {
+            if !name.starts_with(MANAGED_PREFIX) {
+                own.add_document(doc)?;
+            }
+        }
+        Ok(own.granted_actions())
+    }
+}
+
+/// How the local copies of AWS managed policies are named.
+const MANAGED_PREFIX: &str = "managed-";
 
 impl RoleSpec {
     pub fn resolve(&self, scope: &Scope<'_>) -> Result<ResolvedRole> {

@@ -234,6 +234,62 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Uploads `bytes` the way the web app does: a ticket, then the
+    /// presigned PUT straight to storage. Returns the upload id.
+    pub async fn put_upload(&self, bytes: Vec<u8>, content_type: &str) -> String {
+        let ticket = self
+            .post(
+                "/uploads",
+                serde_json::json!({"content_type": content_type, "size_bytes": bytes.len()}),
+            )
+            .await;
+        assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
+        let put = reqwest::Client::new()
+            .put(ticket.body["url"].as_str().expect("upload URL"))
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .expect("PUT to storage")
+            .status();
+        assert_eq!(put, StatusCode::OK);
+        ticket.body["upload_id"]
+            .as_str()
+            .expect("upload id")
+            .to_owned()
+    }
+
+    /// An upload that has been completed (checked as a real image).
+    pub async fn completed_upload(&self, bytes: Vec<u8>, content_type: &str) -> String {
+        let id = self.put_upload(bytes, content_type).await;
+        let done = self
+            .post(&format!("/uploads/{id}/complete"), serde_json::json!({}))
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        id
+    }
+
+    /// Polls the job until it has ended; panics after `limit`.
+    pub async fn job_when_done(&self, id: &str, limit: std::time::Duration) -> Reply {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let job = self.get(&format!("/videos/{id}")).await;
+            assert_eq!(job.status, StatusCode::OK, "{}", job.body);
+            let status = job.body["status"].as_str().unwrap_or_default().to_owned();
+            if !matches!(status.as_str(), "queued" | "running") {
+                return job;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job stuck: {}",
+                job.body
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    }
+}
+
 impl Default for Api {
     fn default() -> Self {
         Self::new()

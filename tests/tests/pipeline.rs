@@ -20,16 +20,7 @@ fn api() -> Api {
 }
 
 async fn upload(me: &Api, bytes: &[u8], content_type: &str) -> String {
-    let ticket = me
-        .post(
-            "/uploads",
-            json!({"content_type": content_type, "size_bytes": bytes.len()}),
-        )
-        .await;
-    assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
-    let put = put_presigned(&ticket.body, content_type, bytes.to_vec()).await;
-    assert_eq!(put, StatusCode::OK);
-    ticket.body["upload_id"].as_str().unwrap().to_owned()
+    me.put_upload(bytes.to_vec(), content_type).await
 }
 
 async fn put_presigned(ticket: &Value, content_type: &str, body: Vec<u8>) -> StatusCode {
@@ -44,21 +35,7 @@ async fn put_presigned(ticket: &Value, content_type: &str, body: Vec<u8>) -> Sta
 }
 
 async fn wait_until_done(me: &Api, id: &str) -> Reply {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
-    loop {
-        let job = me.get(&format!("/videos/{id}")).await;
-        assert_eq!(job.status, StatusCode::OK, "{}", job.body);
-        let status = job.body["status"].as_str().unwrap_or_default().to_owned();
-        if !matches!(status.as_str(), "queued" | "running") {
-            return job;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "job stuck: {}",
-            job.body
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    me.job_when_done(id, Duration::from_secs(240)).await
 }
 
 async fn user_id(me: &Api) -> String {
@@ -360,13 +337,9 @@ async fn held_job(me: &Api, upload_id: &str) -> String {
 #[tokio::test]
 async fn a_cancelled_job_links_what_it_made_so_far() {
     let (me, _) = api().signed_up().await;
-    let upload_id = upload(&me, &photo(800, 600, ImageFormat::Jpeg), "image/jpeg").await;
-    assert_eq!(
-        me.post(&format!("/uploads/{upload_id}/complete"), json!({}))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    let upload_id = me
+        .completed_upload(photo(800, 600, ImageFormat::Jpeg), "image/jpeg")
+        .await;
     let id = held_job(&me, &upload_id).await;
     // As if the enhance stage had recorded its image (the upload stands in).
     let app = app().await;
@@ -410,13 +383,9 @@ async fn a_cancelled_job_links_what_it_made_so_far() {
 async fn deleting_an_upload_cancels_and_refunds_its_live_job() {
     let (me, _) = api().signed_up().await;
     let user = user_id(&me).await;
-    let upload_id = upload(&me, &photo(800, 600, ImageFormat::Jpeg), "image/jpeg").await;
-    assert_eq!(
-        me.post(&format!("/uploads/{upload_id}/complete"), json!({}))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    let upload_id = me
+        .completed_upload(photo(800, 600, ImageFormat::Jpeg), "image/jpeg")
+        .await;
     let id = held_job(&me, &upload_id).await;
     assert_eq!(
         glimvid::credits::balance(&app().await, &user)
@@ -444,4 +413,48 @@ async fn deleting_an_upload_cancels_and_refunds_its_live_job() {
         1
     );
     assert_eq!(glimvid_tests::refused_calls("UploadsDeleteFunction"), []);
+}
+
+#[tokio::test]
+async fn uploads_are_listed_newest_first() {
+    let (me, _) = api().signed_up().await;
+    let first = me
+        .completed_upload(photo(700, 500, ImageFormat::Jpeg), "image/jpeg")
+        .await;
+    let second = me
+        .completed_upload(photo(640, 640, ImageFormat::Png), "image/png")
+        .await;
+    let listed = me.get("/uploads").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let items = listed.body["items"].as_array().expect("items");
+    let ids: Vec<&str> = items.iter().filter_map(|u| u["id"].as_str()).collect();
+    assert_eq!(ids, [second.as_str(), first.as_str()]);
+    assert_eq!(items[0]["content_type"], "image/png");
+    assert_eq!(items[0]["width"], 640);
+    assert_eq!(glimvid_tests::refused_calls("UploadsListFunction"), []);
+}
+
+/// Deleting a live video stops its execution and refunds it before its
+/// records go.
+#[tokio::test]
+async fn deleting_a_live_video_refunds_it_and_stops_its_execution() {
+    let (me, _) = api().signed_up().await;
+    let user = user_id(&me).await;
+    let upload_id = me
+        .completed_upload(photo(800, 600, ImageFormat::Jpeg), "image/jpeg")
+        .await;
+    let id = held_job(&me, &upload_id).await;
+    let deleted = me.delete(&format!("/videos/{id}")).await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    assert_eq!(
+        me.get(&format!("/videos/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        glimvid::credits::balance(&app().await, &user)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(glimvid_tests::refused_calls("VideosDeleteFunction"), []);
 }

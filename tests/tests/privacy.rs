@@ -19,30 +19,8 @@ fn api() -> Api {
 }
 
 async fn uploaded(me: &Api, width: u32) -> String {
-    let bytes = photo(width, 600, ImageFormat::Png);
-    let ticket = me
-        .post(
-            "/uploads",
-            json!({"content_type": "image/png", "size_bytes": bytes.len()}),
-        )
-        .await;
-    assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
-    let put = reqwest::Client::new()
-        .put(ticket.body["url"].as_str().unwrap())
-        .header("content-type", "image/png")
-        .body(bytes)
-        .send()
+    me.completed_upload(photo(width, 600, ImageFormat::Png), "image/png")
         .await
-        .unwrap();
-    assert_eq!(put.status(), StatusCode::OK);
-    let id = ticket.body["upload_id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        me.post(&format!("/uploads/{id}/complete"), json!({}))
-            .await
-            .status,
-        StatusCode::OK
-    );
-    id
 }
 
 async fn finished_video(me: &Api, upload_id: &str) -> Value {

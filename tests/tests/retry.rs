@@ -35,21 +35,7 @@ fn api() -> Api {
 const HANG: Duration = Duration::from_secs(240);
 
 async fn wait_until_done(me: &Api, id: &str) -> Reply {
-    let deadline = tokio::time::Instant::now() + HANG;
-    loop {
-        let job = me.get(&format!("/videos/{id}")).await;
-        assert_eq!(job.status, StatusCode::OK, "{}", job.body);
-        let status = job.body["status"].as_str().unwrap_or_default().to_owned();
-        if !matches!(status.as_str(), "queued" | "running") {
-            return job;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "job stuck: {}",
-            job.body
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    me.job_when_done(id, HANG).await
 }
 
 /// The receive count of the stage's last delivery, as the worker recorded
@@ -89,27 +75,8 @@ async fn create(me: &Api, upload_id: Option<&str>, title: &str) -> String {
 }
 
 async fn upload(me: &Api) -> String {
-    let bytes = photo(1200, 900, ImageFormat::Jpeg);
-    let ticket = me
-        .post(
-            "/uploads",
-            json!({"content_type": "image/jpeg", "size_bytes": bytes.len()}),
-        )
-        .await;
-    assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
-    let put = reqwest::Client::new()
-        .put(ticket.body["url"].as_str().unwrap())
-        .header("content-type", "image/jpeg")
-        .body(bytes)
-        .send()
+    me.completed_upload(photo(1200, 900, ImageFormat::Jpeg), "image/jpeg")
         .await
-        .unwrap()
-        .status();
-    assert_eq!(put, StatusCode::OK);
-    let id = ticket.body["upload_id"].as_str().unwrap().to_owned();
-    let done = me.post(&format!("/uploads/{id}/complete"), json!({})).await;
-    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-    id
 }
 
 /// What this binary shows says something about production only if the

@@ -3,9 +3,21 @@
 //! nothing was recorded (the audit did not run), and prints, per function,
 //! what its role grants that no call used.
 
+use std::process::ExitCode;
+
 use anyhow::{Context, bail};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    match audit() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("glimvid-audit: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn audit() -> anyhow::Result<()> {
     let dir = std::env::args_os()
         .nth(1)
         .context("usage: glimvid-audit DIR (the GLIMVID_AUDIT_DIR of the test runs)")?;
@@ -15,7 +27,7 @@ fn main() -> anyhow::Result<()> {
         summary.calls,
         summary.used.len()
     );
-    println!("granted but never used, per function:");
+    println!("granted by the template but never used, per function:");
     for (function, unused) in &summary.unused {
         if unused.is_empty() {
             println!("  {function}: (none)");

@@ -21,27 +21,8 @@ pub struct Case {
 }
 
 async fn upload(me: &Api) -> String {
-    let bytes = photo(1200, 900, ImageFormat::Jpeg);
-    let ticket = me
-        .post(
-            "/uploads",
-            json!({"content_type": "image/jpeg", "size_bytes": bytes.len()}),
-        )
-        .await;
-    assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
-    let put = reqwest::Client::new()
-        .put(ticket.body["url"].as_str().unwrap())
-        .header("content-type", "image/jpeg")
-        .body(bytes)
-        .send()
+    me.completed_upload(photo(1200, 900, ImageFormat::Jpeg), "image/jpeg")
         .await
-        .expect("PUT to storage")
-        .status();
-    assert_eq!(put, StatusCode::OK);
-    let id = ticket.body["upload_id"].as_str().unwrap().to_owned();
-    let done = me.post(&format!("/uploads/{id}/complete"), json!({})).await;
-    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-    id
 }
 
 /// A new user's photo job titled `title`, `duration_s` long.
