@@ -363,7 +363,7 @@ impl Auditor {
     }
 
     /// Writes what each function is granted, for the suite's summary.
-    pub fn write_grants(&self, tag: &str, grants: &BTreeMap<String, BTreeSet<String>>) {
+    pub fn write_grants(&self, tag: &str, grants: &BTreeMap<String, Grants>) {
         let Some(dir) = audit_dir() else { return };
         let path = dir.join(format!("grants-{tag}.json"));
         match serde_json::to_vec_pretty(grants) {
@@ -480,8 +480,12 @@ impl Intercept for Audit {
     }
 }
 
+/// What a function's own policies grant: (action, resource) patterns.
+pub type Grants = BTreeSet<(String, String)>;
+
 /// The summary of a whole suite: what was refused, and per function what
-/// its policy grants that no call used.
+/// its policy grants that no call used (resources shown with `{prefix}`
+/// for each run's resource prefix).
 #[derive(Debug, Default)]
 pub struct Summary {
     pub calls: usize,
@@ -490,10 +494,17 @@ pub struct Summary {
     pub used: BTreeMap<String, BTreeSet<String>>,
 }
 
+/// One run's (one runner's) grants and calls, by its resource prefix.
+#[derive(Default)]
+struct Run {
+    grants: BTreeMap<String, Grants>,
+    calls: Vec<Record>,
+}
+
 pub fn summarise(dir: &std::path::Path) -> anyhow::Result<Summary> {
     use anyhow::Context;
     let mut summary = Summary::default();
-    let mut grants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut runs: BTreeMap<String, Run> = BTreeMap::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         let name = path
@@ -502,13 +513,19 @@ pub fn summarise(dir: &std::path::Path) -> anyhow::Result<Summary> {
             .unwrap_or_default()
             .to_owned();
         let text = std::fs::read_to_string(&path)?;
-        if name.starts_with("grants-") {
-            let g: BTreeMap<String, BTreeSet<String>> = serde_json::from_str(&text)
+        if let Some(tag) = name
+            .strip_prefix("grants-")
+            .and_then(|n| n.strip_suffix(".json"))
+        {
+            let grants: BTreeMap<String, Grants> = serde_json::from_str(&text)
                 .with_context(|| format!("parsing {}", path.display()))?;
-            for (function, actions) in g {
-                grants.entry(function).or_default().extend(actions);
-            }
-        } else if name.starts_with("calls-") {
+            runs.entry(tag.to_owned()).or_default().grants = grants;
+        } else if let Some((tag, _pid)) = name
+            .strip_prefix("calls-")
+            .and_then(|n| n.strip_suffix(".jsonl"))
+            .and_then(|n| n.rsplit_once('-'))
+        {
+            let run = runs.entry(tag.to_owned()).or_default();
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 let r: Record = serde_json::from_str(line)
                     .with_context(|| format!("parsing a line of {}", path.display()))?;
@@ -520,17 +537,43 @@ pub fn summarise(dir: &std::path::Path) -> anyhow::Result<Summary> {
                         r.resource.clone(),
                     ));
                 }
-                summary.used.entry(r.function).or_default().insert(r.action);
+                summary
+                    .used
+                    .entry(r.function.clone())
+                    .or_default()
+                    .insert(r.action.clone());
+                run.calls.push(r);
             }
         }
     }
-    for (function, granted) in grants {
-        let used = summary.used.get(&function).cloned().unwrap_or_default();
-        let unused: Vec<String> = granted
+    // A grant counts as used when any run made a call it covers.
+    let mut unused: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut used_grants: BTreeSet<(String, String)> = BTreeSet::new();
+    for (tag, run) in &runs {
+        for (function, grants) in &run.grants {
+            for (action, resource) in grants {
+                let shown = format!(
+                    "{action} on {}",
+                    resource.replace(&format!("{tag}-"), "{prefix}-")
+                );
+                let hit = run.calls.iter().any(|c| {
+                    &c.function == function
+                        && Policy::pattern_covers(action, &c.action)
+                        && Policy::resource_covers(resource, &c.resource)
+                });
+                if hit {
+                    used_grants.insert((function.clone(), shown.clone()));
+                }
+                unused.entry(function.clone()).or_default().insert(shown);
+            }
+        }
+    }
+    for (function, grants) in unused {
+        let never: Vec<String> = grants
             .into_iter()
-            .filter(|pattern| !used.iter().any(|a| Policy::pattern_covers(pattern, a)))
+            .filter(|g| !used_grants.contains(&(function.clone(), g.clone())))
             .collect();
-        summary.unused.insert(function, unused);
+        summary.unused.insert(function, never);
     }
     Ok(summary)
 }
@@ -677,6 +720,59 @@ mod tests {
         let refused = auditor.refused();
         assert_eq!(refused.len(), 1);
         assert_eq!(refused[0].action, "dynamodb:PutItem");
+    }
+
+    #[test]
+    fn the_summary_names_grants_no_run_used_and_calls_not_granted() {
+        let dir = std::env::temp_dir().join(format!("audit-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let table = |tag: &str, t: &str| format!("arn:aws:dynamodb:r:1:table/{tag}-{t}");
+        for tag in ["ta", "tb"] {
+            let grants = BTreeMap::from([(
+                "F".to_owned(),
+                Grants::from([
+                    ("dynamodb:GetItem".to_owned(), table(tag, "Users")),
+                    ("dynamodb:PutItem".to_owned(), table(tag, "Users")),
+                    ("dynamodb:GetItem".to_owned(), table(tag, "Jobs")),
+                ]),
+            )]);
+            std::fs::write(
+                dir.join(format!("grants-{tag}.json")),
+                serde_json::to_vec(&grants).unwrap(),
+            )
+            .unwrap();
+        }
+        let line = |action: &str, resource: String, allowed: bool| {
+            serde_json::to_string(&Record {
+                function: "F".into(),
+                action: action.into(),
+                resource,
+                allowed,
+            })
+            .unwrap()
+        };
+        std::fs::write(
+            dir.join("calls-ta-1.jsonl"),
+            line("dynamodb:GetItem", table("ta", "Users"), true) + "\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("calls-tb-2.jsonl"),
+            [
+                line("dynamodb:PutItem", table("tb", "Users"), true),
+                line("dynamodb:DeleteItem", table("tb", "Users"), false),
+            ]
+            .join("\n"),
+        )
+        .unwrap();
+        let summary = summarise(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(summary.calls, 3);
+        assert_eq!(
+            summary.unused["F"],
+            ["dynamodb:GetItem on arn:aws:dynamodb:r:1:table/{prefix}-Jobs"]
+        );
+        assert_eq!(summary.refused.len(), 1);
     }
 
     #[test]

@@ -116,18 +116,27 @@ impl Policy {
         }
     }
 
-    /// The action patterns the Allow statements grant, as written.
-    pub fn granted_actions(&self) -> BTreeSet<String> {
+    /// Every (action pattern, resource pattern) an Allow statement grants.
+    pub fn granted_pairs(&self) -> BTreeSet<(String, String)> {
         self.statements
             .iter()
-            .filter(|st| st.effect == Effect::Allow && !st.not_action)
-            .flat_map(|st| st.actions.iter().cloned())
+            .filter(|st| st.effect == Effect::Allow && !st.not_action && !st.not_resource)
+            .flat_map(|st| {
+                st.actions
+                    .iter()
+                    .flat_map(|a| st.resources.iter().map(move |r| (a.clone(), r.clone())))
+            })
             .collect()
     }
 
     /// Whether an action pattern (e.g. `sqs:SendMessage*`) covers `action`.
     pub fn pattern_covers(pattern: &str, action: &str) -> bool {
         glob(pattern, action, true)
+    }
+
+    /// Whether a resource pattern covers `resource` (case-sensitive).
+    pub fn resource_covers(pattern: &str, resource: &str) -> bool {
+        glob(pattern, resource, false)
     }
 }
 

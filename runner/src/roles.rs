@@ -205,14 +205,14 @@ impl ResolvedRole {
     /// The actions the template's own policies grant: the AWS managed ones
     /// SAM attaches serve the Lambda service (logs, polling the queue), not
     /// the function's code, so no test can be expected to use them.
-    pub fn own_grants(&self) -> Result<std::collections::BTreeSet<String>> {
+    pub fn own_grants(&self) -> Result<std::collections::BTreeSet<(String, String)>> {
         let mut own = Policy::default();
         for (name, doc) in &self.documents {
             if !name.starts_with(MANAGED_PREFIX) {
                 own.add_document(doc)?;
             }
         }
-        Ok(own.granted_actions())
+        Ok(own.granted_pairs())
     }
 }
 

@@ -32,7 +32,10 @@ fn audit() -> anyhow::Result<()> {
         if unused.is_empty() {
             println!("  {function}: (none)");
         } else {
-            println!("  {function}: {}", unused.join(", "));
+            println!("  {function}:");
+            for grant in unused {
+                println!("    {grant}");
+            }
         }
     }
     for (function, actions) in &summary.used {
