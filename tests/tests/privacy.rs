@@ -181,8 +181,10 @@ async fn deleting_the_account_leaves_nothing_after_one_sweep() {
         .await;
     assert_eq!(login.status, StatusCode::UNAUTHORIZED);
 
+    // This sweep, or another test's running at the same time, finishes the
+    // purge: what counts is that nothing is left once a sweep has run.
     let report = glimvid_tests::run_sweeper().await;
-    assert!(report.purges_finished >= 1, "{report:?}");
+    assert_eq!(report.purges_pending, 0, "{report:?}");
     let left = items_about(&user, &email).await;
     assert!(
         left.is_empty(),
