@@ -313,9 +313,15 @@ async fn another_users_job_and_upload_are_not_found() {
     );
 }
 
-/// A job the pipeline will not move on: its execution is stopped (with the
-/// emulator's root key, as an operator would) right after it was created.
-async fn held_job(me: &Api, upload_id: &str) -> String {
+/// A new user's job the pipeline will not move on, made from a completed
+/// upload: its execution is stopped (with the emulator's root key, as an
+/// operator would) right after it was created. (user, user id, upload, job)
+async fn held_job() -> (Api, String, String, String) {
+    let (me, _) = api().signed_up().await;
+    let user = user_id(&me).await;
+    let upload_id = me
+        .completed_upload(photo(800, 600, ImageFormat::Jpeg), "image/jpeg")
+        .await;
     let created = me
         .post("/videos", json!({"upload_id": upload_id, "title": "Teapot", "description": "Cast iron, 600 ml.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5}))
         .await;
@@ -329,21 +335,17 @@ async fn held_job(me: &Api, upload_id: &str) -> String {
         .send()
         .await
         .unwrap();
-    id
+    (me, user, upload_id, id)
 }
 
 /// VideosCancelFunction answers with the job, whose links are presigned
 /// GETs: its role must allow s3:GetObject on what the job made.
 #[tokio::test]
 async fn a_cancelled_job_links_what_it_made_so_far() {
-    let (me, _) = api().signed_up().await;
-    let upload_id = me
-        .completed_upload(photo(800, 600, ImageFormat::Jpeg), "image/jpeg")
-        .await;
-    let id = held_job(&me, &upload_id).await;
+    let (me, user, upload_id, id) = held_job().await;
     // As if the enhance stage had recorded its image (the upload stands in).
     let app = app().await;
-    let upload = glimvid::uploads::owned(&app, &user_id(&me).await, &upload_id)
+    let upload = glimvid::uploads::owned(&app, &user, &upload_id)
         .await
         .unwrap();
     app.dynamo
@@ -381,12 +383,7 @@ async fn a_cancelled_job_links_what_it_made_so_far() {
 /// role must allow.
 #[tokio::test]
 async fn deleting_an_upload_cancels_and_refunds_its_live_job() {
-    let (me, _) = api().signed_up().await;
-    let user = user_id(&me).await;
-    let upload_id = me
-        .completed_upload(photo(800, 600, ImageFormat::Jpeg), "image/jpeg")
-        .await;
-    let id = held_job(&me, &upload_id).await;
+    let (me, user, upload_id, id) = held_job().await;
     assert_eq!(
         glimvid::credits::balance(&app().await, &user)
             .await
@@ -438,12 +435,7 @@ async fn uploads_are_listed_newest_first() {
 /// records go.
 #[tokio::test]
 async fn deleting_a_live_video_refunds_it_and_stops_its_execution() {
-    let (me, _) = api().signed_up().await;
-    let user = user_id(&me).await;
-    let upload_id = me
-        .completed_upload(photo(800, 600, ImageFormat::Jpeg), "image/jpeg")
-        .await;
-    let id = held_job(&me, &upload_id).await;
+    let (me, user, _, id) = held_job().await;
     let deleted = me.delete(&format!("/videos/{id}")).await;
     assert!(deleted.status.is_success(), "{}", deleted.body);
     assert_eq!(
