@@ -115,6 +115,7 @@ async fn happy_path_uses_every_provider_with_the_documented_shapes() {
     assert_eq!(body["ratio"], "16:9");
     assert_eq!(body["duration"], 5);
     assert_eq!(body["resolution"], "720p");
+    assert_eq!(body["generate_audio"], false);
     let polls = reqs
         .iter()
         .filter(|r| r.method == "GET" && r.path.contains("/tasks/cgt-"))
