@@ -556,6 +556,45 @@ mod tests {
         assert_eq!(env["AUTH_RATE_LIMIT_PER_MINUTE"], "10");
     }
 
+    /// The provider settings have two defaults, the template's parameters
+    /// (what AWS and the local runner use) and the app's own (a binary
+    /// started without them): they must name the same models and hosts.
+    #[test]
+    fn template_provider_defaults_are_the_apps_defaults() {
+        let t = repo_template();
+        let env = t.globals_environment(&fake_resolved(&t)).unwrap();
+        let from_template = glimvid::config::Config::from_lookup(|k| env.get(k).cloned())
+            .unwrap()
+            .providers;
+        let keys = [
+            "DEEPSEEK_BASE_URL",
+            "DEEPSEEK_MODEL",
+            "ARK_BASE_URL",
+            "ARK_IMAGE_MODEL",
+            "ARK_VIDEO_MODEL",
+            "ARK_VIDEO_RESOLUTION",
+            "PROVIDER_DOWNLOAD_HOSTS",
+        ];
+        for key in keys {
+            assert!(env.contains_key(key), "{key} is not in the template");
+        }
+        let built_in = glimvid::config::Config::from_lookup(|k| {
+            (!keys.contains(&k)).then(|| env.get(k).cloned()).flatten()
+        })
+        .unwrap()
+        .providers;
+        assert_eq!(from_template.deepseek.base_url, built_in.deepseek.base_url);
+        assert_eq!(from_template.deepseek_model, built_in.deepseek_model);
+        assert_eq!(from_template.ark.base_url, built_in.ark.base_url);
+        assert_eq!(from_template.ark_image_model, built_in.ark_image_model);
+        assert_eq!(from_template.ark_video_model, built_in.ark_video_model);
+        assert_eq!(
+            from_template.ark_video_resolution,
+            built_in.ark_video_resolution
+        );
+        assert_eq!(from_template.download_hosts, built_in.download_hosts);
+    }
+
     #[test]
     fn reads_buckets_queues_state_machine_and_subscriptions() {
         let t = repo_template();

@@ -295,10 +295,10 @@ impl Providers {
                 &[ProviderKind::Offline, ProviderKind::Ark],
             )?,
             deepseek: endpoint("DEEPSEEK", "https://api.deepseek.com")?,
-            deepseek_model: text("DEEPSEEK_MODEL", "deepseek-chat"),
+            deepseek_model: text("DEEPSEEK_MODEL", "deepseek-flash"),
             ark: endpoint("ARK", "https://ark.ap-southeast.bytepluses.com")?,
-            ark_image_model: text("ARK_IMAGE_MODEL", "seedream-4-0-250828"),
-            ark_video_model: text("ARK_VIDEO_MODEL", "seedance-1-0-pro-250528"),
+            ark_image_model: text("ARK_IMAGE_MODEL", "seedream-5-0-260128"),
+            ark_video_model: text("ARK_VIDEO_MODEL", "seedance-1-5-pro-251215"),
             ark_video_resolution: resolution,
             download_hosts: text("PROVIDER_DOWNLOAD_HOSTS", "*.bytepluses.com,*.volces.com")
                 .split(',')

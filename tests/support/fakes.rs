@@ -244,6 +244,32 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
+/// The model names DeepSeek's API takes (its pricing page: use
+/// `deepseek-flash`; `deepseek-v4-flash` and `deepseek-v4-flash-vision-exp`
+/// still answer, served by the Flash model; `deepseek-v4-pro`).
+const DEEPSEEK_MODELS: [&str; 4] = [
+    "deepseek-flash",
+    "deepseek-v4-pro",
+    "deepseek-v4-flash",
+    "deepseek-v4-flash-vision-exp",
+];
+
+/// DeepSeek's own error body: `type` and `code` both `invalid_request_error`.
+fn deepseek_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"error": {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": null,
+            "code": "invalid_request_error",
+        }})
+        .to_string(),
+    )
+        .into_response()
+}
+
 fn ok_json(v: Value) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
 }
@@ -348,6 +374,23 @@ async fn chat(
             "body is not JSON",
         );
     };
+    // DeepSeek's answer to a model it does not serve (a retired id such as
+    // `deepseek-chat`, or a typo): 400, permanent.
+    let model = req["model"].as_str().unwrap_or_default();
+    if !DEEPSEEK_MODELS.contains(&model) {
+        return deepseek_error(StatusCode::BAD_REQUEST, "Model Not Exist");
+    }
+    if req.get("thinking").is_some()
+        && !matches!(
+            req["thinking"]["type"].as_str(),
+            Some("enabled" | "disabled")
+        )
+    {
+        return deepseek_error(
+            StatusCode::BAD_REQUEST,
+            "thinking.type must be enabled or disabled",
+        );
+    }
     if req["response_format"]["type"] != "json_object" {
         return error(
             StatusCode::BAD_REQUEST,

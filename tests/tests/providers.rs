@@ -60,7 +60,10 @@ async fn happy_path_uses_every_provider_with_the_documented_shapes() {
         chat[0].header("authorization"),
         Some(format!("Bearer {DEEPSEEK_KEY}").as_str())
     );
-    assert_eq!(body["model"], "deepseek-chat");
+    // The template's default model, a current one (the fake refuses
+    // retired ids the way DeepSeek does), with thinking off and JSON mode.
+    assert_eq!(body["model"], "deepseek-flash");
+    assert_eq!(body["thinking"]["type"], "disabled");
     assert_eq!(body["response_format"]["type"], "json_object");
     let system = body["messages"][0]["content"].as_str().unwrap();
     assert!(
@@ -112,6 +115,7 @@ async fn happy_path_uses_every_provider_with_the_documented_shapes() {
     assert_eq!(body["ratio"], "16:9");
     assert_eq!(body["duration"], 5);
     assert_eq!(body["resolution"], "720p");
+    assert_eq!(body["generate_audio"], false);
     let polls = reqs
         .iter()
         .filter(|r| r.method == "GET" && r.path.contains("/tasks/cgt-"))

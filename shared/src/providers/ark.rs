@@ -373,6 +373,9 @@ impl VideoGenerator for Ark {
                 "duration": req.duration_s,
                 "resolution": self.resolution,
                 "watermark": false,
+                // Seedance 1.5 pro and 2.0 can add a soundtrack; the video
+                // stays silent (and priced as silent) until we mix it in.
+                "generate_audio": false,
             });
             let created: Created = self
                 .call(VIDEO, "/api/v3/contents/generations/tasks", Some(&body))

@@ -4,6 +4,10 @@
 //! which is retried like a 429, 500 or 503 or a timeout, within the retry
 //! budget. 400/401/402/422 are permanent. A reply that does not make a valid
 //! script gets one more try, then the stage fails.
+//!
+//! The current models (`deepseek-flash`, `deepseek-v4-pro`) think before
+//! they answer unless told not to; a caption script needs no chain of
+//! thought, so every request turns thinking off.
 
 use glimvid_media::{Language, Script};
 use serde::Deserialize;
@@ -86,6 +90,8 @@ impl DeepSeek {
                 {"role": "user", "content": format!("Product (json): {product}")},
             ],
             "response_format": {"type": "json_object"},
+            // On by default for the current models; a script needs none.
+            "thinking": {"type": "disabled"},
             "max_tokens": 800,
             "stream": false,
         })
@@ -179,5 +185,45 @@ impl ScriptWriter for DeepSeek {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn default_config() -> Config {
+        let env = [
+            ("ACCOUNTS_TABLE", "a"),
+            ("USAGE_LOG_TABLE", "u"),
+            ("CREDITS_TABLE", "c"),
+            ("CONTENT_TABLE", "j"),
+            ("MEDIA_BUCKET", "b"),
+            ("PIPELINE_STATE_MACHINE_ARN", "arn:sm"),
+            ("RATE_LIMIT_TABLE", "r"),
+        ];
+        Config::from_lookup(|k| {
+            env.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_default_request_uses_a_current_model_in_json_mode_without_thinking() {
+        let writer = DeepSeek::new(&default_config().providers);
+        let body = writer.body(&ScriptRequest {
+            title: "Ceramic mug",
+            description: "Hand-thrown stoneware",
+            language: Language::En,
+            duration_s: 5,
+            style: None,
+        });
+        assert_eq!(body["model"], "deepseek-flash");
+        assert_eq!(body["thinking"]["type"], "disabled");
+        assert_eq!(body["response_format"]["type"], "json_object");
+        assert_eq!(body["stream"], false);
     }
 }
