@@ -462,4 +462,52 @@ mod tests {
             );
         }
     }
+
+    /// Logs hold IPs and user ids: like the usage log, they are kept at
+    /// most 30 days, for every function, the state machine and the API.
+    #[test]
+    fn every_log_the_stack_writes_expires_within_30_days() {
+        let t = Translated::of(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
+            "ap-southeast-1",
+        )
+        .unwrap();
+        let resources = t.0["Resources"].as_object().unwrap();
+        let retention = |group: &Value| -> u64 {
+            let id = group
+                .get("Ref")
+                .or_else(|| group.pointer("/Fn::GetAtt/0"))
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("log group {group} is not one of the template's"));
+            let days = &resources[id]["Properties"]["RetentionInDays"];
+            let days = match days.get("Ref").and_then(Value::as_str) {
+                Some(param) => t.parameter_defaults()[param].parse().unwrap(),
+                None => days.as_u64().unwrap_or(u64::MAX),
+            };
+            assert_eq!(resources[id]["Type"], "AWS::Logs::LogGroup");
+            days
+        };
+        let mut checked = 0;
+        for (id, r) in resources {
+            let group = match r["Type"].as_str().unwrap_or_default() {
+                "AWS::Lambda::Function" => r.pointer("/Properties/LoggingConfig/LogGroup"),
+                "AWS::StepFunctions::StateMachine" => r.pointer(
+                    "/Properties/LoggingConfiguration/Destinations/0/CloudWatchLogsLogGroup/LogGroupArn",
+                ),
+                "AWS::ApiGatewayV2::Stage" => r.pointer("/Properties/AccessLogSettings/DestinationArn"),
+                _ => continue,
+            };
+            let group = group.unwrap_or_else(|| panic!("{id} has no log group of its own"));
+            assert!(
+                retention(group) <= 30,
+                "{id} keeps its logs longer than 30 days"
+            );
+            checked += 1;
+        }
+        assert_eq!(
+            checked,
+            26 + 1 + 1,
+            "26 functions, the state machine, the API stage"
+        );
+    }
 }
