@@ -510,4 +510,40 @@ mod tests {
             "26 functions, the state machine, the API stage"
         );
     }
+
+    /// Queue workers are capped (a burst of renders cannot starve the API
+    /// of account concurrency) and storage refuses plain HTTP.
+    #[test]
+    fn workers_are_capped_and_buckets_refuse_plain_http() {
+        let t = Translated::of(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
+            "ap-southeast-1",
+        )
+        .unwrap();
+        let resources = t.0["Resources"].as_object().unwrap();
+        let of_type = |kind: &'static str| resources.iter().filter(move |(_, r)| r["Type"] == kind);
+        let mappings: Vec<_> = of_type("AWS::Lambda::EventSourceMapping").collect();
+        assert_eq!(mappings.len(), 4);
+        for (id, m) in mappings {
+            let cap = m
+                .pointer("/Properties/ScalingConfig/MaximumConcurrency")
+                .and_then(Value::as_u64);
+            assert!(cap.is_some_and(|c| (2..=20).contains(&c)), "{id}: {cap:?}");
+        }
+        for (bucket, _) in of_type("AWS::S3::Bucket") {
+            let denies_plain_http = of_type("AWS::S3::BucketPolicy").any(|(_, p)| {
+                p.pointer("/Properties/Bucket/Ref") == Some(&json!(bucket))
+                    && p.pointer("/Properties/PolicyDocument/Statement")
+                        .and_then(Value::as_array)
+                        .is_some_and(|st| {
+                            st.iter().any(|s| {
+                                s["Effect"] == "Deny"
+                                    && s.pointer("/Condition/Bool/aws:SecureTransport")
+                                        == Some(&json!("false"))
+                            })
+                        })
+            });
+            assert!(denies_plain_http, "{bucket} accepts plain HTTP");
+        }
+    }
 }
