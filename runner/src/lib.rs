@@ -1,8 +1,10 @@
 //! The local runner: provisions the template's resources in the emulator
 //! (tables, bucket, queues, state machine), hosts every HTTP function behind
 //! one port, as API Gateway would, and feeds the queue workers, as Lambda's
-//! SQS event-source mappings would. The app signs with an IAM user's key so
-//! the emulator (run with `--verify-sigv4`) checks its signatures.
+//! SQS event-source mappings would. Each function runs with its own role
+//! from the SAM-translated template (`roles`), every call it makes is
+//! audited against that role (`audit`), and S3 is reached through a front
+//! that answers CORS preflights as S3 does (`s3front`).
 
 pub mod audit;
 pub mod cfn;
