@@ -546,4 +546,51 @@ mod tests {
             assert!(denies_plain_http, "{bucket} accepts plain HTTP");
         }
     }
+
+    /// What no retry fixes raises an alarm: a message in any dead-letter
+    /// queue, failed or timed-out executions, a run of 5xx answers.
+    #[test]
+    fn every_dead_letter_queue_failed_execution_and_5xx_run_alarms() {
+        let t = Translated::of(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
+            "ap-southeast-1",
+        )
+        .unwrap();
+        let resources = t.0["Resources"].as_object().unwrap();
+        let alarms: Vec<&Value> = resources
+            .values()
+            .filter(|r| r["Type"] == "AWS::CloudWatch::Alarm")
+            .map(|r| &r["Properties"])
+            .collect();
+        let watched = |metric: &str, dimension: &Value| {
+            alarms.iter().any(|a| {
+                a["MetricName"] == metric
+                    && a["Dimensions"]
+                        .as_array()
+                        .is_some_and(|d| d.iter().any(|d| &d["Value"] == dimension))
+            })
+        };
+        let queues_with_dlq: Vec<&String> = resources
+            .iter()
+            .filter(|(_, r)| r.pointer("/Properties/RedrivePolicy").is_some())
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(queues_with_dlq.len(), 4);
+        for queue in queues_with_dlq {
+            let dlq = resources[queue]
+                .pointer("/Properties/RedrivePolicy/deadLetterTargetArn/Fn::GetAtt/0")
+                .unwrap();
+            assert!(
+                watched(
+                    "ApproximateNumberOfMessagesVisible",
+                    &json!({"Fn::GetAtt": [dlq, "QueueName"]})
+                ),
+                "{queue}'s dead-letter queue has no alarm"
+            );
+        }
+        let machine = json!({"Ref": "PipelineStateMachine"});
+        assert!(watched("ExecutionsFailed", &machine));
+        assert!(watched("ExecutionsTimedOut", &machine));
+        assert!(watched("5xx", &json!({"Ref": "HttpApi"})));
+    }
 }
