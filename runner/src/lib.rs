@@ -389,15 +389,12 @@ pub async fn start(options: Options) -> Result<Running> {
     // Every function signs with its own role, exactly as SAM makes it.
     let iam = aws_sdk_iam::Client::new(&root);
     let auditor = audit::Auditor::new(place.clone(), &options.prefix)?;
+    let scope = scope(&translated, &resolved, &place);
     let mut grants = BTreeMap::new();
     let mut functions = BTreeMap::new();
     for mut spec in template.functions()? {
         spec.timeout_s = timing::scale(spec.timeout_s, time_scale);
-        let role = translated.role_of(&spec.logical_id)?.resolve(&scope(
-            &translated,
-            &resolved,
-            &place,
-        ))?;
+        let role = translated.role_of(&spec.logical_id)?.resolve(&scope)?;
         let role_arn = roles::ensure_role(
             &iam,
             &local_name(&options.prefix, &role.logical_id),
@@ -406,12 +403,10 @@ pub async fn start(options: Options) -> Result<Running> {
         )
         .await?;
         grants.insert(spec.logical_id.clone(), role.own_grants()?);
-        let policy = Arc::new(role.policy);
         let identity = roles::Identity {
             function: spec.logical_id.clone(),
             role_arn,
-            audit: auditor.interceptor(&spec.logical_id, policy.clone()),
-            policy,
+            audit: auditor.interceptor(&spec.logical_id, Arc::new(role.policy)),
         };
         let env = template.function_environment(&spec.logical_id, &resolved)?;
         let config = config_of(env)

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use aws_config::SdkConfig;
@@ -377,7 +376,7 @@ pub async fn ensure_role(
 pub struct Identity {
     pub function: String,
     pub role_arn: String,
-    pub policy: Arc<Policy>,
+    /// Checks every call against the role (see `audit`).
     pub audit: aws_sdk_s3::config::SharedInterceptor,
 }
 

@@ -21,7 +21,7 @@ pub struct Template {
     resources: serde_yaml::Mapping,
     parameters: serde_yaml::Mapping,
     /// `Globals.Function`: what every function gets unless it says otherwise.
-    globals_function: serde_yaml::Mapping,
+    globals_function: Value,
     /// The template's folder: `DefinitionUri` and the like are relative to it.
     base_dir: PathBuf,
 }
@@ -175,7 +175,9 @@ impl Template {
         Ok(Template {
             resources,
             parameters: mapping(get(&doc, "Parameters")),
-            globals_function: mapping(get(&doc, "Globals").and_then(|g| get(g, "Function"))),
+            globals_function: Value::Mapping(mapping(
+                get(&doc, "Globals").and_then(|g| get(g, "Function")),
+            )),
             base_dir: PathBuf::from("."),
         })
     }
@@ -358,12 +360,11 @@ impl Template {
     }
 
     pub fn functions(&self) -> Result<Vec<FunctionSpec>> {
-        let globals = Value::Mapping(self.globals_function.clone());
         self.resources_of_type("AWS::Serverless::Function")
             .map(|(logical_id, res)| {
                 let timeout = get(res, "Properties")
                     .and_then(|p| get(p, "Timeout"))
-                    .or_else(|| get(&globals, "Timeout"))
+                    .or_else(|| get(&self.globals_function, "Timeout"))
                     .cloned();
                 let timeout_s = match timeout {
                     // Lambda's default.
@@ -410,8 +411,11 @@ impl Template {
     /// The environment every function gets (`Globals`), resolved.
     pub fn globals_environment(&self, resolved: &Resolved) -> Result<BTreeMap<String, String>> {
         let mut env = BTreeMap::new();
-        let globals = Value::Mapping(self.globals_function.clone());
-        self.resolve_variables(Self::variables(Some(&globals)), resolved, &mut env)?;
+        self.resolve_variables(
+            Self::variables(Some(&self.globals_function)),
+            resolved,
+            &mut env,
+        )?;
         Ok(env)
     }
 
