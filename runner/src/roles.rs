@@ -414,6 +414,14 @@ pub fn arn_account(arn: &str) -> Result<&str> {
 mod tests {
     use super::*;
 
+    fn repo_translated() -> Translated {
+        Translated::of(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
+            "ap-southeast-1",
+        )
+        .expect("translating the template (python3 with aws-sam-translator)")
+    }
+
     #[test]
     fn emulator_copies_grant_its_names_for_head_and_list() {
         let doc = json!({"Statement": [
@@ -437,11 +445,7 @@ mod tests {
 
     #[test]
     fn the_repository_template_gives_every_function_a_role_of_its_own() {
-        let t = Translated::of(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
-            "ap-southeast-1",
-        )
-        .expect("translating the template (python3 with aws-sam-translator)");
+        let t = repo_translated();
         let template = crate::template::Template::load(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
         )
@@ -466,11 +470,7 @@ mod tests {
     /// most 30 days, for every function, the state machine and the API.
     #[test]
     fn every_log_the_stack_writes_expires_within_30_days() {
-        let t = Translated::of(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
-            "ap-southeast-1",
-        )
-        .unwrap();
+        let t = repo_translated();
         let resources = t.0["Resources"].as_object().unwrap();
         let retention = |group: &Value| -> u64 {
             let id = group
@@ -514,11 +514,7 @@ mod tests {
     /// of account concurrency) and storage refuses plain HTTP.
     #[test]
     fn workers_are_capped_and_buckets_refuse_plain_http() {
-        let t = Translated::of(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
-            "ap-southeast-1",
-        )
-        .unwrap();
+        let t = repo_translated();
         let resources = t.0["Resources"].as_object().unwrap();
         let of_type = |kind: &'static str| resources.iter().filter(move |(_, r)| r["Type"] == kind);
         let mappings: Vec<_> = of_type("AWS::Lambda::EventSourceMapping").collect();
@@ -550,11 +546,7 @@ mod tests {
     /// queue, failed or timed-out executions, a run of 5xx answers.
     #[test]
     fn every_dead_letter_queue_failed_execution_and_5xx_run_alarms() {
-        let t = Translated::of(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
-            "ap-southeast-1",
-        )
-        .unwrap();
+        let t = repo_translated();
         let resources = t.0["Resources"].as_object().unwrap();
         let alarms: Vec<&Value> = resources
             .values()

@@ -449,6 +449,31 @@ impl Config {
     }
 }
 
+/// The least configuration that loads: every required resource named.
+#[cfg(test)]
+pub(crate) mod test_support {
+    pub const TABLES: [(&str, &str); 7] = [
+        ("ACCOUNTS_TABLE", "a"),
+        ("USAGE_LOG_TABLE", "u"),
+        ("CREDITS_TABLE", "c"),
+        ("CONTENT_TABLE", "j"),
+        ("MEDIA_BUCKET", "b"),
+        ("PIPELINE_STATE_MACHINE_ARN", "arn:sm"),
+        ("RATE_LIMIT_TABLE", "r"),
+    ];
+
+    /// The configuration with every default.
+    pub fn defaults() -> super::Config {
+        super::Config::from_lookup(|k| {
+            TABLES
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .expect("defaults load")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,15 +487,7 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
-    const TABLES: [(&str, &str); 7] = [
-        ("ACCOUNTS_TABLE", "a"),
-        ("USAGE_LOG_TABLE", "u"),
-        ("CREDITS_TABLE", "c"),
-        ("CONTENT_TABLE", "j"),
-        ("MEDIA_BUCKET", "b"),
-        ("PIPELINE_STATE_MACHINE_ARN", "arn:sm"),
-        ("RATE_LIMIT_TABLE", "r"),
-    ];
+    use super::test_support::TABLES;
 
     #[test]
     fn defaults_keep_the_policy_promises() {

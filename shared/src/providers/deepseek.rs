@@ -191,29 +191,10 @@ impl ScriptWriter for DeepSeek {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-
-    fn default_config() -> Config {
-        let env = [
-            ("ACCOUNTS_TABLE", "a"),
-            ("USAGE_LOG_TABLE", "u"),
-            ("CREDITS_TABLE", "c"),
-            ("CONTENT_TABLE", "j"),
-            ("MEDIA_BUCKET", "b"),
-            ("PIPELINE_STATE_MACHINE_ARN", "arn:sm"),
-            ("RATE_LIMIT_TABLE", "r"),
-        ];
-        Config::from_lookup(|k| {
-            env.iter()
-                .find(|(name, _)| *name == k)
-                .map(|(_, v)| (*v).to_owned())
-        })
-        .unwrap()
-    }
 
     #[test]
     fn the_default_request_uses_a_current_model_in_json_mode_without_thinking() {
-        let writer = DeepSeek::new(&default_config().providers);
+        let writer = DeepSeek::new(&crate::config::test_support::defaults().providers);
         let body = writer.body(&ScriptRequest {
             title: "Ceramic mug",
             description: "Hand-thrown stoneware",
