@@ -29,7 +29,7 @@ pub enum MediaError {
     },
     #[error("invalid script: {0}")]
     InvalidScript(String),
-    #[error("invalid duration {0} s; it must be between {min} and {max} s", min = crate::render::MIN_DURATION_S, max = crate::render::MAX_DURATION_S)]
+    #[error("invalid duration {0} s; it must be between {min} and {max} s", min = crate::MIN_DURATION_S, max = crate::MAX_DURATION_S)]
     InvalidDuration(u32),
     #[error("video encoding failed: {0}")]
     Encode(String),

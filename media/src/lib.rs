@@ -10,19 +10,26 @@
 mod error;
 mod options;
 
+#[cfg(feature = "codecs")]
 pub mod enhance;
+#[cfg(feature = "codecs")]
 mod fonts;
+#[cfg(feature = "codecs")]
 mod imaging;
 pub mod probe;
+#[cfg(feature = "codecs")]
 pub mod render;
 pub mod script;
 
 // Re-exported so callers name the same `image` version the API uses.
+#[cfg(feature = "codecs")]
 pub use image;
 
+#[cfg(feature = "codecs")]
 pub use enhance::Enhanced;
 pub use error::MediaError;
-pub use options::{Aspect, Language};
+pub use options::{Aspect, Language, MAX_DURATION_S, MIN_DURATION_S};
 pub use probe::{ImageFormat, ImageInfo};
+#[cfg(feature = "codecs")]
 pub use render::Rendered;
 pub use script::{Script, ScriptInput};

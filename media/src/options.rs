@@ -1,3 +1,7 @@
+/// The video lengths a job may ask for, in seconds.
+pub const MIN_DURATION_S: u32 = 1;
+pub const MAX_DURATION_S: u32 = 60;
+
 /// The video's shape. Stored and sent as "9:16", "16:9" or "1:1".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Aspect {

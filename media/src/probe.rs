@@ -1,10 +1,14 @@
 //! Upload validation. The client's declared content type is only a hint: the
-//! bytes must start with a supported format's signature, that format's own
-//! decoder must accept the header, and the whole image must decode, so a
-//! renamed, truncated or disguised file is refused before any stage uses it.
+//! bytes must start with a supported format's signature and carry a header of
+//! that format with usable dimensions ([`read_header`], no decoder needed, so
+//! the API checks uploads without linking one). With `codecs`, [`inspect`]
+//! also decodes the whole image, so the stage that first reads the pixels
+//! refuses a truncated or damaged file with a stable code.
 
+#[cfg(feature = "codecs")]
 use std::io::Cursor;
 
+#[cfg(feature = "codecs")]
 use image::{DynamicImage, ImageReader, Limits};
 
 use crate::MediaError;
@@ -59,6 +63,7 @@ impl ImageFormat {
         }
     }
 
+    #[cfg(feature = "codecs")]
     fn to_image_crate(self) -> image::ImageFormat {
         match self {
             ImageFormat::Jpeg => image::ImageFormat::Jpeg,
@@ -128,11 +133,49 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
     }
 }
 
+/// Reads the format and dimensions from the header alone and checks them.
+/// A file whose signature and header disagree, or whose header is cut short,
+/// is refused; a damaged body is not noticed until the pixels are decoded.
+pub fn read_header(bytes: &[u8]) -> Result<ImageInfo, MediaError> {
+    let format = match sniff_signature(bytes) {
+        Sniffed::Supported(format) => format,
+        Sniffed::Unsupported(name) => return Err(MediaError::UnsupportedFormat(name)),
+        Sniffed::Unknown => return Err(MediaError::NotAnImage),
+    };
+    let mismatch = |detail: String| MediaError::FormatMismatch {
+        magic: format.name(),
+        detail,
+    };
+    let claimed = match format {
+        ImageFormat::Jpeg => imagesize::ImageType::Jpeg,
+        ImageFormat::Png => imagesize::ImageType::Png,
+        ImageFormat::WebP => imagesize::ImageType::Webp,
+    };
+    let size = claimed
+        .reader_size(&mut std::io::Cursor::new(bytes))
+        .map_err(|e| mismatch(e.to_string()))?;
+    let (width, height) = (
+        u32::try_from(size.width).map_err(|_| mismatch("width out of range".into()))?,
+        u32::try_from(size.height).map_err(|_| mismatch("height out of range".into()))?,
+    );
+    if width == 0 || height == 0 {
+        return Err(mismatch("the header gives no size".into()));
+    }
+    check_size(width, height)?;
+    Ok(ImageInfo {
+        format,
+        width,
+        height,
+    })
+}
+
 /// Checks that `bytes` are a whole JPEG, PNG or WebP image of a usable size.
+#[cfg(feature = "codecs")]
 pub fn inspect(bytes: &[u8]) -> Result<ImageInfo, MediaError> {
     decode(bytes).map(|(info, _)| info)
 }
 
+#[cfg(feature = "codecs")]
 fn decode_limits() -> Limits {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
@@ -144,6 +187,7 @@ fn decode_limits() -> Limits {
 
 /// Validates and decodes in one go, so callers that need the pixels (the
 /// enhancer) don't parse untrusted bytes twice.
+#[cfg(feature = "codecs")]
 pub(crate) fn decode(bytes: &[u8]) -> Result<(ImageInfo, DynamicImage), MediaError> {
     let format = match sniff_signature(bytes) {
         Sniffed::Supported(format) => format,

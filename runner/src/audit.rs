@@ -24,6 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::iam::{Decision, Policy};
 
+/// Stands in for the random part of a secret's ARN (see `Place::secret`).
+const SECRET_SUFFIX: &str = "a1B2c3";
+
 /// One IAM authorisation a call needs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Need {
@@ -66,12 +69,15 @@ impl Place {
         queue_arn(self, url)
     }
 
+    /// A secret named by name is judged by its ARN, in which Secrets Manager
+    /// follows the name with `-` and six random characters (which is why
+    /// policies grant `name-??????`); any six stand in for them.
     fn secret(&self, id: &str) -> String {
         if id.starts_with("arn:") {
             id.to_owned()
         } else {
             format!(
-                "arn:aws:secretsmanager:{}:{}:secret:{id}",
+                "arn:aws:secretsmanager:{}:{}:secret:{id}-{SECRET_SUFFIX}",
                 self.region, self.account
             )
         }

@@ -92,6 +92,9 @@ pub struct Function {
     pub identity: roles::Identity,
     /// Where its S3 client sends requests (the runner's S3 front).
     pub s3_endpoint: Option<String>,
+    /// Its environment as Lambda would set it from the template, with the
+    /// runner's timing and the run's overrides applied.
+    pub env: BTreeMap<String, String>,
 }
 
 impl Function {
@@ -359,13 +362,19 @@ pub async fn start(options: Options) -> Result<Running> {
         time_scale,
     )
     .await?;
-    let config_of = |env: BTreeMap<String, String>| {
-        let mut env = env;
+    // A webhook secret given locally goes where it lives on AWS: into
+    // Secrets Manager, read at cold start by the one function whose role
+    // may (`secrets::resolve_webhook`), never into any environment.
+    let mut overrides = options.env_overrides.clone();
+    let webhook_secret = overrides.remove("PAYMENT_WEBHOOK_SECRET");
+    let local_env = |mut env: BTreeMap<String, String>| {
         timing::scale_environment(&mut env, time_scale);
-        env.extend(options.env_overrides.clone());
-        Config::from_lookup(|key| env.get(key).cloned())
+        env.extend(overrides.clone());
+        env
     };
-    let config = config_of(template.globals_environment(&resolved)?)
+    let config_of =
+        |env: &BTreeMap<String, String>| Config::from_lookup(|key| env.get(key).cloned());
+    let config = config_of(&local_env(template.globals_environment(&resolved)?))
         .context("configuration from the template's Globals")?;
 
     // Browsers and functions reach S3 through the front, which answers CORS
@@ -408,10 +417,22 @@ pub async fn start(options: Options) -> Result<Running> {
             role_arn,
             audit: auditor.interceptor(&spec.logical_id, Arc::new(role.policy)),
         };
-        let env = template.function_environment(&spec.logical_id, &resolved)?;
-        let config = config_of(env)
+        let env = local_env(template.function_environment(&spec.logical_id, &resolved)?);
+        let config = config_of(&env)
             .with_context(|| format!("{}: configuration from the template", spec.logical_id))?;
+        let mut config = config;
         let sdk = identity.sdk_config(&root).await;
+        if let Some(name) = env.get("PAYMENT_WEBHOOK_SECRET_NAME") {
+            if let Some(value) = &webhook_secret {
+                provision::put_secret(&root, name, value).await?;
+            }
+            let mut client = aws_sdk_secretsmanager::config::Builder::from(&sdk);
+            client.set_interceptors(std::iter::once(identity.audit.clone()));
+            let client = aws_sdk_secretsmanager::Client::from_conf(client.build());
+            glimvid::secrets::resolve_webhook(&mut config, &client)
+                .await
+                .with_context(|| format!("{}: cold start", spec.logical_id))?;
+        }
         let s3_endpoint = Some(s3_front.url());
         let app = Arc::new(App::wired(
             config,
@@ -425,6 +446,7 @@ pub async fn start(options: Options) -> Result<Running> {
                 app,
                 identity,
                 s3_endpoint,
+                env,
             },
         );
     }

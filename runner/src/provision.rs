@@ -397,3 +397,33 @@ mod tests {
         assert_eq!(rule.max_age_seconds(), Some(3000));
     }
 }
+
+/// Creates the secret, or gives it a new version with `value` if it exists
+/// (provisioning, with the root key: the functions only read it).
+pub async fn put_secret(sdk: &aws_config::SdkConfig, name: &str, value: &str) -> Result<()> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let created = client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_exists_exception()) =>
+        {
+            client
+                .put_secret_value()
+                .secret_id(name)
+                .secret_string(value)
+                .send()
+                .await
+                .map_err(sdk_error)
+                .with_context(|| format!("updating secret {name}"))?;
+            Ok(())
+        }
+        Err(e) => Err(sdk_error(e)).with_context(|| format!("creating secret {name}")),
+    }
+}

@@ -394,6 +394,28 @@ impl Identity {
             .build()
     }
 
+    /// The role's temporary credentials as Lambda hands them to a function's
+    /// process: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+    /// `AWS_SESSION_TOKEN`, assumed through STS with `base`'s own.
+    pub async fn lambda_credentials(&self, base: &SdkConfig) -> Result<BTreeMap<String, String>> {
+        let out = aws_sdk_sts::Client::new(base)
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(&self.function)
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("assuming {}", self.role_arn))?;
+        let creds = out
+            .credentials
+            .ok_or_else(|| anyhow!("STS returned no credentials for {}", self.role_arn))?;
+        Ok(BTreeMap::from([
+            ("AWS_ACCESS_KEY_ID".to_owned(), creds.access_key_id),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), creds.secret_access_key),
+            ("AWS_SESSION_TOKEN".to_owned(), creds.session_token),
+        ]))
+    }
+
     pub fn wiring(&self, s3_endpoint: Option<String>) -> glimvid::app::Wiring {
         glimvid::app::Wiring {
             interceptors: vec![self.audit.clone()],

@@ -44,6 +44,10 @@ pub struct FunctionSpec {
     /// `Timeout` (or the Globals'), in seconds: Lambda ends an invocation
     /// that runs longer.
     pub timeout_s: u64,
+    /// `MemorySize` (or the Globals'), in MB.
+    pub memory_mb: u64,
+    /// The Cargo package that builds it, relative to the template.
+    pub code_uri: String,
 }
 
 /// A function fed by an SQS queue (an `Events` entry of `Type: SQS`), which
@@ -373,8 +377,28 @@ impl Template {
                         .as_u64()
                         .with_context(|| format!("{logical_id}: Timeout must be a number"))?,
                 };
+                let number = |key: &str, default: u64| -> Result<u64> {
+                    match get(res, "Properties")
+                        .and_then(|p| get(p, key))
+                        .or_else(|| get(&self.globals_function, key))
+                    {
+                        None => Ok(default),
+                        Some(v) => v
+                            .as_u64()
+                            .with_context(|| format!("{logical_id}: {key} must be a number")),
+                    }
+                };
+                let code_uri = get(res, "Properties")
+                    .and_then(|p| get(p, "CodeUri"))
+                    .or_else(|| get(&self.globals_function, "CodeUri"))
+                    .and_then(Value::as_str)
+                    .with_context(|| format!("{logical_id}: no CodeUri"))?
+                    .to_owned();
                 Ok(FunctionSpec {
                     binary: binary_of(&logical_id, res)?,
+                    // Lambda's default.
+                    memory_mb: number("MemorySize", 128)?,
+                    code_uri,
                     logical_id,
                     timeout_s,
                 })

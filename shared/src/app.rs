@@ -12,6 +12,7 @@ pub struct App {
     /// The stage workers set their own retry backoff on the message in hand.
     pub sqs: aws_sdk_sqs::Client,
     /// The AI providers the configuration chose (see `providers`).
+    #[cfg(feature = "pipeline")]
     pub providers: std::sync::Arc<crate::providers::ProviderSet>,
 }
 
@@ -24,9 +25,22 @@ impl App {
         Ok(Self::new(config, &aws_sdk_config().await))
     }
 
+    /// As `from_env`, plus the secrets the endpoint's function alone reads
+    /// (the payment webhook's signing secret).
+    pub async fn for_endpoint(endpoint: crate::http::Endpoint) -> anyhow::Result<Self> {
+        let mut config = Config::from_env()?;
+        let sdk = aws_sdk_config().await;
+        if endpoint == crate::http::Endpoint::BillingWebhook {
+            let client = aws_sdk_secretsmanager::Client::new(&sdk);
+            crate::secrets::resolve_webhook(&mut config, &client).await?;
+        }
+        Ok(Self::new(config, &sdk))
+    }
+
     /// As `from_env`, plus the AI providers' API keys from Secrets Manager
     /// (pipeline workers only: they alone call providers, and only their
     /// roles may read the secrets).
+    #[cfg(feature = "pipeline")]
     pub async fn for_worker() -> anyhow::Result<Self> {
         let mut config = Config::from_env()?;
         let sdk = aws_sdk_config().await;
@@ -55,6 +69,7 @@ impl App {
         let mut sqs = aws_sdk_sqs::config::Builder::from(sdk);
         sqs.set_interceptors(interceptors());
         App {
+            #[cfg(feature = "pipeline")]
             providers: crate::providers::ProviderSet::new(&config.providers),
             config,
             dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),

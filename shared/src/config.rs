@@ -26,7 +26,10 @@ pub struct Config {
     /// How a stage worker retries through its queue.
     pub stages: Stages,
     /// Signs payment webhooks; without it the webhook refuses every event.
+    /// Given directly only locally; on Lambda it is read at cold start from
+    /// the secret `payment_webhook_secret_name` names (`secrets`).
     pub payment_webhook_secret: Option<String>,
+    pub payment_webhook_secret_name: Option<String>,
     /// Uploads older than this that no live job needs are deleted.
     pub upload_retention_days: i64,
     /// A job still running this long after it was created is failed and refunded.
@@ -430,6 +433,8 @@ impl Config {
                 backoff_max_s: small("STAGE_BACKOFF_MAX_SECONDS", stage_defaults.backoff_max_s)?,
             },
             payment_webhook_secret: lookup("PAYMENT_WEBHOOK_SECRET").filter(|v| !v.is_empty()),
+            payment_webhook_secret_name: lookup("PAYMENT_WEBHOOK_SECRET_NAME")
+                .filter(|v| !v.is_empty()),
             upload_retention_days: number("UPLOAD_RETENTION_DAYS", 30)?,
             job_deadline_minutes: number("JOB_DEADLINE_MINUTES", 90)?,
             providers: Providers::from_lookup(&lookup)?,

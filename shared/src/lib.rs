@@ -15,10 +15,13 @@ pub mod dynamo;
 pub mod error;
 pub mod http;
 pub mod jobs;
+#[cfg(feature = "pipeline")]
 pub mod pipeline;
 pub mod privacy;
+#[cfg(feature = "pipeline")]
 pub mod providers;
 pub mod ratelimit;
+pub mod secrets;
 pub mod storage;
 pub mod sweeper;
 pub mod telemetry;
@@ -39,7 +42,7 @@ pub struct Page<T> {
 /// cold start, then every invocation goes through [`http::serve`].
 pub async fn run_lambda(endpoint: http::Endpoint) -> Result<(), lambda_http::Error> {
     telemetry::init_json();
-    let app = std::sync::Arc::new(App::from_env().await?);
+    let app = std::sync::Arc::new(App::for_endpoint(endpoint).await?);
     lambda_http::run(lambda_http::service_fn(move |req| {
         let app = app.clone();
         async move { Ok::<_, std::convert::Infallible>(http::serve(&app, endpoint, req).await) }
@@ -48,6 +51,7 @@ pub async fn run_lambda(endpoint: http::Endpoint) -> Result<(), lambda_http::Err
 }
 
 /// Runs one pipeline stage worker as an SQS-triggered Lambda function.
+#[cfg(feature = "pipeline")]
 pub async fn run_worker(worker: pipeline::Worker) -> Result<(), lambda_runtime::Error> {
     telemetry::init_json();
     let app = std::sync::Arc::new(App::for_worker().await?);

@@ -6,8 +6,10 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod events;
 pub mod fakes;
 pub mod media;
+pub mod runtime_api;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use glimvid::config::Config;
@@ -382,6 +384,22 @@ pub fn refused_calls(function: &str) -> Vec<glimvid_runner::audit::Record> {
         .into_iter()
         .filter(|r| r.function == function)
         .collect()
+}
+
+/// Stops a video's state machine execution, so its job stays live and
+/// nothing moves it on (for tests of what acts on a live job).
+pub async fn stop_pipeline(video_id: &str) {
+    let app = app().await;
+    let job = glimvid::jobs::store::get(&app, video_id)
+        .await
+        .expect("read the job")
+        .expect("the job exists");
+    app.sfn
+        .stop_execution()
+        .execution_arn(job.execution_arn.as_deref().expect("an execution"))
+        .send()
+        .await
+        .expect("stop the execution");
 }
 
 /// Runs the retention sweeper as its function would.

@@ -1,91 +1,96 @@
-//! The sample API Gateway events in `events/` go through the same entry
-//! point Lambda uses (`glimvid::http::serve`), against the emulator.
+//! Every sample event in `events/` through the entry points Lambda calls
+//! (`glimvid::http::serve`, `pipeline::handle_batch`, `sweeper::run`), in
+//! process, with each function's own role and call audit. `boot.rs` walks
+//! the same events through the built artifacts.
 
-use std::path::PathBuf;
+use std::future::Future;
+use std::pin::Pin;
 
-use glimvid::App;
 use glimvid::http::{Endpoint, serve};
-use glimvid_tests::{harness, unique_email};
-use serde_json::Value;
+use glimvid::pipeline::Worker;
+use glimvid_tests::events::{Invoker, sample, walk};
+use glimvid_tests::{function_app, harness, harness_with, unique_email, with_payments};
+use serde_json::{Value, json};
 
-fn event(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../events")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+struct InProcess;
+
+/// The template's function for a binary.
+fn function_of(binary: &str) -> &'static glimvid_runner::Function {
+    harness()
+        .functions
+        .values()
+        .find(|f| f.spec.binary == binary)
+        .unwrap_or_else(|| panic!("no function builds {binary}"))
 }
 
-fn with_body(mut event: Value, edit: impl FnOnce(&mut Value)) -> Value {
-    let mut body: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
-    edit(&mut body);
-    event["body"] = Value::String(body.to_string());
-    event
-}
+impl Invoker for InProcess {
+    fn invoke<'a>(
+        &'a mut self,
+        binary: &'a str,
+        event: Value,
+    ) -> Pin<Box<dyn Future<Output = Value> + Send + 'a>> {
+        Box::pin(async move {
+            let app = function_app(&function_of(binary).spec.logical_id).await;
+            if let Some(endpoint) = Endpoint::from_name(binary) {
+                let req = lambda_http::request::from_str(&event.to_string())
+                    .unwrap_or_else(|e| panic!("{binary}: not an API Gateway v2 event: {e}"));
+                let resp = serve(&app, endpoint, req).await;
+                let body = String::from_utf8_lossy(resp.body().as_ref()).into_owned();
+                json!({"statusCode": resp.status().as_u16(), "body": body})
+            } else if let Some(worker) = Worker::from_name(binary) {
+                let event = serde_json::from_value(event)
+                    .unwrap_or_else(|e| panic!("{binary}: not an SQS event: {e}"));
+                serde_json::to_value(glimvid::pipeline::handle_batch(&app, worker, event).await)
+                    .expect("a batch response")
+            } else {
+                assert_eq!(binary, glimvid_runner::SWEEPER_BINARY);
+                serde_json::to_value(glimvid::sweeper::run(&app).await.expect("sweeper run"))
+                    .expect("a report")
+            }
+        })
+    }
 
-fn with_token(mut event: Value, token: &str) -> Value {
-    event["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
-    event
-}
-
-async fn invoke(app: &App, endpoint: Endpoint, event: &Value) -> (u16, Value) {
-    let req =
-        lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event");
-    let resp = serve(app, endpoint, req).await;
-    let status = resp.status().as_u16();
-    let body = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
-    (status, body)
+    fn hold<'a>(&'a mut self, video_id: &'a str) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(glimvid_tests::stop_pipeline(video_id))
+    }
 }
 
 #[tokio::test]
-async fn sample_events_drive_the_lambda_entry_point() {
-    let app = App::new(
-        harness().config.clone(),
-        &glimvid::app::aws_sdk_config().await,
-    );
-    let email = unique_email();
+async fn every_sample_event_drives_its_entry_point() {
+    // Payments on, so the webhook's sample is refused for its signature.
+    harness_with(with_payments);
+    let seen = walk(&mut InProcess, &unique_email()).await;
+    let mut binaries: Vec<&str> = seen.iter().map(|(b, _)| b.as_str()).collect();
+    binaries.sort_unstable();
+    binaries.dedup();
+    let mut all: Vec<String> = harness()
+        .functions
+        .values()
+        .map(|f| f.spec.binary.clone())
+        .collect();
+    all.sort_unstable();
+    assert_eq!(binaries, all, "the walk covers every function");
+    for (function, _) in &harness().functions {
+        assert_eq!(glimvid_tests::refused_calls(function), vec![], "{function}");
+    }
+}
 
-    let register = with_body(event("auth-register.json"), |b| {
-        b["email"] = Value::String(email.clone())
-    });
-    let (status, body) = invoke(&app, Endpoint::AuthRegister, &register).await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(body["user"]["language"], "zh");
-
-    let login = with_body(event("auth-login.json"), |b| {
-        b["email"] = Value::String(email.clone())
-    });
-    let (status, body) = invoke(&app, Endpoint::AuthLogin, &login).await;
-    assert_eq!(status, 200, "{body}");
-    let token = body["token"].as_str().unwrap().to_owned();
-
-    let (status, body) = invoke(
-        &app,
-        Endpoint::MeGet,
-        &with_token(event("me-get.json"), &token),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["email"], email);
-
-    let (status, body) = invoke(
-        &app,
-        Endpoint::MeUpdate,
-        &with_token(event("me-update.json"), &token),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["training_opt_out"], true);
-
-    // The placeholder token in the committed samples is not a session.
-    let (status, _) = invoke(&app, Endpoint::MeGet, &event("me-get.json")).await;
-    assert_eq!(status, 401);
-
-    let (status, body) = invoke(
-        &app,
-        Endpoint::AuthRegister,
-        &event("auth-register-under-16.json"),
-    )
-    .await;
-    assert_eq!(status, 400);
+/// As committed, a sample's token is a placeholder, not a session.
+#[tokio::test]
+async fn the_samples_as_committed_are_refused_cleanly() {
+    harness_with(with_payments);
+    for f in harness().functions.values() {
+        let event = sample(&f.spec.binary);
+        if event["headers"]["authorization"].is_null() {
+            continue;
+        }
+        let reply = InProcess.invoke(&f.spec.binary, event).await;
+        assert_eq!(reply["statusCode"], 401, "{}: {reply}", f.spec.binary);
+    }
+    let reply = InProcess
+        .invoke("auth-register", sample("auth-register-under-16"))
+        .await;
+    assert_eq!(reply["statusCode"], 400, "{reply}");
+    let body: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["error"]["field"], "confirm_age_16");
 }

@@ -327,14 +327,7 @@ async fn held_job() -> (Api, String, String, String) {
         .await;
     assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
     let id = created.body["id"].as_str().unwrap().to_owned();
-    let app = app().await;
-    let job = glimvid::jobs::store::get(&app, &id).await.unwrap().unwrap();
-    app.sfn
-        .stop_execution()
-        .execution_arn(job.execution_arn.as_deref().unwrap())
-        .send()
-        .await
-        .unwrap();
+    glimvid_tests::stop_pipeline(&id).await;
     (me, user, upload_id, id)
 }
 

@@ -24,8 +24,7 @@ use h264::{EncodedFrame, H264Encoder};
 use motion::{KenBurns, gradient};
 
 pub const FPS: u32 = 30;
-pub const MIN_DURATION_S: u32 = 1;
-pub const MAX_DURATION_S: u32 = 60;
+pub use crate::options::{MAX_DURATION_S, MIN_DURATION_S};
 /// Frames over which a caption fades in or out.
 const FADE_FRAMES: u32 = 5;
 

@@ -1,10 +1,7 @@
 //! API keys at cold start. Locally they come from the environment
 //! (`DEEPSEEK_API_KEY`, `ARK_API_KEY`). On Lambda the template passes only
-//! the names of Secrets Manager secrets (`*_API_KEY_SECRET`), and the key is
-//! read here, once per cold start, with the function role's permission. A
-//! key therefore never sits in the function's configuration, where anyone
-//! with `lambda:GetFunctionConfiguration` could read it, and a rotated
-//! secret takes effect on the next cold start without a deploy.
+//! the names of Secrets Manager secrets (`*_API_KEY_SECRET`), read here
+//! through `crate::secrets`.
 
 use anyhow::Context;
 
@@ -40,22 +37,10 @@ async fn fill(
     let Some(name) = endpoint.key_secret.clone() else {
         return Ok(());
     };
-    let out = client
-        .get_secret_value()
-        .secret_id(&name)
-        .send()
-        .await
-        .map_err(|e| {
-            // The error names the secret and the failure, never its value.
-            anyhow::anyhow!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))
-        })
-        .with_context(|| format!("reading the {provider} API key from secret {name}"))?;
-    let value = out
-        .secret_string()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .with_context(|| format!("secret {name} has no string value"))?;
-    endpoint.key = ApiKey::new(key_from_secret(value));
+    let value = crate::secrets::read(client, &name)
+        .await?
+        .with_context(|| format!("the {provider} API key's secret {name} does not exist"))?;
+    endpoint.key = ApiKey::new(key_from_secret(&value));
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! Uploads: the browser sends the photo straight to S3 with a presigned
 //! PUT whose signature covers Content-Type and Content-Length, so storage
 //! itself refuses any other type or size. A completion call then checks the
-//! stored bytes are a real image before any stage may use them.
+//! stored bytes carry a real image header of a usable size before any stage
+//! may use them.
 
 mod store;
 
@@ -140,7 +141,7 @@ pub async fn complete(app: &App, user: &crate::accounts::User, id: &str) -> Resu
             "the file has not been uploaded yet: PUT it to the upload URL first",
         ));
     };
-    let verdict = check_image(&upload, bytes).await;
+    let verdict = check_image(&upload, &bytes);
     match verdict {
         Ok((width, height)) => {
             upload.status = UploadStatus::Ready;
@@ -192,15 +193,14 @@ async fn fetch(app: &App, upload: &Upload) -> Result<Option<Vec<u8>>> {
     Ok(Some(bytes.to_vec()))
 }
 
-async fn check_image(upload: &Upload, bytes: Vec<u8>) -> Result<(u32, u32)> {
+fn check_image(upload: &Upload, bytes: &[u8]) -> Result<(u32, u32)> {
     let declared = format_for(&upload.content_type).map(|(f, _)| f);
-    let info = tokio::task::spawn_blocking(move || glimvid_media::probe::inspect(&bytes))
-        .await
-        .map_err(|e| Error::internal("probe task", e))?
-        .map_err(|e| Error::Unprocessable {
-            code: "not_an_image",
-            message: format!("the file is not a usable JPEG, PNG or WebP image: {e}").into(),
-        })?;
+    // The header alone: the API links no decoder. The first stage to read the
+    // pixels decodes them whole and fails the job on a damaged body.
+    let info = glimvid_media::probe::read_header(bytes).map_err(|e| Error::Unprocessable {
+        code: "not_an_image",
+        message: format!("the file is not a usable JPEG, PNG or WebP image: {e}").into(),
+    })?;
     let refuse = |code: &'static str, message: String| Error::Unprocessable {
         code,
         message: message.into(),

@@ -1,0 +1,222 @@
+//! The sample events in `events/` (one per function, named by its binary)
+//! and one account's walk through all of them. The walk runs twice: through
+//! the handlers in process (`tests/events.rs`) and through the built
+//! artifacts under a Runtime API (`tests/boot.rs`), so each event is used by
+//! both, and both must give the same answers.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use serde_json::{Value, json};
+
+/// The committed sample, placeholders and all.
+pub fn sample(binary: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(format!("{binary}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Runs one function on one event and returns what Lambda would get back:
+/// an API Gateway v2 response for a route, the handler's JSON otherwise.
+pub trait Invoker {
+    fn invoke<'a>(
+        &'a mut self,
+        binary: &'a str,
+        event: Value,
+    ) -> Pin<Box<dyn Future<Output = Value> + Send + 'a>>;
+
+    /// Stops the video's pipeline so the job stays live for the routes that
+    /// act on it (nothing else would hold it still).
+    fn hold<'a>(&'a mut self, video_id: &'a str) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+}
+
+/// Values the walk learns and writes into later events' placeholders.
+#[derive(Default)]
+struct Learned(BTreeMap<&'static str, String>);
+
+impl Learned {
+    fn fill(&self, event: &Value) -> Value {
+        let mut text = event.to_string();
+        for (placeholder, value) in &self.0 {
+            text = text.replace(placeholder, value);
+        }
+        serde_json::from_str(&text).expect("a filled event stays JSON")
+    }
+}
+
+const TOKEN: &str = "REPLACE_WITH_TOKEN_FROM_LOGIN_RESPONSE_";
+const OLD_PASSWORD: &str = "correct horse battery";
+
+fn edit_body(mut event: Value, edit: impl FnOnce(&mut Value)) -> Value {
+    let mut body: Value =
+        serde_json::from_str(event["body"].as_str().expect("a body")).expect("a JSON body");
+    edit(&mut body);
+    event["body"] = Value::String(body.to_string());
+    event
+}
+
+/// An HTTP answer: status and parsed body.
+fn http_reply(binary: &str, reply: &Value) -> (u16, Value) {
+    let status = reply["statusCode"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{binary}: not an API Gateway response: {reply}"));
+    let body = reply["body"]
+        .as_str()
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    (status as u16, body)
+}
+
+/// One account, registered through to deleted and purged, every function
+/// once or more on its sample event. Returns what each step answered.
+pub async fn walk(invoker: &mut dyn Invoker, email: &str) -> Vec<(String, u16)> {
+    let mut learned = Learned::default();
+    // The samples' client is one documentation address; each walk is its
+    // own client, so the per-IP rate limits see them apart.
+    learned.0.insert("203.0.113.10", crate::fresh_ip());
+    let mut seen = Vec::new();
+    let new_password = sample("me-password");
+    let new_password: Value =
+        serde_json::from_str(new_password["body"].as_str().expect("a body")).expect("JSON");
+    let new_password = new_password["new"].as_str().expect("new").to_owned();
+
+    macro_rules! http {
+        ($binary:expr, $event:expr, $status:expr) => {{
+            let binary: &str = $binary;
+            let reply = invoker.invoke(binary, learned.fill(&$event)).await;
+            let (status, body) = http_reply(binary, &reply);
+            assert_eq!(status, $status, "{binary}: {body}");
+            seen.push((binary.to_owned(), status));
+            body
+        }};
+    }
+    let with_email = |event: Value, password: &str| {
+        let password = password.to_owned();
+        edit_body(event, |b| {
+            b["email"] = json!(email);
+            b["password"] = json!(password);
+        })
+    };
+
+    http!(
+        "auth-register",
+        with_email(sample("auth-register"), OLD_PASSWORD),
+        201
+    );
+    let session = http!(
+        "auth-login",
+        with_email(sample("auth-login"), OLD_PASSWORD),
+        200
+    );
+    learned
+        .0
+        .insert(TOKEN, session["token"].as_str().expect("token").into());
+    let me = http!("me-get", sample("me-get"), 200);
+    assert_eq!(me["email"], email);
+    learned.0.insert(
+        "REPLACE_WITH_USER_ID",
+        me["id"].as_str().expect("id").into(),
+    );
+    let updated = http!("me-update", sample("me-update"), 200);
+    assert_eq!(updated["training_opt_out"], true);
+    let credits = http!("credits-get", sample("credits-get"), 200);
+    assert!(credits["balance"].as_i64().is_some(), "{credits}");
+    let packs = http!("credits-packs", sample("credits-packs"), 200);
+    assert!(
+        !packs["packs"].as_array().expect("packs").is_empty(),
+        "{packs}"
+    );
+
+    let ticket = http!("uploads-create", sample("uploads-create"), 201);
+    assert_eq!(ticket["method"], "PUT");
+    learned.0.insert(
+        "REPLACE_WITH_UPLOAD_ID",
+        ticket["upload_id"].as_str().expect("upload_id").into(),
+    );
+    let uploads = http!("uploads-list", sample("uploads-list"), 200);
+    assert_eq!(
+        uploads["items"].as_array().map(Vec::len),
+        Some(1),
+        "{uploads}"
+    );
+    // Nothing was PUT to the URL.
+    let missing = http!("uploads-complete", sample("uploads-complete"), 409);
+    assert_eq!(missing["error"]["code"], "upload_missing");
+    http!("uploads-delete", sample("uploads-delete"), 204);
+
+    let video = http!("videos-create", sample("videos-create"), 202);
+    let video_id = video["id"].as_str().expect("id").to_owned();
+    invoker.hold(&video_id).await;
+    learned.0.insert("REPLACE_WITH_VIDEO_ID", video_id.clone());
+    let videos = http!("videos-list", sample("videos-list"), 200);
+    assert_eq!(videos["items"][0]["id"], video_id.as_str());
+    let got = http!("videos-get", sample("videos-get"), 200);
+    assert_eq!(got["id"], video_id.as_str());
+    let cancelled = http!("videos-cancel", sample("videos-cancel"), 200);
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    // Never published: the sample's public id names nothing.
+    let public = http!("public-video", sample("public-video"), 404);
+    assert_eq!(public["error"]["code"], "not_found", "{public}");
+
+    // The stages, given messages for the ended job: the first is done with,
+    // the second is not a stage message (dropped, it can never succeed),
+    // the third names a key longer than DynamoDB accepts (2048 bytes), which
+    // fails and is reported for redelivery.
+    for stage in ["script", "enhance", "video", "finalize"] {
+        let binary = format!("worker-{stage}");
+        let mut event = learned.fill(&sample(&binary));
+        let mut bad = event["Records"][0].clone();
+        bad["messageId"] = json!(format!("{stage}-unreadable-key"));
+        bad["body"] = json!(
+            json!({"job_id": "j".repeat(4096), "stage": stage, "task_token": "AQCEAAAAKgAAAAMAAAAAboot"})
+                .to_string()
+        );
+        event["Records"].as_array_mut().expect("Records").push(bad);
+        let reply = invoker.invoke(&binary, event).await;
+        assert_eq!(
+            reply,
+            json!({"batchItemFailures": [{"itemIdentifier": format!("{stage}-unreadable-key")}]}),
+            "{binary}"
+        );
+        seen.push((binary, 200));
+    }
+    http!("videos-delete", sample("videos-delete"), 204);
+
+    // Unsigned by the provider: refused before anything is read.
+    let refused = http!("billing-webhook", sample("billing-webhook"), 400);
+    assert!(refused["error"]["code"].is_string(), "{refused}");
+
+    let export = http!("me-export", sample("me-export"), 200);
+    assert_eq!(export["account"]["email"], email, "{export}");
+    http!("me-password", sample("me-password"), 204);
+    let session = http!(
+        "auth-login",
+        with_email(sample("auth-login"), &new_password),
+        200
+    );
+    learned
+        .0
+        .insert(TOKEN, session["token"].as_str().expect("token").into());
+    http!("auth-logout", sample("auth-logout"), 204);
+    http!("me-get", sample("me-get"), 401);
+    let session = http!(
+        "auth-login",
+        with_email(sample("auth-login"), &new_password),
+        200
+    );
+    learned
+        .0
+        .insert(TOKEN, session["token"].as_str().expect("token").into());
+    let deleting = http!("me-delete", sample("me-delete"), 202);
+    assert_eq!(deleting["status"], "deleting");
+
+    let report = invoker.invoke("sweeper", sample("sweeper")).await;
+    assert_eq!(report["scan_complete"].as_bool(), Some(true), "{report}");
+    assert!(report["purges_finished"].as_u64().is_some(), "{report}");
+    seen.push(("sweeper".into(), 200));
+    seen
+}

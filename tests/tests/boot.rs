@@ -1,0 +1,160 @@
+//! Every built artifact (`cargo lambda build`, as `./scripts/test` does)
+//! booted as Lambda runs it: its own process under a Runtime API on
+//! loopback, with exactly the environment the template gives it and its
+//! role's temporary credentials, against the emulator (which checks every
+//! signature and every call against the role). Each gets its sample event
+//! from `events/` in the same walk `events.rs` makes in process.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use glimvid_tests::events::{Invoker, walk};
+use glimvid_tests::runtime_api::{Boot, Outcome, Sandbox};
+use glimvid_tests::{harness, harness_with, unique_email, with_payments};
+use serde_json::Value;
+
+/// Lambda gives a runtime 10 s to reach its first `/next`.
+const INIT_LIMIT: Duration = Duration::from_secs(10);
+
+/// Where `cargo lambda build` put the bootstraps (`lambda/<binary>/bootstrap`).
+fn artifacts() -> PathBuf {
+    let dir = std::env::var_os("GLIMVID_LAMBDA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            panic!("GLIMVID_LAMBDA_DIR is not set: ./scripts/test builds the artifacts and sets it")
+        });
+    assert!(
+        dir.is_dir(),
+        "{} is not a directory: build the artifacts first",
+        dir.display()
+    );
+    dir
+}
+
+struct Artifacts {
+    dir: PathBuf,
+    /// Warm sandboxes by binary: later events reuse them, as Lambda does.
+    warm: BTreeMap<String, Sandbox>,
+    inits: BTreeMap<String, Duration>,
+}
+
+impl Artifacts {
+    async fn sandbox(&mut self, binary: &str) -> &mut Sandbox {
+        if !self.warm.contains_key(binary) {
+            let h = harness();
+            let function = h
+                .functions
+                .values()
+                .find(|f| f.spec.binary == binary)
+                .unwrap_or_else(|| panic!("no function builds {binary}"));
+            let root = glimvid::app::aws_sdk_config().await;
+            let mut env = function.env.clone();
+            let region = std::env::var("AWS_REGION").expect("AWS_REGION");
+            env.insert("AWS_REGION".into(), region.clone());
+            env.insert("AWS_DEFAULT_REGION".into(), region);
+            // Lambda's endpoints are AWS's; here the SDK's standard variable
+            // points every client at the emulator.
+            env.insert(
+                "AWS_ENDPOINT_URL".into(),
+                std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL"),
+            );
+            env.extend(
+                function
+                    .identity
+                    .lambda_credentials(&root)
+                    .await
+                    .unwrap_or_else(|e| panic!("{binary}: {e:#}")),
+            );
+            let bootstrap = self.dir.join(binary).join("bootstrap");
+            assert!(bootstrap.is_file(), "{} was not built", bootstrap.display());
+            let log = std::env::temp_dir().join(format!("glimvid-boot-{}-{binary}.log", h.prefix));
+            let sandbox = Sandbox::boot(Boot {
+                bootstrap,
+                function_name: glimvid_runner::local_name(&h.prefix, &function.spec.logical_id),
+                memory_mb: u32::try_from(function.spec.memory_mb).expect("memory"),
+                timeout: INIT_LIMIT,
+                env,
+                log,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{binary} did not boot: {e:#}"));
+            self.inits
+                .insert(binary.to_owned(), sandbox.init.unwrap_or_default());
+            self.warm.insert(binary.to_owned(), sandbox);
+        }
+        self.warm.get_mut(binary).expect("just booted")
+    }
+}
+
+impl Invoker for Artifacts {
+    fn invoke<'a>(
+        &'a mut self,
+        binary: &'a str,
+        event: Value,
+    ) -> Pin<Box<dyn Future<Output = Value> + Send + 'a>> {
+        Box::pin(async move {
+            let timeout = Duration::from_secs(
+                harness()
+                    .functions
+                    .values()
+                    .find(|f| f.spec.binary == binary)
+                    .map_or(10, |f| f.spec.timeout_s),
+            );
+            let sandbox = self.sandbox(binary).await;
+            match sandbox.invoke(event, timeout).await {
+                Ok(Outcome::Response(value)) => value,
+                Ok(Outcome::Error { error_type, body }) => {
+                    panic!("{binary} failed ({error_type}): {body}\n{}", sandbox.tail())
+                }
+                Err(e) => panic!("{binary}: {e:#}"),
+            }
+        })
+    }
+
+    fn hold<'a>(&'a mut self, video_id: &'a str) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(glimvid_tests::stop_pipeline(video_id))
+    }
+}
+
+#[tokio::test]
+async fn every_artifact_boots_and_answers_its_sample_event() {
+    // Payments on, so the webhook's sample is refused for its signature.
+    harness_with(with_payments);
+    let mut artifacts = Artifacts {
+        dir: artifacts(),
+        warm: BTreeMap::new(),
+        inits: BTreeMap::new(),
+    };
+    walk(&mut artifacts, &unique_email()).await;
+
+    let mut booted: Vec<&String> = artifacts.warm.keys().collect();
+    booted.sort_unstable();
+    let mut all: Vec<String> = harness()
+        .functions
+        .values()
+        .map(|f| f.spec.binary.clone())
+        .collect();
+    all.sort_unstable();
+    assert_eq!(
+        booted,
+        all.iter().collect::<Vec<_>>(),
+        "every artifact booted"
+    );
+    for (binary, init) in &artifacts.inits {
+        eprintln!("{binary}: init {init:?}");
+    }
+    // Logs are JSON lines, as CloudWatch's JSON format expects.
+    for (binary, sandbox) in std::mem::take(&mut artifacts.warm) {
+        let log = std::fs::read_to_string(&sandbox.log).unwrap_or_default();
+        for line in log.lines().filter(|l| !l.trim().is_empty()) {
+            assert!(
+                serde_json::from_str::<Value>(line).is_ok(),
+                "{binary} logged a line that is not JSON: {line}"
+            );
+        }
+        sandbox.stop().await;
+    }
+}
