@@ -40,6 +40,36 @@ ensure_cfn_lint() {
   python3 -m pip install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
 }
 
+CARGO_LAMBDA_VERSION="1.9.2"
+# The template's architecture (Globals.Architectures).
+LAMBDA_ARCH="arm64"
+# cargo lambda builds here, apart from the debug target, so the two builds
+# never wait on each other's lock.
+LAMBDA_TARGET_DIR="$CACHE/lambda-target"
+export GLIMVID_LAMBDA_DIR="$LAMBDA_TARGET_DIR/lambda"
+
+# cargo-lambda from PyPI brings Zig (package ziglang), its cross linker,
+# which pins glibc to what Lambda's provided.al2023 has; the Rust target is
+# added through rustup on first use.
+ensure_cargo_lambda() {
+  if command -v cargo-lambda >/dev/null 2>&1 && cargo-lambda --version 2>/dev/null | grep -q " $CARGO_LAMBDA_VERSION"; then
+    return
+  fi
+  log "installing cargo-lambda $CARGO_LAMBDA_VERSION (with Zig)"
+  python3 -m pip install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
+}
+
+# Every function as Lambda runs it: `lambda/<binary>/bootstrap`. The HTTP
+# functions and the workers build apart, so the HTTP artifacts get the
+# library without its `pipeline` feature (no codecs, no providers).
+build_artifacts() {
+  local package
+  for package in glimvid-functions glimvid-workers; do
+    log "cargo lambda build --release --$LAMBDA_ARCH -p $package"
+    CARGO_TARGET_DIR="$LAMBDA_TARGET_DIR" cargo lambda build --release "--$LAMBDA_ARCH" -p "$package" --quiet
+  done
+}
+
 # Debian packages: nasm makes openh264's SIMD build (render speed), ffprobe
 # cross-checks rendered MP4s in the tests, chromium + chromedriver run the
 # browser tests (a CJK font lets their screenshots show Chinese). Each spec

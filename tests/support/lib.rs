@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod artifacts;
 pub mod events;
 pub mod fakes;
 pub mod media;

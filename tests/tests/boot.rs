@@ -7,35 +7,16 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
 use glimvid_tests::events::{Invoker, walk};
-use glimvid_tests::runtime_api::{Boot, Outcome, Sandbox};
+use glimvid_tests::artifacts;
+use glimvid_tests::runtime_api::{Outcome, Sandbox};
 use glimvid_tests::{harness, harness_with, unique_email, with_payments};
 use serde_json::Value;
 
-/// Lambda gives a runtime 10 s to reach its first `/next`.
-const INIT_LIMIT: Duration = Duration::from_secs(10);
-
-/// Where `cargo lambda build` put the bootstraps (`lambda/<binary>/bootstrap`).
-fn artifacts() -> PathBuf {
-    let dir = std::env::var_os("GLIMVID_LAMBDA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            panic!("GLIMVID_LAMBDA_DIR is not set: ./scripts/test builds the artifacts and sets it")
-        });
-    assert!(
-        dir.is_dir(),
-        "{} is not a directory: build the artifacts first",
-        dir.display()
-    );
-    dir
-}
-
 struct Artifacts {
-    dir: PathBuf,
     /// Warm sandboxes by binary: later events reuse them, as Lambda does.
     warm: BTreeMap<String, Sandbox>,
     inits: BTreeMap<String, Duration>,
@@ -44,43 +25,9 @@ struct Artifacts {
 impl Artifacts {
     async fn sandbox(&mut self, binary: &str) -> &mut Sandbox {
         if !self.warm.contains_key(binary) {
-            let h = harness();
-            let function = h
-                .functions
-                .values()
-                .find(|f| f.spec.binary == binary)
-                .unwrap_or_else(|| panic!("no function builds {binary}"));
-            let root = glimvid::app::aws_sdk_config().await;
-            let mut env = function.env.clone();
-            let region = std::env::var("AWS_REGION").expect("AWS_REGION");
-            env.insert("AWS_REGION".into(), region.clone());
-            env.insert("AWS_DEFAULT_REGION".into(), region);
-            // Lambda's endpoints are AWS's; here the SDK's standard variable
-            // points every client at the emulator.
-            env.insert(
-                "AWS_ENDPOINT_URL".into(),
-                std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL"),
-            );
-            env.extend(
-                function
-                    .identity
-                    .lambda_credentials(&root)
-                    .await
-                    .unwrap_or_else(|e| panic!("{binary}: {e:#}")),
-            );
-            let bootstrap = self.dir.join(binary).join("bootstrap");
-            assert!(bootstrap.is_file(), "{} was not built", bootstrap.display());
-            let log = std::env::temp_dir().join(format!("glimvid-boot-{}-{binary}.log", h.prefix));
-            let sandbox = Sandbox::boot(Boot {
-                bootstrap,
-                function_name: glimvid_runner::local_name(&h.prefix, &function.spec.logical_id),
-                memory_mb: u32::try_from(function.spec.memory_mb).expect("memory"),
-                timeout: INIT_LIMIT,
-                env,
-                log,
-            })
-            .await
-            .unwrap_or_else(|e| panic!("{binary} did not boot: {e:#}"));
+            let sandbox = artifacts::boot(binary)
+                .await
+                .unwrap_or_else(|e| panic!("{binary} did not boot: {e:#}"));
             self.inits
                 .insert(binary.to_owned(), sandbox.init.unwrap_or_default());
             self.warm.insert(binary.to_owned(), sandbox);
@@ -96,13 +43,7 @@ impl Invoker for Artifacts {
         event: Value,
     ) -> Pin<Box<dyn Future<Output = Value> + Send + 'a>> {
         Box::pin(async move {
-            let timeout = Duration::from_secs(
-                harness()
-                    .functions
-                    .values()
-                    .find(|f| f.spec.binary == binary)
-                    .map_or(10, |f| f.spec.timeout_s),
-            );
+            let timeout = Duration::from_secs(artifacts::function_of(binary).spec.timeout_s);
             let sandbox = self.sandbox(binary).await;
             match sandbox.invoke(event, timeout).await {
                 Ok(Outcome::Response(value)) => value,
@@ -124,7 +65,6 @@ async fn every_artifact_boots_and_answers_its_sample_event() {
     // Payments on, so the webhook's sample is refused for its signature.
     harness_with(with_payments);
     let mut artifacts = Artifacts {
-        dir: artifacts(),
         warm: BTreeMap::new(),
         inits: BTreeMap::new(),
     };

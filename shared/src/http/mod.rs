@@ -126,6 +126,13 @@ pub async fn serve(app: &App, endpoint: Endpoint, req: Request) -> Response<Body
         }
     };
     let status = response.status().as_u16();
+    if status >= 500 {
+        crate::telemetry::count(
+            "ServerErrors",
+            1,
+            &[("request_id", &meta.request_id), ("route", &meta.route)],
+        );
+    }
     tracing::info!(
         request_id = %meta.request_id,
         route = %meta.route,

@@ -52,6 +52,19 @@ pub async fn handle_batch(app: &App, worker: Worker, event: SqsEvent) -> SqsBatc
             response.batch_item_failures.push(failure);
         }
     }
+    if !response.batch_item_failures.is_empty() {
+        let failed = response.batch_item_failures.len() as u64;
+        let ids: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        crate::telemetry::count(
+            "FailedMessages",
+            failed,
+            &[("worker", worker.name()), ("message_ids", &ids.join(","))],
+        );
+    }
     response
 }
 

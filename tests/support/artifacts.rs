@@ -1,0 +1,71 @@
+//! The built artifacts (`cargo lambda build`, as `./scripts/test` does),
+//! each booted as Lambda runs it: its own process under a Runtime API on
+//! loopback, with exactly the environment the template gives its function
+//! and its role's temporary credentials, against the emulator.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::harness;
+use crate::runtime_api::{Boot, Sandbox};
+
+/// Lambda gives a runtime 10 s to reach its first `/next`.
+pub const INIT_LIMIT: Duration = Duration::from_secs(10);
+
+/// Where `cargo lambda build` put the bootstraps (`<binary>/bootstrap`).
+pub fn dir() -> PathBuf {
+    let dir = std::env::var_os("GLIMVID_LAMBDA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            panic!("GLIMVID_LAMBDA_DIR is not set: ./scripts/test builds the artifacts and sets it")
+        });
+    assert!(
+        dir.is_dir(),
+        "{} is not a directory: build the artifacts first",
+        dir.display()
+    );
+    dir
+}
+
+pub fn bootstrap(binary: &str) -> PathBuf {
+    dir().join(binary).join("bootstrap")
+}
+
+/// The template's function for a binary.
+pub fn function_of(binary: &str) -> &'static glimvid_runner::Function {
+    harness()
+        .functions
+        .values()
+        .find(|f| f.spec.binary == binary)
+        .unwrap_or_else(|| panic!("no function builds {binary}"))
+}
+
+/// Starts `binary`'s artifact as its function and waits for its first poll.
+pub async fn boot(binary: &str) -> anyhow::Result<Sandbox> {
+    let h = harness();
+    let function = function_of(binary);
+    let root = glimvid::app::aws_sdk_config().await;
+    let mut env = function.env.clone();
+    let region = std::env::var("AWS_REGION")?;
+    env.insert("AWS_REGION".into(), region.clone());
+    env.insert("AWS_DEFAULT_REGION".into(), region);
+    // Lambda's endpoints are AWS's; here the SDK's standard variable points
+    // every client at the emulator.
+    env.insert("AWS_ENDPOINT_URL".into(), std::env::var("AWS_ENDPOINT_URL")?);
+    env.extend(function.identity.lambda_credentials(&root).await?);
+    let bootstrap = bootstrap(binary);
+    anyhow::ensure!(bootstrap.is_file(), "{} was not built", bootstrap.display());
+    Sandbox::boot(Boot {
+        bootstrap,
+        function_name: glimvid_runner::local_name(&h.prefix, &function.spec.logical_id),
+        memory_mb: u32::try_from(function.spec.memory_mb)?,
+        timeout: INIT_LIMIT,
+        env,
+        log: std::env::temp_dir().join(format!(
+            "glimvid-boot-{}-{binary}-{}.log",
+            h.prefix,
+            uuid::Uuid::new_v4().simple()
+        )),
+    })
+    .await
+}
