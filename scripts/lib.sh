@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FAKECLOUD_VERSION="0.51.0"
 CFN_LINT_VERSION="1.58.0"
+SAM_CLI_VERSION="1.170.0"
+CHECKOV_VERSION="3.2.459"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/glimvid"
 # Builds live outside the clone so a fresh clone (and CI) reuses them.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
@@ -36,8 +38,10 @@ ensure_cfn_lint() {
   if command -v cfn-lint >/dev/null 2>&1 && python3 -c 'import cfnlint, samtranslator' 2>/dev/null; then
     return
   fi
-  log "installing cfn-lint $CFN_LINT_VERSION (with aws-sam-translator)"
-  python3 -m pip install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+  # cfn-lint does not depend on aws-sam-translator; SAM CLI does.
+  log "installing cfn-lint $CFN_LINT_VERSION and aws-sam-cli $SAM_CLI_VERSION (with aws-sam-translator)"
+  python3 -m pip install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION" \
+    "aws-sam-cli==$SAM_CLI_VERSION"
 }
 
 CARGO_LAMBDA_VERSION="1.9.2"
@@ -68,6 +72,29 @@ build_artifacts() {
     log "cargo lambda build --release --$LAMBDA_ARCH -p $package"
     CARGO_TARGET_DIR="$LAMBDA_TARGET_DIR" cargo lambda build --release "--$LAMBDA_ARCH" -p "$package" --quiet
   done
+}
+
+# The installed version of a Python distribution (empty if none).
+python_package_version() {
+  python3 -c 'import importlib.metadata as m, sys
+try:
+    print(m.version(sys.argv[1]))
+except m.PackageNotFoundError:
+    pass' "$1"
+}
+
+# The template checks beside cfn-lint: SAM CLI (`sam validate --lint`) and
+# checkov, at pinned versions (a newer checkov brings new checks). They
+# share dependencies with cfn-lint, so all three install in one resolve.
+ensure_template_checkers() {
+  if command -v sam >/dev/null 2>&1 && command -v checkov >/dev/null 2>&1 &&
+    [[ $(python_package_version aws-sam-cli) == "$SAM_CLI_VERSION" ]] &&
+    [[ $(python_package_version checkov) == "$CHECKOV_VERSION" ]]; then
+    return
+  fi
+  log "installing aws-sam-cli $SAM_CLI_VERSION and checkov $CHECKOV_VERSION"
+  python3 -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION" \
+    "checkov==$CHECKOV_VERSION" "cfn-lint==$CFN_LINT_VERSION"
 }
 
 # Debian packages: nasm makes openh264's SIMD build (render speed), ffprobe
