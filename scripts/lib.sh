@@ -32,7 +32,7 @@ ensure_fakecloud() {
     cargo install fakecloud --locked --version "$FAKECLOUD_VERSION"
 }
 
-# cfn-lint brings aws-sam-translator, AWS's own SAM transform, which the
+# aws-sam-translator (from SAM CLI) is AWS's own SAM transform, which the
 # runner uses (scripts/sam-translate) to give each function its SAM role.
 ensure_cfn_lint() {
   if command -v cfn-lint >/dev/null 2>&1 && python3 -c 'import cfnlint, samtranslator' 2>/dev/null; then

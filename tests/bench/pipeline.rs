@@ -39,20 +39,7 @@ async fn main() {
         for _ in 0..runs {
             let mut body = json!({"title": "Ceramic mug", "description": "Hand-thrown stoneware. Holds 350 ml.", "language": "en", "aspect_ratio": "16:9", "duration_s": 5});
             if kind.starts_with("photo") {
-                let ticket = me
-                    .post(
-                        "/uploads",
-                        json!({"content_type": "image/jpeg", "size_bytes": bytes.len()}),
-                    )
-                    .await;
-                reqwest::Client::new()
-                    .put(ticket.body["url"].as_str().unwrap_or_default())
-                    .header("content-type", "image/jpeg")
-                    .body(bytes.clone())
-                    .send()
-                    .await
-                    .expect("upload");
-                let id = ticket.body["upload_id"].as_str().unwrap_or_default();
+                let id = me.put_upload(bytes.clone(), "image/jpeg").await;
                 me.post(&format!("/uploads/{id}/complete"), json!({})).await;
                 body["upload_id"] = json!(id);
             }

@@ -51,7 +51,10 @@ pub async fn boot(binary: &str) -> anyhow::Result<Sandbox> {
     env.insert("AWS_DEFAULT_REGION".into(), region);
     // Lambda's endpoints are AWS's; here the SDK's standard variable points
     // every client at the emulator.
-    env.insert("AWS_ENDPOINT_URL".into(), std::env::var("AWS_ENDPOINT_URL")?);
+    env.insert(
+        "AWS_ENDPOINT_URL".into(),
+        std::env::var("AWS_ENDPOINT_URL")?,
+    );
     env.extend(function.identity.lambda_credentials(&root).await?);
     let bootstrap = bootstrap(binary);
     anyhow::ensure!(bootstrap.is_file(), "{} was not built", bootstrap.display());

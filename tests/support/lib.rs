@@ -113,6 +113,18 @@ pub fn unique_email() -> String {
 pub const PASSWORD: &str = "correct horse battery";
 
 /// An API client that acts as one browser at one IP.
+/// The PUT an upload ticket asks for, with the headers its signature covers
+/// (as the web app sends them; the body sets content-length).
+pub fn ticket_put(ticket: &Value) -> reqwest::RequestBuilder {
+    let mut put = reqwest::Client::new().put(ticket["url"].as_str().expect("upload URL"));
+    for (name, value) in ticket["headers"].as_object().expect("ticket headers") {
+        if name != "content-length" {
+            put = put.header(name, value.as_str().expect("header value"));
+        }
+    }
+    put
+}
+
 #[derive(Clone)]
 pub struct Api {
     http: reqwest::Client,
@@ -248,9 +260,7 @@ impl Api {
             )
             .await;
         assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
-        let put = reqwest::Client::new()
-            .put(ticket.body["url"].as_str().expect("upload URL"))
-            .header("content-type", content_type)
+        let put = ticket_put(&ticket.body)
             .body(bytes)
             .send()
             .await

@@ -10,8 +10,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use glimvid_tests::events::{Invoker, walk};
 use glimvid_tests::artifacts;
+use glimvid_tests::events::{Invoker, walk};
 use glimvid_tests::runtime_api::{Outcome, Sandbox};
 use glimvid_tests::{harness, harness_with, unique_email, with_payments};
 use serde_json::Value;

@@ -24,9 +24,9 @@ async fn upload(me: &Api, bytes: &[u8], content_type: &str) -> String {
 }
 
 async fn put_presigned(ticket: &Value, content_type: &str, body: Vec<u8>) -> StatusCode {
-    reqwest::Client::new()
-        .put(ticket["url"].as_str().unwrap())
-        .header("content-type", content_type)
+    let mut ticket = ticket.clone();
+    ticket["headers"]["content-type"] = json!(content_type);
+    glimvid_tests::ticket_put(&ticket)
         .body(body)
         .send()
         .await
@@ -442,4 +442,36 @@ async fn deleting_a_live_video_refunds_it_and_stops_its_execution() {
         1
     );
     assert_eq!(glimvid_tests::refused_calls("VideosDeleteFunction"), []);
+}
+
+/// The presigned PUT creates the object tagged pending (the bucket's
+/// lifecycle rule expires those); completion replaces the tag.
+#[tokio::test]
+async fn an_upload_is_pending_in_storage_until_completed() {
+    let (me, _) = api().signed_up().await;
+    let user = user_id(&me).await;
+    let id = me
+        .put_upload(photo(800, 600, ImageFormat::Jpeg), "image/jpeg")
+        .await;
+    let app = app().await;
+    let key = format!("users/{user}/uploads/{id}.jpg");
+    let tags = |app: glimvid::App, key: String| async move {
+        app.s3
+            .get_object_tagging()
+            .bucket(&app.config.media_bucket)
+            .key(&key)
+            .send()
+            .await
+            .expect("object tagging")
+            .tag_set
+            .into_iter()
+            .map(|t| (t.key, t.value))
+            .collect::<Vec<_>>()
+    };
+    let pending = vec![("glimvid-training".to_owned(), "pending".to_owned())];
+    assert_eq!(tags(app.clone(), key.clone()).await, pending);
+    let done = me.post(&format!("/uploads/{id}/complete"), json!({})).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let allowed = vec![("glimvid-training".to_owned(), "allowed".to_owned())];
+    assert_eq!(tags(app, key).await, allowed);
 }

@@ -10,6 +10,10 @@ use crate::dynamo::{self, get_opt_s, s};
 use crate::error::{Error, Result};
 
 pub const TAG: &str = "glimvid-training";
+/// What the presigned PUT tags a new upload with (the signature covers it).
+/// Completion replaces it with `allowed` or `opt-out`, so only uploads never
+/// completed keep it, and the bucket's lifecycle rule expires those.
+pub const PENDING_TAGGING: &str = "glimvid-training=pending";
 
 fn value(opt_out: bool) -> &'static str {
     if opt_out { "opt-out" } else { "allowed" }

@@ -112,6 +112,7 @@ pub async fn create(app: &App, user_id: &str, input: NewUpload) -> Result<Ticket
         .key(&upload.key)
         .content_type(&upload.content_type)
         .content_length(size)
+        .tagging(crate::privacy::training::PENDING_TAGGING)
         .presigned(presign)
         .await
         .map_err(|e| Error::internal("presign upload", e))?;
@@ -119,6 +120,10 @@ pub async fn create(app: &App, user_id: &str, input: NewUpload) -> Result<Ticket
     let headers = BTreeMap::from([
         ("content-type".to_owned(), upload.content_type.clone()),
         ("content-length".to_owned(), upload.size_bytes.to_string()),
+        (
+            "x-amz-tagging".to_owned(),
+            crate::privacy::training::PENDING_TAGGING.to_owned(),
+        ),
     ]);
     Ok(Ticket {
         upload_id: upload.id,
