@@ -151,7 +151,7 @@ mod tests {
         use lambda_http::RequestExt;
         let route = HttpRoute {
             function: "F".into(),
-            binary: "b".into(),
+            handler: "b".into(),
             method: "GET".into(),
             path: "/videos/{id}".into(),
         };

@@ -135,8 +135,8 @@ pub struct Running {
     pollers: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// The binary of the scheduled retention sweeper.
-pub const SWEEPER_BINARY: &str = "sweeper";
+/// The `Handler` of the scheduled retention sweeper.
+pub const SWEEPER_HANDLER: &str = "sweeper";
 
 /// How long `stop` lets a worker finish the batch in hand.
 const POLLER_GRACE: Duration = Duration::from_secs(30);
@@ -455,10 +455,10 @@ pub async fn start(options: Options) -> Result<Running> {
     let (stop_pollers, pollers_stopped) = watch::channel(false);
     let mut pollers = Vec::new();
     for subscription in template.sqs_subscriptions()? {
-        let worker = Worker::from_name(&subscription.binary).with_context(|| {
+        let worker = Worker::from_name(&subscription.handler).with_context(|| {
             format!(
                 "{} ({}) has no worker in glimvid::pipeline::Worker",
-                subscription.function, subscription.binary
+                subscription.function, subscription.handler
             )
         })?;
         let queue = queues.get(&subscription.queue).with_context(|| {
@@ -492,8 +492,8 @@ pub async fn start(options: Options) -> Result<Running> {
     if let Some(every) = options.sweeper_every {
         let sweeper = functions
             .values()
-            .find(|f| f.spec.binary == SWEEPER_BINARY)
-            .with_context(|| format!("no function in the template runs {SWEEPER_BINARY}"))?;
+            .find(|f| f.spec.handler == SWEEPER_HANDLER)
+            .with_context(|| format!("no function in the template runs {SWEEPER_HANDLER}"))?;
         pollers.push(spawn_sweeper(
             sweeper.app.clone(),
             every,

@@ -281,7 +281,7 @@ mod tests {
         Mapping {
             subscription: SqsSubscription {
                 function: "ScriptWorkerFunction".into(),
-                binary: "worker-script".into(),
+                handler: "worker-script".into(),
                 queue: "ScriptQueue".into(),
                 batch_size: 1,
                 report_batch_item_failures: true,

@@ -46,14 +46,14 @@ pub fn router(
             })?
             .app
             .clone();
-        let Some(endpoint) = Endpoint::from_name(&spec.binary) else {
+        let Some(endpoint) = Endpoint::from_name(&spec.handler) else {
             // The template can run ahead of the code while a route is being
             // built; the route answers 404 until its endpoint exists
             // (template::tests::every_template_route_has_a_handler keeps the
             // two in step).
             tracing::warn!(
                 function = %spec.function,
-                binary = %spec.binary,
+                handler = %spec.handler,
                 route = %format!("{} {}", spec.method, spec.path),
                 "no handler in glimvid::http::Endpoint; route skipped"
             );

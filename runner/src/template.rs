@@ -29,7 +29,8 @@ pub struct Template {
 #[derive(Debug, Clone)]
 pub struct HttpRoute {
     pub function: String,
-    pub binary: String,
+    /// The function's `Handler`: the endpoint it serves.
+    pub handler: String,
     pub method: String,
     /// API Gateway path syntax, e.g. `/videos/{id}`.
     pub path: String,
@@ -40,6 +41,9 @@ pub struct HttpRoute {
 #[derive(Debug, Clone)]
 pub struct FunctionSpec {
     pub logical_id: String,
+    /// `Handler`: the route or stage it serves (`_HANDLER` on Lambda).
+    pub handler: String,
+    /// `Metadata.BuildProperties.Binary`: the artifact that runs it.
     pub binary: String,
     /// `Timeout` (or the Globals'), in seconds: Lambda ends an invocation
     /// that runs longer.
@@ -55,7 +59,8 @@ pub struct FunctionSpec {
 #[derive(Debug, Clone)]
 pub struct SqsSubscription {
     pub function: String,
-    pub binary: String,
+    /// The function's `Handler`: the stage it runs.
+    pub handler: String,
     /// Logical id of the queue (from `Queue: !GetAtt X.Arn`).
     pub queue: String,
     pub batch_size: i32,
@@ -121,6 +126,16 @@ fn tag_name(tagged: &serde_yaml::value::TaggedValue) -> String {
 
 fn get<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
     value.as_mapping().and_then(|m| m.get(key))
+}
+
+/// The function's `Handler`: which route or stage its artifact serves.
+fn handler_of(globals: &Value, function: &str, res: &Value) -> Result<String> {
+    get(res, "Properties")
+        .and_then(|p| get(p, "Handler"))
+        .or_else(|| get(globals, "Handler"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .with_context(|| format!("{function}: no Handler"))
 }
 
 fn binary_of(function: &str, res: &Value) -> Result<String> {
@@ -308,7 +323,7 @@ impl Template {
                     .with_context(|| format!("{function}: HttpApi event without {name}"))
             };
             routes.push(HttpRoute {
-                binary: binary_of(&function, res)?,
+                handler: handler_of(&self.globals_function, &function, res)?,
                 method: field("Method")?.to_uppercase(),
                 path: field("Path")?,
                 function,
@@ -353,7 +368,7 @@ impl Template {
                         .any(|t| t.as_str() == Some("ReportBatchItemFailures"))
                 });
             subs.push(SqsSubscription {
-                binary: binary_of(&function, res)?,
+                handler: handler_of(&self.globals_function, &function, res)?,
                 function,
                 queue,
                 batch_size,
@@ -395,6 +410,7 @@ impl Template {
                     .with_context(|| format!("{logical_id}: no CodeUri"))?
                     .to_owned();
                 Ok(FunctionSpec {
+                    handler: handler_of(&self.globals_function, &logical_id, res)?,
                     binary: binary_of(&logical_id, res)?,
                     // Lambda's default.
                     memory_mb: number("MemorySize", 128)?,
@@ -571,7 +587,7 @@ mod tests {
         let routes = t.http_routes().unwrap();
         assert!(routes.iter().any(|r| r.method == "POST"
             && r.path == "/auth/register"
-            && r.binary == "auth-register"));
+            && r.handler == "auth-register"));
         let tables: Vec<String> = t.tables().into_iter().map(|t| t.logical_id).collect();
         assert!(tables.contains(&"AccountsTable".to_owned()));
         let env = t.globals_environment(&fake_resolved(&t)).unwrap();
@@ -661,7 +677,7 @@ mod tests {
         let subs = t.sqs_subscriptions().unwrap();
         let script = subs
             .iter()
-            .find(|s| s.binary == "worker-script")
+            .find(|s| s.handler == "worker-script")
             .expect("worker-script subscription");
         assert_eq!(script.queue, "ScriptQueue");
         assert_eq!(script.batch_size, 1);
@@ -669,9 +685,9 @@ mod tests {
         assert_eq!(subs.len(), 4);
         for s in &subs {
             assert!(
-                glimvid::pipeline::Worker::from_name(&s.binary).is_some(),
+                glimvid::pipeline::Worker::from_name(&s.handler).is_some(),
                 "{} is no pipeline worker",
-                s.binary
+                s.handler
             );
         }
     }
@@ -715,9 +731,9 @@ mod tests {
     fn every_template_route_has_a_handler() {
         for route in repo_template().http_routes().unwrap() {
             assert!(
-                glimvid::http::Endpoint::from_name(&route.binary).is_some(),
+                glimvid::http::Endpoint::from_name(&route.handler).is_some(),
                 "{} has no endpoint",
-                route.binary
+                route.handler
             );
         }
     }

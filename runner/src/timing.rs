@@ -291,8 +291,8 @@ pub fn stages(template: &Template, divisor: u32) -> Result<Vec<StageTiming>> {
                 .iter()
                 .find(|s| s.queue == queue)
                 .with_context(|| format!("{name}: no function is fed by {queue}"))?;
-            let worker = Worker::from_name(&subscription.binary)
-                .with_context(|| format!("{}: no pipeline worker", subscription.binary))?;
+            let worker = Worker::from_name(&subscription.handler)
+                .with_context(|| format!("{}: no pipeline worker", subscription.handler))?;
             let function = functions
                 .iter()
                 .find(|f| f.logical_id == subscription.function)

@@ -479,6 +479,15 @@ pub(crate) mod test_support {
     }
 }
 
+/// The function's `Handler` from the template, which Lambda passes to a
+/// custom runtime as `_HANDLER`.
+pub fn handler() -> anyhow::Result<String> {
+    std::env::var("_HANDLER")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("_HANDLER is not set (Lambda sets it from the function's Handler)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -571,3 +580,4 @@ mod tests {
         assert!(Config::from_lookup(lookup(&pairs)).is_err());
     }
 }
+

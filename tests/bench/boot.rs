@@ -1,8 +1,7 @@
-//! Per artifact: its size, and its cold init as Lambda reports it (exec to
-//! the first Runtime API `/next`), median of N boots with its template
-//! environment and role. Then what one warm `GET /videos/{id}` costs in AWS
-//! calls. Run with `./scripts/bench`, which builds the artifacts for this
-//! host's architecture so the times are native.
+//! Per artifact, its size; per function, its cold init as Lambda reports it
+//! (exec to the first Runtime API `/next`), median of N boots with its
+//! template environment and role. Run with `./scripts/bench`, which builds
+//! the artifacts for this host's architecture so the times are native.
 
 use std::time::Duration;
 
@@ -20,41 +19,43 @@ async fn main() -> anyhow::Result<()> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10);
-    let mut binaries: Vec<String> = glimvid_tests::harness()
+    let mut functions: Vec<(String, String)> = glimvid_tests::harness()
         .functions
         .values()
-        .map(|f| f.spec.binary.clone())
+        .map(|f| (f.spec.binary.clone(), f.spec.handler.clone()))
         .collect();
-    binaries.sort();
+    functions.sort();
+    let machine = elf_machine(&artifacts::bootstrap(&functions[0].0))?;
     println!(
-        "{:<18} {:>9} {:>12} {:>10} {:>10}   ({} boots each, {:?})",
-        "artifact",
-        "size MB",
-        "init median",
-        "init min",
-        "init max",
-        boots,
-        elf_machine(&artifacts::bootstrap(&binaries[0]))?
+        "{:<9} {:>8}  {:<16} {:>11} {:>9} {:>9}   ({boots} boots each, {machine:?})",
+        "artifact", "size MB", "function", "init median", "min", "max",
     );
-    for binary in &binaries {
-        let size = std::fs::metadata(artifacts::bootstrap(binary))?.len();
+    let mut last = String::new();
+    for (binary, handler) in &functions {
+        let size = if *binary == last {
+            String::new()
+        } else {
+            let bytes = std::fs::metadata(artifacts::bootstrap(binary))?.len();
+            format!("{:.2}", bytes as f64 / 1e6)
+        };
+        last.clone_from(binary);
         let mut inits = Vec::new();
         for _ in 0..boots {
-            let sandbox = artifacts::boot(binary).await?;
+            let sandbox = artifacts::boot(handler).await?;
             inits.push(sandbox.init.unwrap_or_default());
             let _ = std::fs::remove_file(&sandbox.log);
             sandbox.stop().await;
         }
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
         let (min, max) = (
-            *inits.iter().min().unwrap_or(&Duration::ZERO),
-            *inits.iter().max().unwrap_or(&Duration::ZERO),
+            inits.iter().copied().min().unwrap_or_default(),
+            inits.iter().copied().max().unwrap_or_default(),
         );
         println!(
-            "{binary:<18} {:>9.2} {:>9.2} ms {:>7.2} ms {:>7.2} ms",
-            size as f64 / 1e6,
-            median(inits).as_secs_f64() * 1e3,
-            min.as_secs_f64() * 1e3,
-            max.as_secs_f64() * 1e3,
+            "{binary:<9} {size:>8}  {handler:<16} {:>8.2} ms {:>6.2} ms {:>6.2} ms",
+            ms(median(inits)),
+            ms(min),
+            ms(max),
         );
     }
     Ok(())

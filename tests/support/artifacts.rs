@@ -27,23 +27,25 @@ pub fn dir() -> PathBuf {
     dir
 }
 
+/// An artifact: `api`, `worker` or `sweeper`.
 pub fn bootstrap(binary: &str) -> PathBuf {
     dir().join(binary).join("bootstrap")
 }
 
-/// The template's function for a binary.
-pub fn function_of(binary: &str) -> &'static glimvid_runner::Function {
+/// The template's function with this `Handler`.
+pub fn function_of(handler: &str) -> &'static glimvid_runner::Function {
     harness()
         .functions
         .values()
-        .find(|f| f.spec.binary == binary)
-        .unwrap_or_else(|| panic!("no function builds {binary}"))
+        .find(|f| f.spec.handler == handler)
+        .unwrap_or_else(|| panic!("no function has Handler {handler}"))
 }
 
-/// Starts `binary`'s artifact as its function and waits for its first poll.
-pub async fn boot(binary: &str) -> anyhow::Result<Sandbox> {
+/// Starts the function with this `Handler` from its artifact, as Lambda
+/// does, and waits for its first poll.
+pub async fn boot(handler: &str) -> anyhow::Result<Sandbox> {
     let h = harness();
-    let function = function_of(binary);
+    let function = function_of(handler);
     let root = glimvid::app::aws_sdk_config().await;
     let mut env = function.env.clone();
     let region = std::env::var("AWS_REGION")?;
@@ -56,7 +58,9 @@ pub async fn boot(binary: &str) -> anyhow::Result<Sandbox> {
         std::env::var("AWS_ENDPOINT_URL")?,
     );
     env.extend(function.identity.lambda_credentials(&root).await?);
-    let bootstrap = bootstrap(binary);
+    // Lambda passes the function's Handler to a custom runtime this way.
+    env.insert("_HANDLER".into(), handler.to_owned());
+    let bootstrap = bootstrap(&function.spec.binary);
     anyhow::ensure!(bootstrap.is_file(), "{} was not built", bootstrap.display());
     Sandbox::boot(Boot {
         bootstrap,
@@ -65,7 +69,7 @@ pub async fn boot(binary: &str) -> anyhow::Result<Sandbox> {
         timeout: INIT_LIMIT,
         env,
         log: std::env::temp_dir().join(format!(
-            "glimvid-boot-{}-{binary}-{}.log",
+            "glimvid-boot-{}-{handler}-{}.log",
             h.prefix,
             uuid::Uuid::new_v4().simple()
         )),

@@ -1,4 +1,4 @@
-//! The sample events in `events/` (one per function, named by its binary)
+//! The sample events in `events/` (one per function, named by its handler)
 //! and one account's walk through all of them. The walk runs twice: through
 //! the handlers in process (`tests/events.rs`) and through the built
 //! artifacts under a Runtime API (`tests/boot.rs`), so each event is used by
@@ -12,10 +12,10 @@ use std::pin::Pin;
 use serde_json::{Value, json};
 
 /// The committed sample, placeholders and all.
-pub fn sample(binary: &str) -> Value {
+pub fn sample(handler: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../events")
-        .join(format!("{binary}.json"));
+        .join(format!("{handler}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -25,7 +25,7 @@ pub fn sample(binary: &str) -> Value {
 pub trait Invoker {
     fn invoke<'a>(
         &'a mut self,
-        binary: &'a str,
+        handler: &'a str,
         event: Value,
     ) -> Pin<Box<dyn Future<Output = Value> + Send + 'a>>;
 
@@ -60,10 +60,10 @@ fn edit_body(mut event: Value, edit: impl FnOnce(&mut Value)) -> Value {
 }
 
 /// An HTTP answer: status and parsed body.
-fn http_reply(binary: &str, reply: &Value) -> (u16, Value) {
+fn http_reply(handler: &str, reply: &Value) -> (u16, Value) {
     let status = reply["statusCode"]
         .as_u64()
-        .unwrap_or_else(|| panic!("{binary}: not an API Gateway response: {reply}"));
+        .unwrap_or_else(|| panic!("{handler}: not an API Gateway response: {reply}"));
     let body = reply["body"]
         .as_str()
         .and_then(|b| serde_json::from_str(b).ok())
@@ -85,12 +85,12 @@ pub async fn walk(invoker: &mut dyn Invoker, email: &str) -> Vec<(String, u16)> 
     let new_password = new_password["new"].as_str().expect("new").to_owned();
 
     macro_rules! http {
-        ($binary:expr, $event:expr, $status:expr) => {{
-            let binary: &str = $binary;
-            let reply = invoker.invoke(binary, learned.fill(&$event)).await;
-            let (status, body) = http_reply(binary, &reply);
-            assert_eq!(status, $status, "{binary}: {body}");
-            seen.push((binary.to_owned(), status));
+        ($handler:expr, $event:expr, $status:expr) => {{
+            let handler: &str = $handler;
+            let reply = invoker.invoke(handler, learned.fill(&$event)).await;
+            let (status, body) = http_reply(handler, &reply);
+            assert_eq!(status, $status, "{handler}: {body}");
+            seen.push((handler.to_owned(), status));
             body
         }};
     }
@@ -167,8 +167,8 @@ pub async fn walk(invoker: &mut dyn Invoker, email: &str) -> Vec<(String, u16)> 
     // the third names a key longer than DynamoDB accepts (2048 bytes), which
     // fails and is reported for redelivery.
     for stage in ["script", "enhance", "video", "finalize"] {
-        let binary = format!("worker-{stage}");
-        let mut event = learned.fill(&sample(&binary));
+        let handler = format!("worker-{stage}");
+        let mut event = learned.fill(&sample(&handler));
         let mut bad = event["Records"][0].clone();
         bad["messageId"] = json!(format!("{stage}-unreadable-key"));
         bad["body"] = json!(
@@ -176,13 +176,13 @@ pub async fn walk(invoker: &mut dyn Invoker, email: &str) -> Vec<(String, u16)> 
                 .to_string()
         );
         event["Records"].as_array_mut().expect("Records").push(bad);
-        let reply = invoker.invoke(&binary, event).await;
+        let reply = invoker.invoke(&handler, event).await;
         assert_eq!(
             reply,
             json!({"batchItemFailures": [{"itemIdentifier": format!("{stage}-unreadable-key")}]}),
-            "{binary}"
+            "{handler}"
         );
-        seen.push((binary, 200));
+        seen.push((handler, 200));
     }
     http!("videos-delete", sample("videos-delete"), 204);
 

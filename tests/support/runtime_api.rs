@@ -250,7 +250,6 @@ fn lambda_environment(boot: &Boot, api: SocketAddr) -> BTreeMap<String, String> 
             ),
             ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
             ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
-            ("_HANDLER", "bootstrap".to_owned()),
             ("LAMBDA_TASK_ROOT", "/var/task".to_owned()),
             ("LAMBDA_RUNTIME_DIR", "/var/runtime".to_owned()),
             ("TZ", ":UTC".to_owned()),

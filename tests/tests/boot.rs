@@ -17,40 +17,41 @@ use glimvid_tests::{harness, harness_with, unique_email, with_payments};
 use serde_json::Value;
 
 struct Artifacts {
-    /// Warm sandboxes by binary: later events reuse them, as Lambda does.
+    /// Warm sandboxes by function (Handler): later events reuse them, as
+    /// Lambda does.
     warm: BTreeMap<String, Sandbox>,
     inits: BTreeMap<String, Duration>,
 }
 
 impl Artifacts {
-    async fn sandbox(&mut self, binary: &str) -> &mut Sandbox {
-        if !self.warm.contains_key(binary) {
-            let sandbox = artifacts::boot(binary)
+    async fn sandbox(&mut self, handler: &str) -> &mut Sandbox {
+        if !self.warm.contains_key(handler) {
+            let sandbox = artifacts::boot(handler)
                 .await
-                .unwrap_or_else(|e| panic!("{binary} did not boot: {e:#}"));
+                .unwrap_or_else(|e| panic!("{handler} did not boot: {e:#}"));
             self.inits
-                .insert(binary.to_owned(), sandbox.init.unwrap_or_default());
-            self.warm.insert(binary.to_owned(), sandbox);
+                .insert(handler.to_owned(), sandbox.init.unwrap_or_default());
+            self.warm.insert(handler.to_owned(), sandbox);
         }
-        self.warm.get_mut(binary).expect("just booted")
+        self.warm.get_mut(handler).expect("just booted")
     }
 }
 
 impl Invoker for Artifacts {
     fn invoke<'a>(
         &'a mut self,
-        binary: &'a str,
+        handler: &'a str,
         event: Value,
     ) -> Pin<Box<dyn Future<Output = Value> + Send + 'a>> {
         Box::pin(async move {
-            let timeout = Duration::from_secs(artifacts::function_of(binary).spec.timeout_s);
-            let sandbox = self.sandbox(binary).await;
+            let timeout = Duration::from_secs(artifacts::function_of(handler).spec.timeout_s);
+            let sandbox = self.sandbox(handler).await;
             match sandbox.invoke(event, timeout).await {
                 Ok(Outcome::Response(value)) => value,
                 Ok(Outcome::Error { error_type, body }) => {
-                    panic!("{binary} failed ({error_type}): {body}\n{}", sandbox.tail())
+                    panic!("{handler} failed ({error_type}): {body}\n{}", sandbox.tail())
                 }
-                Err(e) => panic!("{binary}: {e:#}"),
+                Err(e) => panic!("{handler}: {e:#}"),
             }
         })
     }
@@ -75,24 +76,24 @@ async fn every_artifact_boots_and_answers_its_sample_event() {
     let mut all: Vec<String> = harness()
         .functions
         .values()
-        .map(|f| f.spec.binary.clone())
+        .map(|f| f.spec.handler.clone())
         .collect();
     all.sort_unstable();
     assert_eq!(
         booted,
         all.iter().collect::<Vec<_>>(),
-        "every artifact booted"
+        "every function booted from its artifact"
     );
-    for (binary, init) in &artifacts.inits {
-        eprintln!("{binary}: init {init:?}");
+    for (handler, init) in &artifacts.inits {
+        eprintln!("{handler}: init {init:?}");
     }
     // Logs are JSON lines, as CloudWatch's JSON format expects.
-    for (binary, sandbox) in std::mem::take(&mut artifacts.warm) {
+    for (handler, sandbox) in std::mem::take(&mut artifacts.warm) {
         let log = std::fs::read_to_string(&sandbox.log).unwrap_or_default();
         for line in log.lines().filter(|l| !l.trim().is_empty()) {
             assert!(
                 serde_json::from_str::<Value>(line).is_ok(),
-                "{binary} logged a line that is not JSON: {line}"
+                "{handler} logged a line that is not JSON: {line}"
             );
         }
         sandbox.stop().await;

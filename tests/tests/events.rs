@@ -8,42 +8,35 @@ use std::pin::Pin;
 
 use glimvid::http::{Endpoint, serve};
 use glimvid::pipeline::Worker;
+use glimvid_tests::artifacts::function_of;
 use glimvid_tests::events::{Invoker, sample, walk};
 use glimvid_tests::{function_app, harness, harness_with, unique_email, with_payments};
 use serde_json::{Value, json};
 
 struct InProcess;
 
-/// The template's function for a binary.
-fn function_of(binary: &str) -> &'static glimvid_runner::Function {
-    harness()
-        .functions
-        .values()
-        .find(|f| f.spec.binary == binary)
-        .unwrap_or_else(|| panic!("no function builds {binary}"))
-}
 
 impl Invoker for InProcess {
     fn invoke<'a>(
         &'a mut self,
-        binary: &'a str,
+        handler: &'a str,
         event: Value,
     ) -> Pin<Box<dyn Future<Output = Value> + Send + 'a>> {
         Box::pin(async move {
-            let app = function_app(&function_of(binary).spec.logical_id).await;
-            if let Some(endpoint) = Endpoint::from_name(binary) {
+            let app = function_app(&function_of(handler).spec.logical_id).await;
+            if let Some(endpoint) = Endpoint::from_name(handler) {
                 let req = lambda_http::request::from_str(&event.to_string())
-                    .unwrap_or_else(|e| panic!("{binary}: not an API Gateway v2 event: {e}"));
+                    .unwrap_or_else(|e| panic!("{handler}: not an API Gateway v2 event: {e}"));
                 let resp = serve(&app, endpoint, req).await;
                 let body = String::from_utf8_lossy(resp.body().as_ref()).into_owned();
                 json!({"statusCode": resp.status().as_u16(), "body": body})
-            } else if let Some(worker) = Worker::from_name(binary) {
+            } else if let Some(worker) = Worker::from_name(handler) {
                 let event = serde_json::from_value(event)
-                    .unwrap_or_else(|e| panic!("{binary}: not an SQS event: {e}"));
+                    .unwrap_or_else(|e| panic!("{handler}: not an SQS event: {e}"));
                 serde_json::to_value(glimvid::pipeline::handle_batch(&app, worker, event).await)
                     .expect("a batch response")
             } else {
-                assert_eq!(binary, glimvid_runner::SWEEPER_BINARY);
+                assert_eq!(handler, glimvid_runner::SWEEPER_HANDLER);
                 serde_json::to_value(glimvid::sweeper::run(&app).await.expect("sweeper run"))
                     .expect("a report")
             }
@@ -66,7 +59,7 @@ async fn every_sample_event_drives_its_entry_point() {
     let mut all: Vec<String> = harness()
         .functions
         .values()
-        .map(|f| f.spec.binary.clone())
+        .map(|f| f.spec.handler.clone())
         .collect();
     all.sort_unstable();
     assert_eq!(binaries, all, "the walk covers every function");
@@ -80,12 +73,12 @@ async fn every_sample_event_drives_its_entry_point() {
 async fn the_samples_as_committed_are_refused_cleanly() {
     harness_with(with_payments);
     for f in harness().functions.values() {
-        let event = sample(&f.spec.binary);
+        let event = sample(&f.spec.handler);
         if event["headers"]["authorization"].is_null() {
             continue;
         }
-        let reply = InProcess.invoke(&f.spec.binary, event).await;
-        assert_eq!(reply["statusCode"], 401, "{}: {reply}", f.spec.binary);
+        let reply = InProcess.invoke(&f.spec.handler, event).await;
+        assert_eq!(reply["statusCode"], 401, "{}: {reply}", f.spec.handler);
     }
     let reply = InProcess
         .invoke("auth-register", sample("auth-register-under-16"))

@@ -80,6 +80,15 @@ impl Endpoint {
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|e| e.name() == name)
     }
+
+    /// The endpoint Lambda runs this process for: the function's `Handler`,
+    /// which Lambda passes as `_HANDLER`. One artifact serves every route;
+    /// each route is still its own function (role, log group, alarms).
+    pub fn from_handler() -> anyhow::Result<Self> {
+        let handler = crate::config::handler()?;
+        Self::from_name(&handler)
+            .ok_or_else(|| anyhow::anyhow!("Handler {handler} names no HTTP endpoint"))
+    }
 }
 
 /// Per-request state a handler can add to, read back for the usage log.

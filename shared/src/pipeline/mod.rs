@@ -7,8 +7,8 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 
 use crate::app::App;
 
-/// One per worker Lambda; the name is its binary in `functions/` and
-/// `BuildProperties.Binary` in the template.
+/// One per worker Lambda; the name is its function's `Handler` in the
+/// template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Worker {
     Script,
@@ -36,6 +36,14 @@ impl Worker {
 
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    /// The stage Lambda runs this process for: the function's `Handler`
+    /// (`_HANDLER`), as `http::Endpoint::from_handler`.
+    pub fn from_handler() -> anyhow::Result<Self> {
+        let handler = crate::config::handler()?;
+        Self::from_name(&handler)
+            .ok_or_else(|| anyhow::anyhow!("Handler {handler} names no pipeline stage"))
     }
 }
 

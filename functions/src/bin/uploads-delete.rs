@@ -1,4 +1,0 @@
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    glimvid::run_lambda(glimvid::http::Endpoint::UploadsDelete).await
-}
