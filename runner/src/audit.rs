@@ -315,6 +315,9 @@ pub struct Auditor {
     sink: Option<Sink>,
     /// Refused calls seen in this process, for tests that look.
     refused: Mutex<Vec<Record>>,
+    /// The first action of every call each function made, in order, for
+    /// tests and benchmarks that count what a request costs.
+    calls: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
 impl std::fmt::Debug for Auditor {
@@ -355,6 +358,7 @@ impl Auditor {
             place,
             sink,
             refused: Mutex::new(Vec::new()),
+            calls: Mutex::new(BTreeMap::new()),
         }))
     }
 
@@ -365,6 +369,7 @@ impl Auditor {
             place,
             sink: None,
             refused: Mutex::new(Vec::new()),
+            calls: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -380,6 +385,14 @@ impl Auditor {
             }
             Err(err) => tracing::warn!(error = %err, "could not encode the audit's grants"),
         }
+    }
+
+    /// Every call `function` has made so far (its first IAM action each).
+    pub fn calls(&self, function: &str) -> Vec<String> {
+        self.calls
+            .lock()
+            .map(|c| c.get(function).cloned().unwrap_or_default())
+            .unwrap_or_default()
     }
 
     pub fn refused(&self) -> Vec<Record> {
@@ -459,6 +472,12 @@ impl Intercept for Audit {
             )
             .into());
         };
+        if let (Some(first), Ok(mut calls)) = (needs.first(), self.auditor.calls.lock()) {
+            calls
+                .entry(self.function.clone())
+                .or_default()
+                .push(first.action.clone());
+        }
         let mut refused = Vec::new();
         for need in &needs {
             let allowed = self.policy.decide(&need.action, &need.resource) == Decision::Allowed;

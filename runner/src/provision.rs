@@ -371,33 +371,6 @@ pub async fn ensure_state_machine(
     Ok((out.state_machine_arn, true))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bucket_names_are_valid_for_s3() {
-        assert_eq!(
-            bucket_name("glimvid-local-MediaBucket").unwrap(),
-            "glimvid-local-mediabucket"
-        );
-        assert_eq!(bucket_name("T_1-X").unwrap(), "t-1-x");
-        assert!(bucket_name("ab").is_err());
-    }
-
-    #[test]
-    fn cors_maps_cloudformation_names_to_the_api() {
-        let cors: Value = serde_yaml::from_str(
-            "CorsRules:\n  - AllowedMethods: [PUT, GET]\n    AllowedOrigins: ['*']\n    AllowedHeaders: [content-type]\n    MaxAge: 3000\n",
-        )
-        .unwrap();
-        let config = cors_configuration(&cors).unwrap();
-        let rule = &config.cors_rules()[0];
-        assert_eq!(rule.allowed_methods(), ["PUT", "GET"]);
-        assert_eq!(rule.max_age_seconds(), Some(3000));
-    }
-}
-
 /// Creates the secret, or gives it a new version with `value` if it exists
 /// (provisioning, with the root key: the functions only read it).
 pub async fn put_secret(sdk: &aws_config::SdkConfig, name: &str, value: &str) -> Result<()> {
@@ -425,5 +398,32 @@ pub async fn put_secret(sdk: &aws_config::SdkConfig, name: &str, value: &str) ->
             Ok(())
         }
         Err(e) => Err(sdk_error(e)).with_context(|| format!("creating secret {name}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_are_valid_for_s3() {
+        assert_eq!(
+            bucket_name("glimvid-local-MediaBucket").unwrap(),
+            "glimvid-local-mediabucket"
+        );
+        assert_eq!(bucket_name("T_1-X").unwrap(), "t-1-x");
+        assert!(bucket_name("ab").is_err());
+    }
+
+    #[test]
+    fn cors_maps_cloudformation_names_to_the_api() {
+        let cors: Value = serde_yaml::from_str(
+            "CorsRules:\n  - AllowedMethods: [PUT, GET]\n    AllowedOrigins: ['*']\n    AllowedHeaders: [content-type]\n    MaxAge: 3000\n",
+        )
+        .unwrap();
+        let config = cors_configuration(&cors).unwrap();
+        let rule = &config.cors_rules()[0];
+        assert_eq!(rule.allowed_methods(), ["PUT", "GET"]);
+        assert_eq!(rule.max_age_seconds(), Some(3000));
     }
 }

@@ -485,7 +485,9 @@ pub fn handler() -> anyhow::Result<String> {
     std::env::var("_HANDLER")
         .ok()
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| anyhow::anyhow!("_HANDLER is not set (Lambda sets it from the function's Handler)"))
+        .ok_or_else(|| {
+            anyhow::anyhow!("_HANDLER is not set (Lambda sets it from the function's Handler)")
+        })
 }
 
 #[cfg(test)]
@@ -580,4 +582,3 @@ mod tests {
         assert!(Config::from_lookup(lookup(&pairs)).is_err());
     }
 }
-

@@ -58,5 +58,28 @@ async fn main() -> anyhow::Result<()> {
             ms(max),
         );
     }
+
+    // What one warm GET /videos/{id} costs in AWS calls (the call audit
+    // counts each function's calls in process).
+    let (me, _) = glimvid_tests::Api::new().signed_up().await;
+    let created = me
+        .post(
+            "/videos",
+            serde_json::json!({"title": "Lamp", "description": "A brass desk lamp.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5}),
+        )
+        .await;
+    let id = created.body["id"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/videos/{id}");
+    me.get(&path).await;
+    let auditor = &glimvid_tests::harness().auditor;
+    let before = auditor.calls("VideosGetFunction").len();
+    let reply = me.get(&path).await;
+    let calls = auditor.calls("VideosGetFunction")[before..].to_vec();
+    println!(
+        "warm GET /videos/{{id}} ({}): {} AWS calls: {}",
+        reply.status,
+        calls.len(),
+        calls.join(", ")
+    );
     Ok(())
 }

@@ -49,7 +49,10 @@ impl Invoker for Artifacts {
             match sandbox.invoke(event, timeout).await {
                 Ok(Outcome::Response(value)) => value,
                 Ok(Outcome::Error { error_type, body }) => {
-                    panic!("{handler} failed ({error_type}): {body}\n{}", sandbox.tail())
+                    panic!(
+                        "{handler} failed ({error_type}): {body}\n{}",
+                        sandbox.tail()
+                    )
                 }
                 Err(e) => panic!("{handler}: {e:#}"),
             }
