@@ -41,6 +41,14 @@ pub fn function_of(handler: &str) -> &'static glimvid_runner::Function {
         .unwrap_or_else(|| panic!("no function has Handler {handler}"))
 }
 
+/// The function's `Timeout`, stretched for an emulated artifact (see
+/// `runtime_api::slowdown`).
+pub fn invocation_timeout(handler: &str) -> anyhow::Result<Duration> {
+    let function = function_of(handler);
+    let slowdown = crate::runtime_api::slowdown(&bootstrap(&function.spec.binary))?;
+    Ok(Duration::from_secs(function.spec.timeout_s) * slowdown)
+}
+
 /// Starts the function with this `Handler` from its artifact, as Lambda
 /// does, and waits for its first poll.
 pub async fn boot(handler: &str) -> anyhow::Result<Sandbox> {
@@ -62,11 +70,12 @@ pub async fn boot(handler: &str) -> anyhow::Result<Sandbox> {
     env.insert("_HANDLER".into(), handler.to_owned());
     let bootstrap = bootstrap(&function.spec.binary);
     anyhow::ensure!(bootstrap.is_file(), "{} was not built", bootstrap.display());
+    let slowdown = crate::runtime_api::slowdown(&bootstrap)?;
     Sandbox::boot(Boot {
+        timeout: INIT_LIMIT * slowdown,
         bootstrap,
         function_name: glimvid_runner::local_name(&h.prefix, &function.spec.logical_id),
         memory_mb: u32::try_from(function.spec.memory_mb)?,
-        timeout: INIT_LIMIT,
         env,
         log: std::env::temp_dir().join(format!(
             "glimvid-boot-{}-{handler}-{}.log",

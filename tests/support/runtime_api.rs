@@ -192,6 +192,19 @@ impl Sandbox {
     }
 }
 
+/// How much slower than on its own architecture an artifact runs here: 1
+/// natively; under qemu-user (an arm64 artifact on x86_64) CPU-bound work
+/// such as the scrypt password hash takes several times longer, so Lambda's
+/// limits are stretched by this much for it, and only for it.
+pub fn slowdown(bootstrap: &Path) -> Result<u32> {
+    Ok(match launcher(bootstrap)?.0 == bootstrap {
+        true => 1,
+        false => EMULATION_SLOWDOWN,
+    })
+}
+
+const EMULATION_SLOWDOWN: u32 = 10;
+
 /// The artifact itself on its own architecture; an arm64 artifact on an
 /// x86_64 host through Debian's qemu-user-static with the arm64 glibc.
 fn launcher(bootstrap: &Path) -> Result<(PathBuf, Vec<String>)> {

@@ -44,7 +44,8 @@ impl Invoker for Artifacts {
         event: Value,
     ) -> Pin<Box<dyn Future<Output = Value> + Send + 'a>> {
         Box::pin(async move {
-            let timeout = Duration::from_secs(artifacts::function_of(handler).spec.timeout_s);
+            let timeout = artifacts::invocation_timeout(handler)
+                .unwrap_or_else(|e| panic!("{handler}: {e:#}"));
             let sandbox = self.sandbox(handler).await;
             match sandbox.invoke(event, timeout).await {
                 Ok(Outcome::Response(value)) => value,
