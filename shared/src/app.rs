@@ -10,6 +10,7 @@ pub struct App {
     pub s3: aws_sdk_s3::Client,
     pub sfn: aws_sdk_sfn::Client,
     /// The stage workers set their own retry backoff on the message in hand.
+    #[cfg(feature = "pipeline")]
     pub sqs: aws_sdk_sqs::Client,
     /// The AI providers the configuration chose (see `providers`).
     #[cfg(feature = "pipeline")]
@@ -66,8 +67,12 @@ impl App {
         dynamo.set_interceptors(interceptors());
         let mut sfn = aws_sdk_sfn::config::Builder::from(sdk);
         sfn.set_interceptors(interceptors());
-        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk);
-        sqs.set_interceptors(interceptors());
+        #[cfg(feature = "pipeline")]
+        let sqs = {
+            let mut sqs = aws_sdk_sqs::config::Builder::from(sdk);
+            sqs.set_interceptors(interceptors());
+            aws_sdk_sqs::Client::from_conf(sqs.build())
+        };
         App {
             #[cfg(feature = "pipeline")]
             providers: crate::providers::ProviderSet::new(&config.providers),
@@ -75,7 +80,8 @@ impl App {
             dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             sfn: aws_sdk_sfn::Client::from_conf(sfn.build()),
-            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            #[cfg(feature = "pipeline")]
+            sqs,
         }
     }
 }

@@ -1,30 +1,43 @@
 //! Structured logging. JSON on Lambda (CloudWatch parses it), compact text
 //! for people running the local runner. Level from `RUST_LOG`.
 
-use tracing_subscriber::EnvFilter;
+use std::str::FromStr;
+
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 pub fn init_json() {
-    let _ = tracing_subscriber::fmt()
+    let format = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter())
         .with_current_span(false)
         .with_target(false)
-        .without_time() // Lambda stamps every line itself.
+        .without_time(); // Lambda stamps every line itself.
+    let _ = tracing_subscriber::registry()
+        .with(format)
+        .with(filter())
         .try_init();
 }
 
 pub fn init_text() {
-    let _ = tracing_subscriber::fmt()
+    let format = tracing_subscriber::fmt::layer()
         .compact()
-        .with_env_filter(filter())
-        .with_target(false)
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(format)
+        .with(filter())
         .try_init();
 }
 
-fn filter() -> EnvFilter {
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn,aws_sdk_dynamodb=warn")
-    })
+const DEFAULT_FILTER: &str = "info,aws_config=warn,aws_smithy_runtime=warn,aws_sdk_dynamodb=warn";
+
+/// `RUST_LOG` as `level,target=level,...` (targets by prefix; no regex
+/// directives, which would link a regex engine into every function).
+fn filter() -> Targets {
+    std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| Targets::from_str(&v).ok())
+        .unwrap_or_else(|| Targets::from_str(DEFAULT_FILTER).unwrap_or_default())
 }
 
 /// Counts `value` of `metric` in CloudWatch through the Embedded Metric
