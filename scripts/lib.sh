@@ -26,10 +26,43 @@ ensure_fakecloud() {
   if command -v fakecloud >/dev/null 2>&1 && fakecloud --version 2>/dev/null | grep -q " $FAKECLOUD_VERSION"; then
     return
   fi
-  log "installing fakecloud $FAKECLOUD_VERSION (about 18 minutes on 2 cores, once per machine)"
+  log "installing fakecloud $FAKECLOUD_VERSION (35-40 minutes on 2 cores, once per machine)"
   # opt-level 1 builds ~35% faster than the default and serves as fast.
   CARGO_TARGET_DIR="$CACHE/fakecloud-build" CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
     cargo install fakecloud --locked --version "$FAKECLOUD_VERSION"
+}
+
+# The emulator's install is the longest step on a new machine and ends in
+# long single-threaded compiles; run beside the other installs and builds it
+# fills the second core. `await_fakecloud` before the emulator is needed.
+FAKECLOUD_INSTALL_PID=""
+FAKECLOUD_INSTALL_LOG="$CACHE/fakecloud-install.log"
+ensure_fakecloud_in_background() {
+  if command -v fakecloud >/dev/null 2>&1 && fakecloud --version 2>/dev/null | grep -q " $FAKECLOUD_VERSION"; then
+    return
+  fi
+  mkdir -p "$CACHE"
+  log "installing fakecloud $FAKECLOUD_VERSION in the background (log: $FAKECLOUD_INSTALL_LOG)"
+  ensure_fakecloud >"$FAKECLOUD_INSTALL_LOG" 2>&1 &
+  FAKECLOUD_INSTALL_PID=$!
+}
+
+stop_fakecloud_install() {
+  [[ -n "$FAKECLOUD_INSTALL_PID" ]] || return 0
+  # cargo stops its compilers on SIGINT.
+  pkill -INT -P "$FAKECLOUD_INSTALL_PID" 2>/dev/null || true
+  kill "$FAKECLOUD_INSTALL_PID" 2>/dev/null || true
+}
+
+await_fakecloud() {
+  [[ -n "$FAKECLOUD_INSTALL_PID" ]] || return 0
+  log "waiting for the fakecloud install"
+  if ! wait "$FAKECLOUD_INSTALL_PID"; then
+    tail -n 40 "$FAKECLOUD_INSTALL_LOG" >&2
+    log "the fakecloud install failed"
+    return 1
+  fi
+  FAKECLOUD_INSTALL_PID=""
 }
 
 # aws-sam-translator (from SAM CLI) is AWS's own SAM transform, which the

@@ -91,6 +91,25 @@ async fn every_artifact_boots_and_answers_its_sample_event() {
     for (handler, init) in &artifacts.inits {
         eprintln!("{handler}: init {init:?}");
     }
+    // Each worker's failed message became a CloudWatch metric (EMF).
+    for stage in ["script", "enhance", "video", "finalize"] {
+        let sandbox = &artifacts.warm[&format!("worker-{stage}")];
+        let log = std::fs::read_to_string(&sandbox.log).unwrap_or_default();
+        let metric = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["FailedMessages"] == 1)
+            .unwrap_or_else(|| panic!("worker-{stage} logged no FailedMessages metric"));
+        assert_eq!(
+            metric["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "FailedMessages"
+        );
+        assert_eq!(
+            metric["message_ids"],
+            format!("{stage}-unreadable-key"),
+            "{metric}"
+        );
+    }
     // Logs are JSON lines, as CloudWatch's JSON format expects.
     for (handler, sandbox) in std::mem::take(&mut artifacts.warm) {
         let log = std::fs::read_to_string(&sandbox.log).unwrap_or_default();
@@ -101,5 +120,40 @@ async fn every_artifact_boots_and_answers_its_sample_event() {
             );
         }
         sandbox.stop().await;
+    }
+}
+
+/// Lambda's provided.al2023 has glibc 2.34: an artifact that needs a newer
+/// symbol version would not even load there.
+#[test]
+fn artifacts_need_no_newer_glibc_than_amazon_linux_2023() {
+    for binary in ["api", "worker", "sweeper"] {
+        let path = artifacts::bootstrap(binary);
+        let out = std::process::Command::new("readelf")
+            .arg("-V")
+            .arg(&path)
+            .output()
+            .expect("readelf (binutils)");
+        assert!(out.status.success(), "readelf {}", path.display());
+        let text = String::from_utf8_lossy(&out.stdout);
+        let newest = text
+            .split("GLIBC_")
+            .skip(1)
+            .filter_map(|rest| {
+                let version: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.')
+                    .collect();
+                let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+                Some((parts.next()??, parts.next().flatten().unwrap_or(0)))
+            })
+            .max()
+            .expect("a glibc-linked artifact");
+        assert!(
+            newest <= (2, 34),
+            "{binary} needs GLIBC_{}.{}",
+            newest.0,
+            newest.1
+        );
     }
 }
