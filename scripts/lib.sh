@@ -89,7 +89,7 @@ export GLIMVID_LAMBDA_DIR="$LAMBDA_TARGET_DIR/lambda"
 # which pins glibc to what Lambda's provided.al2023 has; the Rust target is
 # added through rustup on first use.
 ensure_cargo_lambda() {
-  if command -v cargo-lambda >/dev/null 2>&1 && cargo-lambda --version 2>/dev/null | grep -q " $CARGO_LAMBDA_VERSION"; then
+  if command -v cargo-lambda >/dev/null 2>&1 && cargo lambda --version 2>/dev/null | grep -q " $CARGO_LAMBDA_VERSION"; then
     return
   fi
   log "installing cargo-lambda $CARGO_LAMBDA_VERSION (with Zig)"
