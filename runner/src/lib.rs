@@ -422,17 +422,17 @@ pub async fn start(options: Options) -> Result<Running> {
             .with_context(|| format!("{}: configuration from the template", spec.logical_id))?;
         let mut config = config;
         let sdk = identity.sdk_config(&root).await;
-        if let Some(name) = env.get("PAYMENT_WEBHOOK_SECRET_NAME") {
-            if let Some(value) = &webhook_secret {
-                provision::put_secret(&root, name, value).await?;
-            }
-            let mut client = aws_sdk_secretsmanager::config::Builder::from(&sdk);
-            client.set_interceptors(std::iter::once(identity.audit.clone()));
-            let client = aws_sdk_secretsmanager::Client::from_conf(client.build());
-            glimvid::secrets::resolve_webhook(&mut config, &client)
-                .await
-                .with_context(|| format!("{}: cold start", spec.logical_id))?;
+        if let (Some(name), Some(value)) = (env.get("PAYMENT_WEBHOOK_SECRET_NAME"), &webhook_secret)
+        {
+            provision::put_secret(&root, name, value).await?;
         }
+        // What `App::from_env` does at cold start, with the audit on.
+        let mut secrets = aws_sdk_secretsmanager::config::Builder::from(&sdk);
+        secrets.set_interceptors(std::iter::once(identity.audit.clone()));
+        let secrets = aws_sdk_secretsmanager::Client::from_conf(secrets.build());
+        glimvid::secrets::resolve_webhook(&mut config, &secrets)
+            .await
+            .with_context(|| format!("{}: cold start", spec.logical_id))?;
         let s3_endpoint = Some(s3_front.url());
         let app = Arc::new(App::wired(
             config,

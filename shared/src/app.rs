@@ -20,21 +20,15 @@ pub struct App {
 impl App {
     /// Loads AWS configuration the standard way (so `AWS_ENDPOINT_URL` points
     /// the SDK at the local emulator) and the app configuration from the
-    /// environment.
+    /// environment, with the payment webhook's secret where the environment
+    /// names one (`secrets::resolve_webhook`).
     pub async fn from_env() -> anyhow::Result<Self> {
-        let config = Config::from_env()?;
-        Ok(Self::new(config, &aws_sdk_config().await))
-    }
-
-    /// As `from_env`, plus the secrets the endpoint's function alone reads
-    /// (the payment webhook's signing secret).
-    pub async fn for_endpoint(endpoint: crate::http::Endpoint) -> anyhow::Result<Self> {
         let mut config = Config::from_env()?;
         let sdk = aws_sdk_config().await;
-        if endpoint == crate::http::Endpoint::BillingWebhook {
-            let client = aws_sdk_secretsmanager::Client::new(&sdk);
-            crate::secrets::resolve_webhook(&mut config, &client).await?;
-        }
+        // Only the webhook function's environment names its secret; for the
+        // others this reads nothing.
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        crate::secrets::resolve_webhook(&mut config, &secrets).await?;
         Ok(Self::new(config, &sdk))
     }
 

@@ -42,7 +42,7 @@ pub struct Page<T> {
 /// cold start, then every invocation goes through [`http::serve`].
 pub async fn run_lambda(endpoint: http::Endpoint) -> Result<(), lambda_http::Error> {
     telemetry::init_json();
-    let app = std::sync::Arc::new(App::for_endpoint(endpoint).await?);
+    let app = std::sync::Arc::new(App::from_env().await?);
     lambda_http::run(lambda_http::service_fn(move |req| {
         let app = app.clone();
         async move { Ok::<_, std::convert::Infallible>(http::serve(&app, endpoint, req).await) }

@@ -32,6 +32,17 @@ pub fn bootstrap(binary: &str) -> PathBuf {
     dir().join(binary).join("bootstrap")
 }
 
+/// Every function's `Handler`, sorted.
+pub fn all_handlers() -> Vec<String> {
+    let mut all: Vec<String> = harness()
+        .functions
+        .values()
+        .map(|f| f.spec.handler.clone())
+        .collect();
+    all.sort_unstable();
+    all
+}
+
 /// The template's function with this `Handler`.
 pub fn function_of(handler: &str) -> &'static glimvid_runner::Function {
     harness()

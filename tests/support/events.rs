@@ -101,20 +101,25 @@ pub async fn walk(invoker: &mut dyn Invoker, email: &str) -> Vec<(String, u16)> 
             b["password"] = json!(password);
         })
     };
+    macro_rules! log_in {
+        ($password:expr) => {{
+            let session = http!(
+                "auth-login",
+                with_email(sample("auth-login"), $password),
+                200
+            );
+            learned
+                .0
+                .insert(TOKEN, session["token"].as_str().expect("token").into());
+        }};
+    }
 
     http!(
         "auth-register",
         with_email(sample("auth-register"), OLD_PASSWORD),
         201
     );
-    let session = http!(
-        "auth-login",
-        with_email(sample("auth-login"), OLD_PASSWORD),
-        200
-    );
-    learned
-        .0
-        .insert(TOKEN, session["token"].as_str().expect("token").into());
+    log_in!(OLD_PASSWORD);
     let me = http!("me-get", sample("me-get"), 200);
     assert_eq!(me["email"], email);
     learned.0.insert(
@@ -193,24 +198,10 @@ pub async fn walk(invoker: &mut dyn Invoker, email: &str) -> Vec<(String, u16)> 
     let export = http!("me-export", sample("me-export"), 200);
     assert_eq!(export["account"]["email"], email, "{export}");
     http!("me-password", sample("me-password"), 204);
-    let session = http!(
-        "auth-login",
-        with_email(sample("auth-login"), &new_password),
-        200
-    );
-    learned
-        .0
-        .insert(TOKEN, session["token"].as_str().expect("token").into());
+    log_in!(&new_password);
     http!("auth-logout", sample("auth-logout"), 204);
     http!("me-get", sample("me-get"), 401);
-    let session = http!(
-        "auth-login",
-        with_email(sample("auth-login"), &new_password),
-        200
-    );
-    learned
-        .0
-        .insert(TOKEN, session["token"].as_str().expect("token").into());
+    log_in!(&new_password);
     let deleting = http!("me-delete", sample("me-delete"), 202);
     assert_eq!(deleting["status"], "deleting");
 

@@ -231,8 +231,12 @@ pub enum Machine {
 
 /// The ELF header's `e_machine`.
 pub fn elf_machine(path: &Path) -> Result<Machine> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    if bytes.len() < 20 || &bytes[..4] != b"\x7fELF" {
+    use std::io::Read;
+    let mut bytes = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .with_context(|| format!("reading {}", path.display()))?;
+    if &bytes[..4] != b"\x7fELF" {
         bail!("{} is not an ELF executable", path.display());
     }
     match u16::from_le_bytes([bytes[18], bytes[19]]) {
