@@ -1,13 +1,23 @@
 //! Prints how fast the offline providers are: `cargo bench -p glimvid-media`.
 //! Figures only; nothing here asserts on time.
+//!
+//! The side-by-side run renders the same video (same photo, size, length,
+//! captions, end card and a normalised AAC soundtrack) with Glimvid and with
+//! the equivalent ffmpeg pipeline (zoompan, drawtext, x264, loudnorm, AAC),
+//! both pinned to one core. ffmpeg is Debian's, used only here.
 
+use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
+use glimvid_media::audio::{self, Mood};
 use glimvid_media::enhance::enhance;
 use glimvid_media::image::{ImageFormat, Rgb, RgbImage};
-use glimvid_media::render::{FPS, render};
-use glimvid_media::script::{ScriptInput, write};
+use glimvid_media::render::{Background, EndCard, FPS, RenderRequest, render};
+use glimvid_media::script::{ScriptInput, end_card_seconds, write};
 use glimvid_media::{Aspect, Language};
+
+const PINNED: &str = "GLIMVID_BENCH_PINNED";
 
 fn photo(width: u32, height: u32) -> Vec<u8> {
     let img = RgbImage::from_fn(width, height, |x, y| {
@@ -28,9 +38,62 @@ fn photo(width: u32, height: u32) -> Vec<u8> {
     out.into_inner()
 }
 
+/// Runs this benchmark again on one core (all threads of both renderers
+/// share it), when `taskset` is there to do it.
+fn pin_to_one_core() -> bool {
+    if std::env::var_os(PINNED).is_some() {
+        return true;
+    }
+    let Ok(me) = std::env::current_exe() else {
+        return false;
+    };
+    let status = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(me)
+        .args(std::env::args_os().skip(1))
+        .env(PINNED, "1")
+        .status();
+    match status {
+        Ok(s) => std::process::exit(s.code().unwrap_or(1)),
+        Err(_) => false,
+    }
+}
+
 fn main() {
+    let pinned = pin_to_one_core();
+    println!(
+        "(pinned to one core: {})",
+        if pinned { "yes" } else { "no, taskset missing" }
+    );
     let jpeg = photo(3000, 2000);
     println!("input photo: 3000x2000 JPEG, {} KB", jpeg.len() / 1024);
+
+    let input = ScriptInput {
+        title: "Aurora Ceramic Mug",
+        description: "Hand-glazed stoneware that keeps coffee hot for hours. Dishwasher safe. Holds 350 ml.",
+        language: Language::En,
+        duration_s: 5,
+        style: None,
+    };
+    let script = write(&input);
+    let card = EndCard {
+        title: input.title,
+        call_to_action: &script.call_to_action,
+        price: Some("$24"),
+        url: Some("https://shop.example.com/aurora"),
+    };
+
+    let start = Instant::now();
+    let bed = audio::bed(Mood::Upbeat, 10.0, 1);
+    let synth = start.elapsed();
+    let start = Instant::now();
+    let aac = audio::encode_aac(&bed, 128_000).expect("encodes");
+    println!(
+        "sound: 10 s music bed synthesised in {:.1} ms, AAC-encoded in {:.1} ms ({} frames)",
+        synth.as_secs_f64() * 1000.0,
+        start.elapsed().as_secs_f64() * 1000.0,
+        aac.frames.len()
+    );
 
     for aspect in [Aspect::Landscape, Aspect::Portrait] {
         let start = Instant::now();
@@ -42,27 +105,165 @@ fn main() {
             enhanced.image.width(),
             enhanced.image.height()
         );
-
-        let script = write(&ScriptInput {
-            title: "Aurora Ceramic Mug",
-            description: "Hand-glazed stoneware that keeps coffee hot for hours. Dishwasher safe. Holds 350 ml.",
-            language: Language::En,
-            duration_s: 5,
-            style: None,
-        });
-        for (label, background) in [("photo", Some(&enhanced.image)), ("text", None)] {
+        for (label, background) in [
+            ("photo", Background::Photo(&enhanced.image)),
+            ("text", Background::Generated),
+            (
+                "clip",
+                Background::Clip(include_bytes!("../tests/fixtures/provider-clip.mp4")),
+            ),
+        ] {
             let start = Instant::now();
-            let out = render(background, &script, aspect, 5).expect("renders");
+            let out = render(&RenderRequest {
+                background,
+                script: &script,
+                aspect,
+                duration_s: 5,
+                end_card: card,
+                music: Some(Mood::Upbeat),
+            })
+            .expect("renders");
             let seconds = start.elapsed().as_secs_f64();
             println!(
-                "render {:>5} {label:>5}: 5 s {}x{}@{FPS} in {seconds:.2} s = {:.0} frames/s, MP4 {} KB ({:.2} Mbit/s)",
+                "render {:>5} {label:>5}: 5 s {}x{}@{} with sound in {seconds:.2} s = {:.0} frames/s, MP4 {} KB ({:.2} Mbit/s)",
                 aspect.as_str(),
                 out.width,
                 out.height,
+                out.fps,
                 f64::from(out.frames) / seconds,
                 out.mp4.len() / 1024,
                 out.mp4.len() as f64 * 8.0 / 5.0 / 1e6
             );
         }
+    }
+
+    side_by_side(&jpeg, &script, &card);
+}
+
+/// Glimvid and ffmpeg making the same 5 s 9:16 video from the same photo.
+fn side_by_side(jpeg: &[u8], script: &glimvid_media::Script, card: &EndCard) {
+    let aspect = Aspect::Portrait;
+    let duration = 5;
+    let Ok(version) = Command::new("ffmpeg").arg("-version").output() else {
+        println!("side by side: ffmpeg is not installed (Debian package ffmpeg); no comparison");
+        return;
+    };
+    let version = String::from_utf8_lossy(&version.stdout);
+    let dir = std::env::temp_dir().join(format!("glimvid-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+
+    // Both start from the enhanced canvas; enhancing is not part of either.
+    let enhanced = enhance(jpeg, aspect).expect("enhances");
+    std::fs::write(dir.join("canvas.jpg"), &enhanced.jpeg).expect("writes");
+
+    let start = Instant::now();
+    let ours = render(&RenderRequest {
+        background: Background::Photo(&enhanced.image),
+        script,
+        aspect,
+        duration_s: duration,
+        end_card: *card,
+        music: Some(Mood::Upbeat),
+    })
+    .expect("renders");
+    let glimvid_s = start.elapsed().as_secs_f64();
+    println!(
+        "side by side, 5 s 720x1280@{FPS}, captions + end card + AAC: glimvid {glimvid_s:.2} s ({} KB)",
+        ours.mp4.len() / 1024
+    );
+
+    for preset in ["veryfast", "medium"] {
+        let out = dir.join(format!("ffmpeg-{preset}.mp4"));
+        let start = Instant::now();
+        let status = ffmpeg(&dir, script, card, duration, preset, &out);
+        let ffmpeg_s = start.elapsed().as_secs_f64();
+        match status {
+            Ok(()) => println!(
+                "  ffmpeg (x264 {preset}, {}) {ffmpeg_s:.2} s ({} KB): glimvid is {:.1}x faster",
+                version.lines().next().unwrap_or("ffmpeg"),
+                std::fs::metadata(&out).map(|m| m.len() / 1024).unwrap_or(0),
+                ffmpeg_s / glimvid_s
+            ),
+            Err(e) => println!("  ffmpeg (x264 {preset}) failed: {e}"),
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The ffmpeg pipeline with the same ingredients: a Ken Burns push-in
+/// (zoompan), the captions on translucent boxes with an outline (drawtext),
+/// the end card over a dark scrim, a synthesised chord bed with fades,
+/// loudness-normalised to -14 LUFS (loudnorm), x264 Main at the same
+/// bitrate, AAC 128 kbit/s, fast start.
+fn ffmpeg(
+    dir: &Path,
+    script: &glimvid_media::Script,
+    card: &EndCard,
+    duration: u32,
+    preset: &str,
+    out: &Path,
+) -> Result<(), String> {
+    let font = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/fonts/Roboto-Bold.ttf");
+    let frames = duration * FPS;
+    let card_start = f64::from(duration) - end_card_seconds(duration);
+    let texts = [
+        ("hook", script.hook.as_str()),
+        ("scene", script.scenes[0].as_str()),
+        ("title", card.title),
+        ("cta", card.call_to_action),
+        ("price", card.price.unwrap_or("")),
+        ("url", card.url.unwrap_or("")),
+    ];
+    for (name, text) in texts {
+        std::fs::write(dir.join(format!("{name}.txt")), text).map_err(|e| e.to_string())?;
+    }
+    let half = card_start / 2.0;
+    let text = |name: &str, size: u32, y: &str, from: f64, to: f64, boxed: bool| {
+        format!(
+            "drawtext=fontfile={font}:textfile={}:fontsize={size}:fontcolor=white:borderw=3:bordercolor=black{}:x=(w*0.9-text_w)/2:y={y}:enable='between(t,{from},{to})'",
+            dir.join(format!("{name}.txt")).display(),
+            if boxed {
+                ":box=1:boxcolor=black@0.55:boxborderw=20"
+            } else {
+                ""
+            },
+        )
+    };
+    let video = [
+        format!(
+            "zoompan=z='1+0.15*on/{}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d={frames}:s=720x1280:fps={FPS}",
+            frames - 1
+        ),
+        text("hook", 56, "h*0.78-text_h", 0.0, half, true),
+        text("scene", 48, "h*0.78-text_h", half, card_start, true),
+        format!("drawbox=x=0:y=0:w=iw:h=ih:color=black@0.62:t=fill:enable='gte(t,{card_start})'"),
+        text("title", 68, "h*0.36", card_start, 99.0, false),
+        text("price", 54, "h*0.45", card_start, 99.0, true),
+        text("cta", 46, "h*0.53", card_start, 99.0, false),
+        text("url", 34, "h*0.60", card_start, 99.0, false),
+        "format=yuv420p".to_owned(),
+    ]
+    .join(",");
+    let music = format!(
+        "aevalsrc='0.2*sin(2*PI*220*t)+0.15*sin(2*PI*277.18*t)+0.12*sin(2*PI*329.63*t)+0.1*sin(2*PI*110*t)*(1-mod(t*2,1))|0.2*sin(2*PI*220.5*t)+0.15*sin(2*PI*277.6*t)+0.12*sin(2*PI*330.2*t)+0.1*sin(2*PI*110*t)*(1-mod(t*2,1))':s=48000:d={duration},afade=t=in:d=0.3,afade=t=out:st={}:d=1,loudnorm=I=-14:TP=-1,aresample=48000",
+        f64::from(duration) - 1.0
+    );
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-threads", "1"])
+        .args(["-filter_threads", "1", "-filter_complex_threads", "1"])
+        .arg("-i")
+        .arg(dir.join("canvas.jpg"))
+        .args(["-filter_complex", &format!("[0:v]{video}[v];{music}[a]")])
+        .args(["-map", "[v]", "-map", "[a]", "-t", &duration.to_string()])
+        .args(["-c:v", "libx264", "-preset", preset, "-profile:v", "main"])
+        .args(["-b:v", "2500k", "-threads", "1"])
+        .args(["-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart"])
+        .arg(out)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("exit {status}"))
     }
 }

@@ -1,13 +1,15 @@
 //! Renders sample videos to look at by eye:
 //! `cargo run -p glimvid-media --example preview -- OUT_DIR [PHOTO]`.
 //! Without a photo it makes one; it writes the enhanced canvas, posters and
-//! MP4s for each aspect in English and Chinese, and a text-only video.
+//! MP4s for each aspect in English and Chinese, a text-only video, and the
+//! test suite's provider clip captioned (`video-clip-16x9-en.mp4`).
 
 use std::path::PathBuf;
 
+use glimvid_media::audio::Mood;
 use glimvid_media::enhance::enhance;
 use glimvid_media::image::{ImageFormat, Rgb, RgbImage};
-use glimvid_media::render::render;
+use glimvid_media::render::{Background, EndCard, RenderRequest, render};
 use glimvid_media::script::{ScriptInput, write};
 use glimvid_media::{Aspect, Language};
 
@@ -63,7 +65,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 duration_s: 10,
                 style: None,
             });
-            let video = render(Some(&enhanced.image), &script, aspect, 10)?;
+            let video = render(&RenderRequest {
+                background: Background::Photo(&enhanced.image),
+                script: &script,
+                aspect,
+                duration_s: 10,
+                end_card: EndCard {
+                    title,
+                    call_to_action: &script.call_to_action,
+                    price: Some("$24"),
+                    url: Some("https://shop.example.com/aurora"),
+                },
+                music: Some(Mood::for_style(None, 1)),
+            })?;
             std::fs::write(out.join(format!("video-{tag}-{language}.mp4")), &video.mp4)?;
             std::fs::write(
                 out.join(format!("poster-{tag}-{language}.jpg")),
@@ -79,9 +93,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         duration_s: 5,
         style: Some("energetic"),
     });
-    let video = render(None, &script, Aspect::Portrait, 5)?;
+    let video = render(&RenderRequest {
+        background: Background::Generated,
+        script: &script,
+        aspect: Aspect::Portrait,
+        duration_s: 5,
+        end_card: EndCard {
+            title: inputs[1].1,
+            call_to_action: &script.call_to_action,
+            price: Some("¥168"),
+            url: None,
+        },
+        music: Some(Mood::for_style(Some("energetic"), 1)),
+    })?;
     std::fs::write(out.join("video-text-9x16-zh.mp4"), &video.mp4)?;
     std::fs::write(out.join("poster-text-9x16-zh.jpg"), &video.poster_jpeg)?;
+    let script = write(&ScriptInput {
+        title: inputs[0].1,
+        description: inputs[0].2,
+        language: Language::En,
+        duration_s: 5,
+        style: None,
+    });
+    let video = render(&RenderRequest {
+        background: Background::Clip(include_bytes!("../tests/fixtures/provider-clip.mp4")),
+        script: &script,
+        aspect: Aspect::Landscape,
+        duration_s: 5,
+        end_card: EndCard {
+            title: inputs[0].1,
+            call_to_action: &script.call_to_action,
+            price: Some("$24"),
+            url: Some("shop.example.com"),
+        },
+        music: Some(Mood::Calm),
+    })?;
+    std::fs::write(out.join("video-clip-16x9-en.mp4"), &video.mp4)?;
     println!("written to {}", out.display());
     Ok(())
 }

@@ -31,6 +31,8 @@ pub enum MediaError {
     InvalidScript(String),
     #[error("invalid duration {0} s; it must be between {min} and {max} s", min = crate::MIN_DURATION_S, max = crate::MAX_DURATION_S)]
     InvalidDuration(u32),
+    #[error("the video generator's clip could not be used: {0}")]
+    BadClip(String),
     #[error("video encoding failed: {0}")]
     Encode(String),
     #[error("image encoding failed: {0}")]
@@ -49,6 +51,7 @@ impl MediaError {
             Self::ImageTooSmall { .. } => "image_too_small",
             Self::InvalidScript(_) => "invalid_script",
             Self::InvalidDuration(_) => "invalid_duration",
+            Self::BadClip(_) => "provider_bad_result",
             Self::Encode(_) => "encode_failed",
             Self::ImageEncode(_) => "image_encode_failed",
         }

@@ -1,8 +1,8 @@
 //! The caption fonts, compiled into the binary so rendering never depends on
 //! what fonts a host (or a Lambda image) happens to have installed.
 //!
-//! Two faces, both Apache-2.0 (see assets/fonts/): Roboto Medium for Latin
-//! text, which reads well over video at caption sizes, and Droid Sans
+//! Two faces, both Apache-2.0 (see assets/fonts/): Roboto Bold for Latin
+//! text, whose heavy strokes stay legible over moving video on a phone, and Droid Sans
 //! Fallback Full for CJK, which Roboto lacks (and which lacks Latin).
 
 use std::sync::OnceLock;
@@ -11,7 +11,7 @@ use ab_glyph::{Font, FontRef, GlyphId, PxScale, ScaleFont};
 
 use crate::MediaError;
 
-static LATIN_BYTES: &[u8] = include_bytes!("../assets/fonts/Roboto-Medium.ttf");
+static LATIN_BYTES: &[u8] = include_bytes!("../assets/fonts/Roboto-Bold.ttf");
 static CJK_BYTES: &[u8] = include_bytes!("../assets/fonts/DroidSansFallbackFull.ttf");
 
 pub(crate) struct FontSet {

@@ -11,6 +11,8 @@ mod error;
 mod options;
 
 #[cfg(feature = "codecs")]
+pub mod audio;
+#[cfg(feature = "codecs")]
 pub mod enhance;
 #[cfg(feature = "codecs")]
 mod fonts;
@@ -31,5 +33,5 @@ pub use error::MediaError;
 pub use options::{Aspect, Language, MAX_DURATION_S, MIN_DURATION_S};
 pub use probe::{ImageFormat, ImageInfo};
 #[cfg(feature = "codecs")]
-pub use render::Rendered;
+pub use render::{Background, EndCard, RenderRequest, Rendered};
 pub use script::{Script, ScriptInput};

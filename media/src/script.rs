@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Language, MediaError};
 
-pub const MIN_SCENES: usize = 3;
+pub const MIN_SCENES: usize = 1;
 pub const MAX_SCENES: usize = 5;
 /// Caps in characters (not bytes), generous enough for any provider's output
 /// and small enough that a caption fits in a few lines on a portrait frame.
@@ -75,13 +75,24 @@ fn check_line(what: &str, text: &str, max_chars: usize) -> Result<(), MediaError
     Ok(())
 }
 
-/// Longer videos have time for more scenes; each caption needs ~1.5 s to read.
+/// The shortest time a caption stays up: a short line takes about that
+/// long to read on a phone, and less reads as flicker.
+pub const MIN_CAPTION_S: f64 = 1.5;
+
+/// How long the end card (title, call to action, price, address) closes a
+/// video of `duration_s`: a fifth of it, 1.5 to 2.5 s, never over half.
+pub fn end_card_seconds(duration_s: u32) -> f64 {
+    let d = f64::from(duration_s);
+    (d * 0.2).clamp(MIN_CAPTION_S, 2.5).min(d * 0.5)
+}
+
+/// How many scenes fit between the hook and the end card when every
+/// caption gets at least [`MIN_CAPTION_S`]: 1 in 5 s, 4 in 10 s.
 pub fn scene_count(duration_s: u32) -> usize {
-    match duration_s {
-        0..=6 => 3,
-        7..=12 => 4,
-        _ => 5,
-    }
+    let captions = ((f64::from(duration_s) - end_card_seconds(duration_s)) / MIN_CAPTION_S).floor();
+    (captions as usize)
+        .saturating_sub(1)
+        .clamp(MIN_SCENES, MAX_SCENES)
 }
 
 pub fn write(input: &ScriptInput) -> Script {

@@ -3,9 +3,10 @@ mod common;
 use std::io::Cursor;
 
 use common::{encode, product_photo};
+use glimvid_media::audio::{self, Mood};
 use glimvid_media::enhance::enhance;
 use glimvid_media::image::{ImageFormat, RgbImage};
-use glimvid_media::render::render;
+use glimvid_media::render::{Background, EndCard, RenderRequest, render};
 use glimvid_media::script::{ScriptInput, write};
 use glimvid_media::{Aspect, Language, Rendered, Script};
 use mp4::{MediaType, Mp4Reader, TrackType};
@@ -31,14 +32,21 @@ fn script(language: Language, duration_s: u32) -> Script {
 }
 
 /// Demuxes the MP4 and checks its one track against what was asked for.
-fn check_mp4(out: &Rendered, aspect: Aspect, duration_s: u32) -> Vec<mp4::Mp4Sample> {
+fn check_mp4(out: &Rendered, aspect: Aspect, duration_s: u32, fps: u32) -> Vec<mp4::Mp4Sample> {
     let (w, h) = aspect.video_size();
-    assert_eq!((out.width, out.height, out.frames), (w, h, duration_s * 30));
+    assert_eq!(
+        (out.width, out.height, out.frames),
+        (w, h, duration_s * fps)
+    );
 
     let size = out.mp4.len() as u64;
     let mut reader = Mp4Reader::read_header(Cursor::new(&out.mp4), size).expect("MP4 parses");
-    assert_eq!(reader.tracks().len(), 1);
-    let (&id, track) = reader.tracks().iter().next().expect("one track");
+    assert_eq!(reader.tracks().len(), if out.has_audio { 2 } else { 1 });
+    let (&id, track) = reader
+        .tracks()
+        .iter()
+        .find(|(_, t)| t.track_type().ok() == Some(TrackType::Video))
+        .expect("a video track");
     assert_eq!(track.track_type().expect("type"), TrackType::Video);
     assert_eq!(track.media_type().expect("media"), MediaType::H264);
     assert_eq!(track.box_type().expect("box").to_string(), "avc1");
@@ -46,7 +54,7 @@ fn check_mp4(out: &Rendered, aspect: Aspect, duration_s: u32) -> Vec<mp4::Mp4Sam
         (u32::from(track.width()), u32::from(track.height())),
         (w, h)
     );
-    assert_eq!(track.sample_count(), duration_s * 30);
+    assert_eq!(track.sample_count(), duration_s * fps);
     assert_eq!(
         track.duration(),
         std::time::Duration::from_secs(u64::from(duration_s))
@@ -56,12 +64,12 @@ fn check_mp4(out: &Rendered, aspect: Aspect, duration_s: u32) -> Vec<mp4::Mp4Sam
         std::time::Duration::from_secs(u64::from(duration_s))
     );
     assert!(
-        (track.frame_rate() - 30.0).abs() < 0.5,
+        (track.frame_rate() - f64::from(fps)).abs() < 0.5,
         "fps {}",
         track.frame_rate()
     );
 
-    let samples: Vec<_> = (1..=duration_s * 30)
+    let samples: Vec<_> = (1..=duration_s * fps)
         .map(|i| {
             reader
                 .read_sample(id, i)
@@ -74,26 +82,42 @@ fn check_mp4(out: &Rendered, aspect: Aspect, duration_s: u32) -> Vec<mp4::Mp4Sam
     samples
 }
 
-/// Decodes the whole stream with OpenH264, proving it is valid H.264, and
-/// returns the frame at `index` as RGB.
-fn decode_frame(out: &Rendered, samples: &[mp4::Mp4Sample], index: usize) -> Vec<u8> {
-    let size = out.mp4.len() as u64;
-    let reader = Mp4Reader::read_header(Cursor::new(&out.mp4), size).expect("MP4 parses");
-    let track = reader.tracks().values().next().expect("track");
-    let (sps, pps) = (
+/// Decodes every picture of the MP4's video track in display order with
+/// OpenH264, proving the stream is valid H.264.
+fn decode_all(mp4: &[u8]) -> Vec<RgbImage> {
+    use openh264::decoder::{DecodeOptions, Decoder, DecoderConfig, Flush};
+    use openh264::formats::YUVSource;
+    let mut reader =
+        Mp4Reader::read_header(Cursor::new(mp4), mp4.len() as u64).expect("MP4 parses");
+    let track = reader
+        .tracks()
+        .values()
+        .find(|t| t.track_type().ok() == Some(TrackType::Video))
+        .expect("video");
+    let id = track.track_id();
+    let count = track.sample_count();
+    let mut annex_b = Vec::new();
+    for ps in [
         track.sequence_parameter_set().expect("sps"),
         track.picture_parameter_set().expect("pps"),
-    );
-    let mut decoder = openh264::decoder::Decoder::new().expect("decoder");
-    let mut wanted = None;
-    for (i, sample) in samples.iter().enumerate() {
-        let mut annex_b = Vec::new();
-        if i == 0 {
-            for ps in [sps, pps] {
-                annex_b.extend_from_slice(&[0, 0, 0, 1]);
-                annex_b.extend_from_slice(ps);
-            }
-        }
+    ] {
+        annex_b.extend_from_slice(&[0, 0, 0, 1]);
+        annex_b.extend_from_slice(ps);
+    }
+    let mut decoder = Decoder::with_api_config(
+        openh264::OpenH264API::from_source(),
+        DecoderConfig::new().flush_after_decode(Flush::NoFlush),
+    )
+    .expect("decoder");
+    let to_image = |yuv: &openh264::decoder::DecodedYUV| {
+        let (w, h) = yuv.dimensions();
+        let mut rgb = vec![0; w * h * 3];
+        yuv.write_rgb8(&mut rgb);
+        RgbImage::from_raw(w as u32, h as u32, rgb).expect("sized")
+    };
+    let mut frames = Vec::new();
+    for i in 1..=count {
+        let sample = reader.read_sample(id, i).expect("reads").expect("sample");
         let mut rest = &sample.bytes[..];
         while rest.len() >= 4 {
             let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
@@ -102,19 +126,61 @@ fn decode_frame(out: &Rendered, samples: &[mp4::Mp4Sample], index: usize) -> Vec
             rest = &rest[4 + len..];
         }
         assert!(rest.is_empty(), "sample {i} is not cleanly length-prefixed");
-        let decoded = decoder
-            .decode(&annex_b)
-            .unwrap_or_else(|e| panic!("frame {i} fails to decode: {e}"));
-        if i == index {
-            use openh264::formats::YUVSource;
-            let yuv = decoded.expect("frame decoded");
-            let (w, h) = yuv.dimensions();
-            let mut rgb = vec![0; w * h * 3];
-            yuv.write_rgb8(&mut rgb);
-            wanted = Some(rgb);
+        let options = DecodeOptions::new().flush_after_decode(Flush::NoFlush);
+        if let Some(yuv) = decoder
+            .decode_with_options(&annex_b, options)
+            .unwrap_or_else(|e| panic!("sample {i} fails to decode: {e}"))
+        {
+            frames.push(to_image(&yuv));
         }
+        annex_b.clear();
     }
-    wanted.expect("frame found")
+    for yuv in decoder.flush_remaining().expect("flush") {
+        frames.push(to_image(&yuv));
+    }
+    frames
+}
+
+/// The MP4's AAC track decoded, if it has one.
+fn decoded_audio(mp4: &[u8]) -> Option<audio::Pcm> {
+    let mut reader =
+        Mp4Reader::read_header(Cursor::new(mp4), mp4.len() as u64).expect("MP4 parses");
+    let track = reader
+        .tracks()
+        .values()
+        .find(|t| t.track_type().ok() == Some(TrackType::Audio))?;
+    let (id, count) = (track.track_id(), track.sample_count());
+    let object = track.audio_profile().expect("profile") as u8;
+    let freq = track.sample_freq_index().expect("rate") as u8;
+    let channels = track.channel_config().expect("channels") as u8;
+    let asc = [
+        (object << 3) | (freq >> 1),
+        ((freq & 1) << 7) | (channels << 3),
+    ];
+    let frames: Vec<Vec<u8>> = (1..=count)
+        .map(|i| {
+            reader
+                .read_sample(id, i)
+                .expect("reads")
+                .expect("sample")
+                .bytes
+                .to_vec()
+        })
+        .collect();
+    let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+    Some(audio::decode_aac(&asc, &refs).expect("our AAC decodes"))
+}
+
+/// Magnitude of one frequency in the left channel (a single DFT bin).
+fn tone_strength(pcm: &audio::Pcm, hz: f64) -> f64 {
+    let channels = usize::from(pcm.channels);
+    let (mut re, mut im) = (0.0, 0.0);
+    for (n, frame) in pcm.samples.chunks_exact(channels).enumerate() {
+        let phase = 2.0 * std::f64::consts::PI * hz * n as f64 / f64::from(pcm.sample_rate);
+        re += f64::from(frame[0]) * phase.cos();
+        im += f64::from(frame[0]) * phase.sin();
+    }
+    (re * re + im * im).sqrt() / pcm.samples.len() as f64
 }
 
 fn poster(out: &Rendered) -> RgbImage {
@@ -123,80 +189,266 @@ fn poster(out: &Rendered) -> RgbImage {
         .to_rgb8()
 }
 
-/// Near-white pixels: on the darkened band only caption glyphs are that bright.
-fn white_pixels(img: &RgbImage, y0: u32, y1: u32) -> usize {
+type Rect = (u32, u32, u32, u32);
+
+/// Near-white pixels in (x0, y0, x1, y1): on these backgrounds only text
+/// is that bright.
+fn white_pixels(img: &RgbImage, (x0, y0, x1, y1): Rect) -> usize {
     (y0..y1)
-        .flat_map(|y| (0..img.width()).map(move |x| (x, y)))
+        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
         .filter(|&(x, y)| img.get_pixel(x, y).0.iter().all(|&v| v > 225))
         .count()
 }
 
+fn mean_diff(a: &RgbImage, b: &RgbImage, (x0, y0, x1, y1): Rect) -> f64 {
+    let mut sum = 0u64;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let (p, q) = (a.get_pixel(x, y).0, b.get_pixel(x, y).0);
+            sum += (0..3).map(|c| u64::from(p[c].abs_diff(q[c]))).sum::<u64>();
+        }
+    }
+    sum as f64 / f64::from((x1 - x0) * (y1 - y0) * 3)
+}
+
+fn mean_luma(a: &RgbImage, (x0, y0, x1, y1): Rect) -> f64 {
+    let mut sum = 0.0;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let p = a.get_pixel(x, y).0;
+            sum += 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
+        }
+    }
+    sum / f64::from((x1 - x0) * (y1 - y0))
+}
+
+fn card() -> EndCard<'static> {
+    EndCard {
+        title: "Aurora Ceramic Mug",
+        call_to_action: "Get yours today.",
+        price: Some("$24"),
+        url: Some("https://shop.example.com/aurora"),
+    }
+}
+
+fn request<'a>(
+    background: Background<'a>,
+    script: &'a Script,
+    aspect: Aspect,
+    duration_s: u32,
+) -> RenderRequest<'a> {
+    RenderRequest {
+        background,
+        script,
+        aspect,
+        duration_s,
+        end_card: card(),
+        music: Some(Mood::Upbeat),
+    }
+}
+
+/// Top-level boxes in file order, with the `vmhd` flags found inside.
+fn layout(mp4: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut at = 0usize;
+    while at + 8 <= mp4.len() {
+        let size = u32::from_be_bytes(mp4[at..at + 4].try_into().unwrap()) as usize;
+        names.push(String::from_utf8_lossy(&mp4[at + 4..at + 8]).into_owned());
+        assert!(size >= 8 && at + size <= mp4.len(), "box sizes add up");
+        at += size;
+    }
+    names
+}
+
+const SOURCE_CLIP: &[u8] = include_bytes!("fixtures/provider-clip.mp4");
+
 #[test]
-fn landscape_photo_video_is_h264_mp4_of_exact_length() {
+fn landscape_photo_video_is_h264_and_aac_fast_start_mp4_of_exact_length() {
     let photo = enhance(
         &encode(&product_photo(1200, 900), ImageFormat::Jpeg),
         Aspect::Landscape,
     )
     .expect("enhances");
-    let out = render(
-        Some(&photo.image),
-        &script(Language::En, 5),
+    let s = script(Language::En, 5);
+    let out = render(&request(
+        Background::Photo(&photo.image),
+        &s,
         Aspect::Landscape,
         5,
-    )
+    ))
     .expect("renders");
-    let samples = check_mp4(&out, Aspect::Landscape, 5);
+    let samples = check_mp4(&out, Aspect::Landscape, 5, 30);
+    assert!(out.has_audio);
+    assert_eq!(layout(&out.mp4), ["ftyp", "moov", "mdat"]);
+
+    let reader =
+        Mp4Reader::read_header(Cursor::new(&out.mp4), out.mp4.len() as u64).expect("MP4 parses");
+    let video = reader
+        .tracks()
+        .values()
+        .find(|t| t.track_type().ok() == Some(TrackType::Video))
+        .expect("video");
+    assert_eq!(video.trak.mdia.minf.vmhd.as_ref().map(|v| v.flags), Some(1));
+    // profile_idc 77: Main.
+    assert_eq!(video.sequence_parameter_set().expect("sps")[1], 77);
+    let audio = reader
+        .tracks()
+        .values()
+        .find(|t| t.track_type().ok() == Some(TrackType::Audio))
+        .expect("audio");
+    assert_eq!(audio.media_type().expect("media"), MediaType::AAC);
+    assert!(
+        (audio.duration().as_secs_f64() - 5.0).abs() < 0.1,
+        "{:?}",
+        audio.duration()
+    );
 
     // The poster is a real frame of the video (JPEG and H.264 both lossy,
     // so compare loosely).
-    let frame = decode_frame(&out, &samples, 50);
+    let frames = decode_all(&out.mp4);
+    assert_eq!(frames.len(), samples.len());
     let poster = poster(&out);
     assert_eq!(poster.dimensions(), (1280, 720));
-    let diff: u64 = frame
+    let best = frames
         .iter()
-        .zip(poster.as_raw())
-        .map(|(&a, &b)| u64::from(a.abs_diff(b)))
-        .sum();
-    let mean_diff = diff as f64 / frame.len() as f64;
-    assert!(
-        mean_diff < 12.0,
-        "poster differs from frame 50 by {mean_diff}"
-    );
+        .map(|f| mean_diff(f, &poster, (0, 0, 1280, 720)))
+        .fold(f64::MAX, f64::min);
+    assert!(best < 12.0, "the poster differs from every frame by {best}");
 }
 
 #[test]
-fn portrait_text_to_video_of_ten_seconds() {
-    let out = render(None, &script(Language::En, 10), Aspect::Portrait, 10).expect("renders");
-    let samples = check_mp4(&out, Aspect::Portrait, 10);
+fn the_soundtrack_is_loud_enough_and_follows_the_music_choice() {
+    let s = script(Language::En, 5);
+    let out = render(&request(Background::Generated, &s, Aspect::Square, 5)).expect("renders");
+    let pcm = decoded_audio(&out.mp4).expect("an audio track");
+    let lufs = audio::loudness_lufs(&pcm).expect("measurable");
+    assert!((lufs + 14.0).abs() < 1.5, "{lufs:.1} LUFS");
+    assert!(
+        (pcm.seconds() - 5.0).abs() < 0.1,
+        "{} s of sound",
+        pcm.seconds()
+    );
+
+    let silent = render(&RenderRequest {
+        music: None,
+        ..request(Background::Generated, &s, Aspect::Square, 5)
+    })
+    .expect("renders");
+    assert!(!silent.has_audio);
+    assert!(decoded_audio(&silent.mp4).is_none());
+}
+
+#[test]
+fn portrait_text_to_video_of_ten_seconds_keeps_text_in_the_safe_zone() {
+    let s = script(Language::En, 10);
+    let out = render(&request(Background::Generated, &s, Aspect::Portrait, 10)).expect("renders");
+    let samples = check_mp4(&out, Aspect::Portrait, 10, 30);
     assert!(
         samples.iter().filter(|s| s.is_sync).count() >= 2,
         "periodic keyframes"
     );
-    let last = decode_frame(&out, &samples, samples.len() - 1);
-    assert_eq!(last.len(), 720 * 1280 * 3);
-    // English captions are drawn, centred when there is no product.
-    let poster = poster(&out);
-    assert!(white_pixels(&poster, 427, 853) > 300);
+    let frames = decode_all(&out.mp4);
+    assert_eq!(frames.len(), 300);
+    // Captions and the end card are drawn, and nothing bright lies in the
+    // bottom fifth or the right edge apps cover (the gradient itself is
+    // never near-white).
+    for (i, frame) in frames.iter().enumerate().step_by(15) {
+        let inside = white_pixels(frame, (43, 128, 605, 1024));
+        assert!(inside > 200, "frame {i}: only {inside} bright pixels");
+        assert_eq!(
+            white_pixels(frame, (0, 1024, 720, 1280)),
+            0,
+            "frame {i}: text in the bottom fifth"
+        );
+        assert_eq!(
+            white_pixels(frame, (605, 0, 720, 1280)),
+            0,
+            "frame {i}: text at the right edge"
+        );
+    }
 }
 
 #[test]
 fn square_chinese_captions_render() {
     let zh = script(Language::Zh, 5);
-    let out = render(None, &zh, Aspect::Square, 5).expect("renders");
-    check_mp4(&out, Aspect::Square, 5);
+    let out = render(&request(Background::Generated, &zh, Aspect::Square, 5)).expect("renders");
+    check_mp4(&out, Aspect::Square, 5, 30);
     let poster = poster(&out);
-    let text = white_pixels(&poster, 240, 480);
+    let text = white_pixels(&poster, (0, 240, 720, 480));
     assert!(text > 300, "only {text} bright pixels in the caption area");
-    // And nothing bright above it: the gradient itself is never near-white.
-    assert!(white_pixels(&poster, 0, 150) < 20);
+    assert!(white_pixels(&poster, (0, 0, 720, 150)) < 20);
     poster.save("/tmp/glimvid-media-zh-poster.png").ok();
+}
+
+/// A provider's clip (x264 High profile with B-frames and 44.1 kHz AAC,
+/// like Seedance's) comes out captioned and carded at the job's size, at
+/// its own frame rate, with its sound kept under the music.
+#[test]
+fn a_provider_clip_gets_captions_an_end_card_and_music() {
+    let s = script(Language::En, 5);
+    let out = render(&request(
+        Background::Clip(SOURCE_CLIP),
+        &s,
+        Aspect::Landscape,
+        5,
+    ))
+    .expect("renders");
+    assert_eq!(
+        (out.width, out.height, out.fps, out.frames),
+        (1280, 720, 24, 120)
+    );
+    check_mp4(&out, Aspect::Landscape, 5, 24);
+    assert_eq!(layout(&out.mp4), ["ftyp", "moov", "mdat"]);
+
+    let source = decode_all(SOURCE_CLIP);
+    let stored = decode_all(&out.mp4);
+    assert_eq!((source.len(), stored.len()), (120, 120));
+    let card_start = 120 - 36;
+    for i in [12, 40, 70] {
+        // Above the caption the picture is the provider's; in the caption
+        // box it is not.
+        let above = mean_diff(&stored[i], &source[i], (0, 0, 1280, 420));
+        let caption = mean_diff(&stored[i], &source[i], (200, 560, 1080, 650));
+        assert!(
+            above < 6.0,
+            "frame {i}: the picture changed by {above:.1} outside the caption"
+        );
+        assert!(
+            caption > 25.0,
+            "frame {i}: the caption area changed by only {caption:.1}"
+        );
+    }
+    // The end card darkens the whole picture and writes on it.
+    let last = &stored[119];
+    assert!(mean_luma(last, (0, 0, 1280, 720)) < mean_luma(&source[119], (0, 0, 1280, 720)) * 0.6);
+    assert!(white_pixels(last, (0, 0, 1280, 720)) > 1000);
+    assert!(card_start < 119);
+
+    // The provider's 330 Hz tone is still in the mix, under the bed.
+    let pcm = decoded_audio(&out.mp4).expect("sound");
+    assert!(tone_strength(&pcm, 330.0) > 3.0 * tone_strength(&pcm, 1234.0));
+    let lufs = audio::loudness_lufs(&pcm).expect("measurable");
+    assert!((lufs + 14.0).abs() < 1.5, "{lufs:.1} LUFS");
+}
+
+#[test]
+fn a_broken_clip_is_refused_not_rendered() {
+    let s = script(Language::En, 5);
+    let mut damaged = SOURCE_CLIP.to_vec();
+    damaged.truncate(2000);
+    for bytes in [&b"not a video"[..], &damaged] {
+        let err = render(&request(Background::Clip(bytes), &s, Aspect::Landscape, 5))
+            .err()
+            .expect("refused");
+        assert_eq!(err.code(), "provider_bad_result");
+    }
 }
 
 #[test]
 fn renders_are_deterministic() {
     let s = script(Language::En, 1);
-    let a = render(None, &s, Aspect::Square, 1).expect("renders");
-    let b = render(None, &s, Aspect::Square, 1).expect("renders");
+    let a = render(&request(Background::Generated, &s, Aspect::Square, 1)).expect("renders");
+    let b = render(&request(Background::Generated, &s, Aspect::Square, 1)).expect("renders");
     assert_eq!(a.mp4, b.mp4);
 }
 
@@ -204,7 +456,7 @@ fn renders_are_deterministic() {
 fn refuses_bad_durations_and_scripts() {
     let s = script(Language::En, 5);
     for bad in [0, 61, 1000] {
-        let err = render(None, &s, Aspect::Square, bad)
+        let err = render(&request(Background::Generated, &s, Aspect::Square, bad))
             .err()
             .expect("refused");
         assert_eq!(err.code(), "invalid_duration");
@@ -212,62 +464,71 @@ fn refuses_bad_durations_and_scripts() {
     let mut broken = s.clone();
     broken.scenes.clear();
     assert_eq!(
-        render(None, &broken, Aspect::Square, 5)
+        render(&request(Background::Generated, &broken, Aspect::Square, 5))
             .err()
             .map(|e| e.code()),
         Some("invalid_script")
     );
 }
 
-/// Cross-checks with ffprobe when the machine has it (Debian's ffmpeg).
-/// Set GLIMVID_REQUIRE_FFPROBE=1 to make its absence a failure.
+/// Cross-checks with ffprobe (Debian's ffmpeg) when the machine has it.
+/// Set GLIMVID_REQUIRE_FFPROBE=1 (the test script does) to make its
+/// absence a failure.
 #[test]
-fn ffprobe_agrees_when_available() {
-    let probe = std::process::Command::new("ffprobe")
+fn ffprobe_agrees() {
+    if std::process::Command::new("ffprobe")
         .arg("-version")
-        .output();
-    if probe.is_err() {
+        .output()
+        .is_err()
+    {
         assert!(
             std::env::var_os("GLIMVID_REQUIRE_FFPROBE").is_none(),
             "ffprobe required but missing"
         );
-        eprintln!(
-            "ffprobe not installed; skipping the ffprobe cross-check (the mp4-crate checks still ran)"
-        );
+        eprintln!("ffprobe not installed; skipping the ffprobe cross-check");
         return;
     }
-    let out = render(None, &script(Language::Zh, 5), Aspect::Landscape, 5).expect("renders");
-    let path =
-        std::env::temp_dir().join(format!("glimvid-media-ffprobe-{}.mp4", std::process::id()));
-    std::fs::write(&path, &out.mp4).expect("writes");
-    let result = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
-        .args([
-            "-show_entries",
-            "stream=codec_name,width,height,nb_read_frames,r_frame_rate,duration",
-        ])
-        .args(["-of", "default=noprint_wrappers=1"])
-        .arg(&path)
-        .output()
-        .expect("ffprobe runs");
-    std::fs::remove_file(&path).ok();
-    let text = String::from_utf8_lossy(&result.stdout);
-    assert!(
-        result.status.success() && result.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    for expected in [
-        "codec_name=h264",
-        "width=1280",
-        "height=720",
-        "nb_read_frames=150",
-        "r_frame_rate=30/1",
-        "duration=5.000000",
+    let s = script(Language::Zh, 5);
+    for (background, fps, frames) in [
+        (Background::Generated, "30/1", "150"),
+        (Background::Clip(SOURCE_CLIP), "24/1", "120"),
     ] {
-        assert!(
-            text.lines().any(|l| l == expected),
-            "missing {expected} in:\n{text}"
+        let out = render(&request(background, &s, Aspect::Landscape, 5)).expect("renders");
+        let path = std::env::temp_dir().join(
+            format!("glimvid-media-ffprobe-{}-{fps}.mp4", std::process::id()).replace('/', "_"),
         );
+        std::fs::write(&path, &out.mp4).expect("writes");
+        let result = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames"])
+            .args(["-show_entries", "stream=codec_name,profile,width,height,nb_read_frames,r_frame_rate,duration,sample_rate,channels"])
+            .args(["-of", "default=noprint_wrappers=1"])
+            .arg(&path)
+            .output()
+            .expect("ffprobe runs");
+        std::fs::remove_file(&path).ok();
+        let text = String::from_utf8_lossy(&result.stdout);
+        assert!(
+            result.status.success() && result.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        for expected in [
+            "codec_name=h264".to_owned(),
+            "profile=Main".to_owned(),
+            "width=1280".to_owned(),
+            "height=720".to_owned(),
+            format!("nb_read_frames={frames}"),
+            format!("r_frame_rate={fps}"),
+            "duration=5.000000".to_owned(),
+            "codec_name=aac".to_owned(),
+            "profile=LC".to_owned(),
+            "sample_rate=48000".to_owned(),
+            "channels=2".to_owned(),
+        ] {
+            assert!(
+                text.lines().any(|l| l == expected),
+                "missing {expected} in:\n{text}"
+            );
+        }
     }
 }

@@ -1,6 +1,6 @@
-//! Caption layout and rasterisation. Each caption is drawn once into a
-//! premultiplied RGBA strip (band, shadow, text) the width of the frame; per
-//! frame only that strip is blended, which keeps text off the hot path.
+//! Caption layout and rasterisation: text is wrapped, outlined and drawn
+//! once into a premultiplied RGBA [`Layer`]; per frame only layers are
+//! blended.
 
 use ab_glyph::{Font, PxScale, ScaleFont, point};
 
@@ -8,168 +8,127 @@ use crate::Aspect;
 use crate::fonts::{FaceGlyph, FontSet};
 use crate::script::is_cjk;
 
-/// Darkness of the band behind the text, out of 1.
-const BAND_ALPHA: f32 = 0.5;
-const SHADOW_ALPHA: f32 = 0.6;
+/// Opacity of the rounded box behind caption text, out of 1.
+const BOX_ALPHA: f32 = 0.55;
 const MAX_LINES: usize = 3;
+/// Below this share of the video's width a caption is too small to read on
+/// a phone held upright, so it is cut rather than shrunk further.
+const MIN_PX_PER_WIDTH: f32 = 0.045;
 
-/// Where the caption band sits.
+/// Where the caption box sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Placement {
-    /// Lower third, clear of the product.
+    /// Low, clear of the product.
     Lower,
     /// Centred, when there is no product to keep clear of.
     Middle,
 }
 
-pub(crate) struct CaptionStrip {
-    /// First frame row the strip covers.
+/// The part of the frame text may use, as fractions (left, right, top,
+/// bottom). Short-video apps lay their buttons over the right edge and
+/// their captions and controls over the bottom fifth of a 9:16 video.
+pub(crate) fn safe_area(aspect: Aspect) -> (f32, f32, f32, f32) {
+    match aspect {
+        Aspect::Portrait => (0.06, 0.84, 0.10, 0.80),
+        Aspect::Landscape | Aspect::Square => (0.06, 0.94, 0.06, 0.92),
+    }
+}
+
+/// A premultiplied RGBA layer over rows `top..top + height` of a frame,
+/// drawn once and blended per frame, which keeps text off the hot path.
+pub(crate) struct Layer {
     top: u32,
     width: u32,
     height: u32,
-    /// Premultiplied RGBA, row-major.
     rgba: Vec<[u8; 4]>,
     /// Pixels where text coverage exceeds one half; proves glyphs were drawn.
     pub(crate) ink: usize,
 }
 
-impl CaptionStrip {
-    pub(crate) fn new(
-        font: &'static FontSet,
-        text: &str,
-        aspect: Aspect,
-        emphasis: bool,
-        placement: Placement,
-    ) -> CaptionStrip {
-        let (w, h) = aspect.video_size();
-        let base = w.min(h) as f32 * if emphasis { 0.072 } else { 0.062 };
-        let max_width = w as f32 * 0.86;
+/// How a line of text is drawn.
+#[derive(Clone, Copy)]
+pub(crate) struct TextStyle {
+    pub(crate) px: f32,
+    pub(crate) colour: [u8; 3],
+    /// Outline colour and width in pixels.
+    pub(crate) outline: Option<([u8; 3], f32)>,
+}
 
-        // Shrink until the caption fits in MAX_LINES; past 60% of the base
-        // size the text would be unreadable, so cut it instead.
-        let mut px = base;
-        let mut lines = wrap(font, px, text, max_width);
-        while lines.len() > MAX_LINES && px > base * 0.6 {
-            px *= 0.9;
-            lines = wrap(font, px, text, max_width);
+impl Layer {
+    pub(crate) fn new(top: u32, width: u32, height: u32) -> Layer {
+        Layer {
+            top,
+            width,
+            height,
+            rgba: vec![[0; 4]; (width * height) as usize],
+            ink: 0,
         }
-        if lines.len() > MAX_LINES {
-            lines.truncate(MAX_LINES);
-            if let Some(last) = lines.last_mut() {
-                *last = ellipsize(font, px, last, max_width);
+    }
+
+    /// Paints `colour` at `alpha` (0..=1 per pixel) over what is there.
+    fn paint(&mut self, x: i64, y: i64, colour: [u8; 3], alpha: f32) {
+        if x < 0 || y < 0 || x >= i64::from(self.width) || y >= i64::from(self.height) {
+            return;
+        }
+        let a = alpha.clamp(0.0, 1.0);
+        if a <= 0.0 {
+            return;
+        }
+        let dst = &mut self.rgba[(y * i64::from(self.width) + x) as usize];
+        let keep = 1.0 - a;
+        for ch in 0..3 {
+            dst[ch] = (f32::from(colour[ch]) * a + f32::from(dst[ch]) * keep).round() as u8;
+        }
+        dst[3] = (a * 255.0 + f32::from(dst[3]) * keep).round() as u8;
+    }
+
+    /// A filled rectangle with round corners (antialiased), in layer
+    /// coordinates.
+    pub(crate) fn rounded_rect(
+        &mut self,
+        (x0, y0, x1, y1): (f32, f32, f32, f32),
+        radius: f32,
+        colour: [u8; 3],
+        alpha: f32,
+    ) {
+        let r = radius.min((x1 - x0) / 2.0).min((y1 - y0) / 2.0).max(0.0);
+        for y in y0.floor().max(0.0) as i64..y1.ceil() as i64 {
+            for x in x0.floor().max(0.0) as i64..x1.ceil() as i64 {
+                let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
+                // Distance outside the rounded shape, negative inside.
+                let qx = (x0 + r - px).max(px - (x1 - r)).max(0.0);
+                let qy = (y0 + r - py).max(py - (y1 - r)).max(0.0);
+                let outside = (qx * qx + qy * qy).sqrt() - r;
+                let edge_x = (px - x0).min(x1 - px) + 0.5;
+                let edge_y = (py - y0).min(y1 - py) + 0.5;
+                let coverage = (0.5 - outside).clamp(0.0, 1.0) * edge_x.min(edge_y).clamp(0.0, 1.0);
+                self.paint(x, y, colour, alpha * coverage);
             }
         }
-
-        let (ascent, descent, line_gap) = font.v_metrics(px);
-        let glyph_height = ascent - descent;
-        let line_height = (glyph_height + line_gap).max(px) * 1.1;
-        let pad = (px * 0.55).round();
-        let height = (lines.len() as f32 * line_height + 2.0 * pad).ceil() as u32;
-        let height = height.min(h);
-        let centre = h as f32
-            * match (placement, aspect) {
-                (Placement::Middle, _) => 0.5,
-                // Low enough to leave the product visible, high enough to
-                // clear players' and apps' controls (taller in portrait).
-                (Placement::Lower, Aspect::Portrait) => 0.74,
-                (Placement::Lower, _) => 0.80,
-            };
-        let top = (centre - height as f32 / 2.0).clamp(0.0, (h - height) as f32) as u32;
-
-        let mut strip = CaptionStrip {
-            top,
-            width: w,
-            height,
-            rgba: vec![[0; 4]; (w * height) as usize],
-            ink: 0,
-        };
-        strip.fill_band(pad * 0.6);
-
-        let shadow = (px / 22.0).max(1.5);
-        for (i, line) in lines.iter().enumerate() {
-            let line_width = measure(font, px, line);
-            let x = (w as f32 - line_width) / 2.0;
-            let baseline =
-                pad + ascent + i as f32 * line_height + (line_height - glyph_height) / 2.0;
-            strip.draw_text(
-                font,
-                px,
-                line,
-                x + shadow,
-                baseline + shadow,
-                [0.0; 3],
-                SHADOW_ALPHA,
-                false,
-            );
-            strip.draw_text(font, px, line, x, baseline, [1.0; 3], 1.0, true);
-        }
-        strip
     }
 
-    /// A black band across the strip whose top and bottom edges fade out,
-    /// so it doesn't read as a hard box pasted on the picture.
-    fn fill_band(&mut self, feather: f32) {
-        for y in 0..self.height {
-            let from_edge = (y as f32 + 0.5).min(self.height as f32 - y as f32 - 0.5);
-            let alpha = BAND_ALPHA * (from_edge / feather.max(1.0)).min(1.0);
-            let a = (alpha * 255.0).round() as u8;
-            let row = (y * self.width) as usize;
-            self.rgba[row..row + self.width as usize].fill([0, 0, 0, a]);
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn draw_text(
+    /// Draws one line of text centred on `centre_x` with its baseline at
+    /// `baseline` (layer coordinates): outline first, then the fill.
+    pub(crate) fn text_line(
         &mut self,
         font: &'static FontSet,
-        px: f32,
         line: &str,
-        x: f32,
+        centre_x: f32,
         baseline: f32,
-        colour: [f32; 3],
-        alpha: f32,
-        count_ink: bool,
+        style: TextStyle,
     ) {
-        let mut caret = x;
-        let mut previous: Option<FaceGlyph> = None;
-        for c in line.chars() {
-            let face = font.glyph(c);
-            caret += kern(previous, face, px);
-            previous = Some(face);
-            let glyph = face.id.with_scale_and_position(px, point(caret, baseline));
-            caret += face.font.as_scaled(PxScale::from(px)).h_advance(face.id);
-            let Some(outlined) = face.font.outline_glyph(glyph) else {
-                continue;
-            };
-            let bounds = outlined.px_bounds();
-            let (width, height) = (self.width as i64, self.height as i64);
-            let mut ink = 0;
-            let rgba = &mut self.rgba;
-            outlined.draw(|gx, gy, coverage| {
-                let px_x = bounds.min.x as i64 + i64::from(gx);
-                let px_y = bounds.min.y as i64 + i64::from(gy);
-                if px_x < 0 || px_y < 0 || px_x >= width || px_y >= height {
-                    return;
-                }
-                let a = (coverage.clamp(0.0, 1.0) * alpha).min(1.0);
-                if coverage > 0.5 {
-                    ink += 1;
-                }
-                let dst = &mut rgba[(px_y * width + px_x) as usize];
-                // Premultiplied "source over".
-                let keep = 1.0 - a;
-                for ch in 0..3 {
-                    dst[ch] = (colour[ch] * a * 255.0 + f32::from(dst[ch]) * keep).round() as u8;
-                }
-                dst[3] = (a * 255.0 + f32::from(dst[3]) * keep).round() as u8;
-            });
-            if count_ink {
-                self.ink += ink;
-            }
+        let outline = style.outline.map_or(0.0, |(_, w)| w);
+        let mask = LineMask::new(font, style.px, line, outline.ceil() as u32 + 1);
+        let left = (centre_x - mask.text_width / 2.0).round() as i64 - i64::from(mask.pad);
+        let top = (baseline - mask.ascent).round() as i64 - i64::from(mask.pad);
+        if let Some((colour, width)) = style.outline {
+            let ring = mask.dilated(width);
+            ring.paint_into(self, left, top, colour, 1.0);
         }
+        self.ink += mask.paint_into(self, left, top, style.colour, 1.0);
     }
 
-    /// Blends the strip onto a packed RGB frame; `opacity` 0..=256 fades it.
+    /// Blends the layer onto a packed RGB frame; `opacity` 0..=256 fades it.
     pub(crate) fn blend_onto(&self, frame: &mut [u8], opacity: u32) {
         if opacity == 0 {
             return;
@@ -191,6 +150,231 @@ impl CaptionStrip {
             }
         }
     }
+}
+
+/// The coverage (0..=1) of one rasterised line of text, with `pad` pixels
+/// of room on every side for an outline.
+struct LineMask {
+    width: u32,
+    height: u32,
+    pad: u32,
+    ascent: f32,
+    text_width: f32,
+    coverage: Vec<f32>,
+}
+
+impl LineMask {
+    fn new(font: &'static FontSet, px: f32, line: &str, pad: u32) -> LineMask {
+        let (ascent, descent, _) = font.v_metrics(px);
+        let text_width = measure(font, px, line);
+        let width = text_width.ceil() as u32 + 2 * pad + 2;
+        let height = (ascent - descent).ceil() as u32 + 2 * pad + 2;
+        let mut mask = LineMask {
+            width,
+            height,
+            pad,
+            ascent,
+            text_width,
+            coverage: vec![0.0; (width * height) as usize],
+        };
+        let baseline = pad as f32 + ascent;
+        let mut caret = pad as f32;
+        let mut previous: Option<FaceGlyph> = None;
+        let mut cjk = false;
+        for c in line.chars() {
+            cjk |= is_cjk(c);
+            let face = font.glyph(c);
+            caret += kern(previous, face, px);
+            previous = Some(face);
+            let glyph = face.id.with_scale_and_position(px, point(caret, baseline));
+            caret += face.font.as_scaled(PxScale::from(px)).h_advance(face.id);
+            let Some(outlined) = face.font.outline_glyph(glyph) else {
+                continue;
+            };
+            let bounds = outlined.px_bounds();
+            let (w, h) = (i64::from(width), i64::from(height));
+            let coverage = &mut mask.coverage;
+            outlined.draw(|gx, gy, c| {
+                let x = bounds.min.x as i64 + i64::from(gx);
+                let y = bounds.min.y as i64 + i64::from(gy);
+                if x >= 0 && y >= 0 && x < w && y < h {
+                    let cell = &mut coverage[(y * w + x) as usize];
+                    *cell = cell.max(c.clamp(0.0, 1.0));
+                }
+            });
+        }
+        // The CJK face has one weight; a slight dilation makes it as heavy
+        // as the bold Latin face next to it.
+        if cjk {
+            mask = mask.dilated((px / 36.0).max(0.6));
+        }
+        mask
+    }
+
+    /// The mask grown by `radius` pixels with a round brush, for outlines
+    /// (and weight); antialiased at the rim.
+    fn dilated(&self, radius: f32) -> LineMask {
+        let reach = radius.ceil() as i64;
+        let offsets: Vec<(i64, i64, f32)> = (-reach..=reach)
+            .flat_map(|dy| (-reach..=reach).map(move |dx| (dx, dy)))
+            .filter_map(|(dx, dy)| {
+                let d = ((dx * dx + dy * dy) as f32).sqrt();
+                let weight = (radius + 0.5 - d).clamp(0.0, 1.0);
+                (weight > 0.0).then_some((dx, dy, weight))
+            })
+            .collect();
+        let (w, h) = (i64::from(self.width), i64::from(self.height));
+        let mut out = vec![0.0f32; self.coverage.len()];
+        for y in 0..h {
+            for x in 0..w {
+                let here = self.coverage[(y * w + x) as usize];
+                if here <= 0.0 {
+                    continue;
+                }
+                for &(dx, dy, weight) in &offsets {
+                    let (nx, ny) = (x + dx, y + dy);
+                    if nx >= 0 && ny >= 0 && nx < w && ny < h {
+                        let cell = &mut out[(ny * w + nx) as usize];
+                        *cell = cell.max(here * weight);
+                    }
+                }
+            }
+        }
+        LineMask {
+            coverage: out,
+            ..*self
+        }
+    }
+
+    /// Paints the mask at (left, top) of the layer; returns the ink count.
+    fn paint_into(
+        &self,
+        layer: &mut Layer,
+        left: i64,
+        top: i64,
+        colour: [u8; 3],
+        alpha: f32,
+    ) -> usize {
+        let mut ink = 0;
+        for y in 0..i64::from(self.height) {
+            for x in 0..i64::from(self.width) {
+                let c = self.coverage[(y * i64::from(self.width) + x) as usize];
+                if c <= 0.0 {
+                    continue;
+                }
+                if c > 0.5 {
+                    ink += 1;
+                }
+                layer.paint(left + x, top + y, colour, c * alpha);
+            }
+        }
+        ink
+    }
+}
+
+impl Clone for LineMask {
+    fn clone(&self) -> Self {
+        LineMask {
+            coverage: self.coverage.clone(),
+            ..*self
+        }
+    }
+}
+
+/// Text wrapped into at most `max_lines` lines of `max_width`, shrunk down
+/// to `min_px` first and cut with an ellipsis only past that.
+pub(crate) fn fit(
+    font: &'static FontSet,
+    text: &str,
+    px: f32,
+    min_px: f32,
+    max_width: f32,
+    max_lines: usize,
+) -> (f32, Vec<String>) {
+    let mut px = px;
+    let mut lines = wrap(font, px, text, max_width);
+    while lines.len() > max_lines && px * 0.92 >= min_px {
+        px *= 0.92;
+        lines = wrap(font, px, text, max_width);
+    }
+    if lines.len() > max_lines {
+        lines.truncate(max_lines);
+        if let Some(last) = lines.last_mut() {
+            *last = ellipsize(font, px, last, max_width);
+        }
+    }
+    (px, lines)
+}
+
+/// One caption: bold white text with a dark outline on a translucent
+/// rounded box, inside the aspect's safe area.
+pub(crate) fn caption(
+    font: &'static FontSet,
+    text: &str,
+    aspect: Aspect,
+    emphasis: bool,
+    placement: Placement,
+) -> Layer {
+    let (w, h) = aspect.video_size();
+    let (fw, fh) = (w as f32, h as f32);
+    let (left, right, top_edge, bottom_edge) = safe_area(aspect);
+    let unit = fw.min(fh);
+    let base = unit * if emphasis { 0.078 } else { 0.066 };
+    let pad_x = unit * 0.035;
+    let max_width = (right - left) * fw - 2.0 * pad_x;
+    let (px, lines) = fit(
+        font,
+        text,
+        base,
+        unit * MIN_PX_PER_WIDTH,
+        max_width,
+        MAX_LINES,
+    );
+
+    let (ascent, descent, line_gap) = font.v_metrics(px);
+    let line_height = (ascent - descent + line_gap).max(px) * 1.08;
+    let pad_y = px * 0.4;
+    let box_height = lines.len() as f32 * line_height + 2.0 * pad_y;
+    let widest = lines
+        .iter()
+        .map(|l| measure(font, px, l))
+        .fold(0.0f32, f32::max);
+    let box_width = widest + 2.0 * pad_x;
+    let centre_x = (left + right) / 2.0 * fw;
+    let box_top = match placement {
+        // Low enough to leave the product visible, its bottom on the safe
+        // area's edge.
+        Placement::Lower => bottom_edge * fh - box_height - unit * 0.02,
+        Placement::Middle => (top_edge + bottom_edge) / 2.0 * fh - box_height / 2.0,
+    };
+    // The layer covers only the box's rows (plus the outline's reach).
+    let margin = (px * 0.2).ceil();
+    let layer_top = (box_top - margin).clamp(0.0, fh - 1.0) as u32;
+    let layer_height = ((box_height + 2.0 * margin).ceil() as u32).min(h - layer_top);
+    let mut layer = Layer::new(layer_top, w, layer_height);
+    let y0 = box_top - layer_top as f32;
+    layer.rounded_rect(
+        (
+            centre_x - box_width / 2.0,
+            y0,
+            centre_x + box_width / 2.0,
+            y0 + box_height,
+        ),
+        px * 0.35,
+        [0, 0, 0],
+        BOX_ALPHA,
+    );
+    let style = TextStyle {
+        px,
+        colour: [255, 255, 255],
+        outline: Some(([0, 0, 0], (px / 16.0).max(1.5))),
+    };
+    for (i, line) in lines.iter().enumerate() {
+        let baseline =
+            y0 + pad_y + i as f32 * line_height + (line_height - (ascent - descent)) / 2.0 + ascent;
+        layer.text_line(font, line, centre_x, baseline, style);
+    }
+    layer
 }
 
 #[inline]
@@ -357,7 +541,7 @@ mod tests {
     #[test]
     fn chinese_captions_rasterise_ink() {
         let font = caption_fonts().expect("bundled font loads");
-        let strip = CaptionStrip::new(
+        let strip = caption(
             font,
             "手工上釉的陶瓷杯，保温一整天。",
             Aspect::Portrait,

@@ -3,8 +3,8 @@
 
 use openh264::OpenH264API;
 use openh264::encoder::{
-    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode,
-    UsageType, VuiConfig,
+    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, Profile,
+    RateControlMode, UsageType, VuiConfig,
 };
 use openh264::formats::YUVBuffer;
 
@@ -45,6 +45,11 @@ impl H264Encoder {
             .skip_frames(false)
             .usage_type(UsageType::CameraVideoRealTime)
             .complexity(Complexity::Low)
+            // Main, not the Constrained Baseline OpenH264 signals by
+            // default: some phone galleries and social apps re-encode or
+            // refuse Baseline uploads. The stream uses no tool Main lacks
+            // (no FMO, ASO or redundant slices), so the label is true.
+            .profile(Profile::Main)
             // A keyframe every 2 s so players can seek.
             .intra_frame_period(IntraFramePeriod::from_num_frames(fps * 2))
             // OpenH264's RGB conversion uses BT.601 limited-range weights;

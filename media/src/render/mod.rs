@@ -1,9 +1,15 @@
-//! The offline renderer: a captioned, slowly moving H.264/MP4 video made in
-//! process, with no ffmpeg. Frames are composed on one thread (SIMD resize
-//! for the camera move, pre-rasterised caption strips, one RGB to YUV
-//! conversion) while OpenH264 encodes on another.
+//! The renderer: every video Glimvid stores comes out of here, whoever made
+//! its pictures. Over a slow camera move across the enhanced photo, a
+//! generated gradient, or a video provider's clip, it lays the script's
+//! captions and the end card, mixes the sound (a synthesised music bed,
+//! under the provider's own audio when there is some), and writes an H.264
+//! and AAC MP4 that starts playing before it has downloaded. No ffmpeg:
+//! frames are composed on one thread (SIMD resize, pre-drawn text layers,
+//! one RGB to YUV conversion) while OpenH264 encodes on another.
 
 mod captions;
+mod clip;
+mod endcard;
 mod h264;
 mod motion;
 mod mux;
@@ -14,19 +20,52 @@ use fast_image_resize::{FilterType, Resizer};
 use image::RgbImage;
 use openh264::formats::{RgbSliceU8, YUVBuffer};
 
+use crate::audio::{self, Mood, Pcm};
 use crate::enhance::canvas_size;
 use crate::fonts::caption_fonts;
-use crate::imaging::{encode_jpeg, resize_into};
-use crate::script::{is_cjk, stable_hash};
+use crate::imaging::{cover_crop, encode_jpeg, resize_into};
+use crate::script::{MIN_CAPTION_S, end_card_seconds, is_cjk, stable_hash};
 use crate::{Aspect, MediaError, Script};
-use captions::{CaptionStrip, Placement};
+use captions::{Layer, Placement};
+use clip::Clip;
+pub use endcard::EndCard;
 use h264::{EncodedFrame, H264Encoder};
 use motion::{KenBurns, gradient};
 
+/// The frame rate of videos made from a photo or from nothing; a
+/// provider's clip keeps its own.
 pub const FPS: u32 = 30;
 pub use crate::options::{MAX_DURATION_S, MIN_DURATION_S};
-/// Frames over which a caption fades in or out.
-const FADE_FRAMES: u32 = 5;
+/// The loudness every soundtrack is brought to: what the big short-video
+/// and streaming apps normalise to, so ours plays neither quiet nor loud.
+pub const TARGET_LUFS: f64 = -14.0;
+/// Seconds over which a caption fades in or out.
+const CAPTION_FADE_S: f64 = 0.17;
+/// Seconds over which the end card fades in.
+const CARD_FADE_S: f64 = 0.4;
+const AAC_BITRATE: u32 = 128_000;
+
+/// What the pictures are made from.
+#[derive(Clone, Copy)]
+pub enum Background<'a> {
+    /// The enhancer's canvas, under a slow camera move.
+    Photo(&'a RgbImage),
+    /// Nothing: a generated gradient (text-only videos).
+    Generated,
+    /// A video provider's MP4, captioned and carded in place; its audio is
+    /// kept and the music goes under it.
+    Clip(&'a [u8]),
+}
+
+pub struct RenderRequest<'a> {
+    pub background: Background<'a>,
+    pub script: &'a Script,
+    pub aspect: Aspect,
+    pub duration_s: u32,
+    pub end_card: EndCard<'a>,
+    /// The music bed, or none.
+    pub music: Option<Mood>,
+}
 
 #[derive(Clone)]
 pub struct Rendered {
@@ -35,70 +74,143 @@ pub struct Rendered {
     pub width: u32,
     pub height: u32,
     pub frames: u32,
+    pub fps: u32,
+    pub has_audio: bool,
 }
 
-/// Renders `script` as captions over a Ken Burns move across `background`
-/// (the enhancer's canvas), or over a generated gradient when there is none.
-pub fn render(
-    background: Option<&RgbImage>,
-    script: &Script,
-    aspect: Aspect,
-    duration_s: u32,
-) -> Result<Rendered, MediaError> {
-    if !(MIN_DURATION_S..=MAX_DURATION_S).contains(&duration_s) {
-        return Err(MediaError::InvalidDuration(duration_s));
-    }
-    script.validate()?;
+/// Where each frame's picture comes from.
+enum Pictures<'a> {
+    Camera {
+        source: &'a RgbImage,
+        camera: KenBurns,
+    },
+    Clip(Box<Clip<'a>>),
+}
 
-    let (width, height) = aspect.video_size();
-    let frames = duration_s * FPS;
-    let lines = script.captions();
-    let seed = stable_hash(&lines.iter().map(|l| l.as_bytes()).collect::<Vec<_>>());
+pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
+    if !(MIN_DURATION_S..=MAX_DURATION_S).contains(&req.duration_s) {
+        return Err(MediaError::InvalidDuration(req.duration_s));
+    }
+    req.script.validate()?;
+
+    let (width, height) = req.aspect.video_size();
+    let all = req.script.captions();
+    let seed = stable_hash(&all.iter().map(|l| l.as_bytes()).collect::<Vec<_>>());
 
     let generated;
-    let (source, placement) = match background {
-        Some(image) if image.width() >= 2 && image.height() >= 2 => (image, Placement::Lower),
+    let (pictures, placement, fps) = match req.background {
+        Background::Photo(image) if image.width() >= 2 && image.height() >= 2 => (
+            Pictures::Camera {
+                source: image,
+                camera: KenBurns::new(image.dimensions(), (width, height), seed),
+            },
+            Placement::Lower,
+            FPS,
+        ),
+        Background::Clip(mp4) => {
+            let clip = Clip::open(mp4)?;
+            let fps = clip.fps;
+            (Pictures::Clip(Box::new(clip)), Placement::Lower, fps)
+        }
         _ => {
-            let (cw, ch) = canvas_size(aspect);
+            let (cw, ch) = canvas_size(req.aspect);
             generated = gradient(cw, ch, seed);
-            (&generated, Placement::Middle)
+            (
+                Pictures::Camera {
+                    source: &generated,
+                    camera: KenBurns::new((cw, ch), (width, height), seed),
+                },
+                Placement::Middle,
+                FPS,
+            )
         }
     };
+    let frames = req.duration_s * fps;
+    let timeline = Timeline::new(req.script, req.duration_s, fps);
 
     let font = caption_fonts()?;
-    let last = lines.len() - 1;
-    let strips: Vec<CaptionStrip> = lines
+    let last = timeline.captions.len().saturating_sub(1);
+    let layers: Vec<Layer> = timeline
+        .captions
         .iter()
         .enumerate()
-        .map(|(i, text)| CaptionStrip::new(font, text, aspect, i == 0 || i == last, placement))
+        .map(|(i, c)| captions::caption(font, c.text, req.aspect, i == 0 || i == last, placement))
         .collect();
-    let timeline = Timeline::new(&lines, frames);
-    let camera = KenBurns::new(source.dimensions(), (width, height), seed);
-    let poster_index = frames / 3;
+    let card = endcard::layer(font, &req.end_card, req.aspect);
+    // The poster is the opening shot with its hook, once faded in: what a
+    // feed shows before anyone presses play.
+    let poster_index = timeline
+        .captions
+        .first()
+        .map_or(0, |c| (c.span.0 + c.span.1) / 2);
 
-    let (samples, poster, parameter_sets) = std::thread::scope(|scope| {
+    let clip_audio = match &pictures {
+        Pictures::Clip(clip) => clip
+            .audio
+            .as_ref()
+            .map(|a| (a.audio_specific_config.clone(), a.frames.clone())),
+        Pictures::Camera { .. } => None,
+    };
+
+    let (samples, poster, parameter_sets, sound) = std::thread::scope(|scope| {
+        // The sound is made while the pictures are; it is small work.
+        let sound = scope.spawn(move || soundtrack(req.music, clip_audio, req.duration_s, seed));
         // A small queue is enough to keep both cores busy without holding
         // many 1.4 MB frames in memory.
         let (frames_out, frames_in) = sync_channel::<YUVBuffer>(4);
         let composer = scope.spawn(move || -> Result<Option<RgbImage>, MediaError> {
+            let mut pictures = pictures;
             let mut resizer = Resizer::new();
             let mut frame = RgbImage::new(width, height);
+            let mut held = RgbImage::new(width, height);
             let mut poster = None;
-            let (sw, sh) = (f64::from(source.width()), f64::from(source.height()));
             for i in 0..frames {
-                let t = f64::from(i) / f64::from((frames - 1).max(1));
-                let (x, y, w, h) = camera.crop_at(t);
-                let (w, h) = (w.min(sw), h.min(sh));
-                let crop = (x.clamp(0.0, sw - w), y.clamp(0.0, sh - h), w, h);
-                resize_into(
-                    &mut resizer,
-                    source,
-                    Some(crop),
-                    &mut frame,
-                    FilterType::Bilinear,
-                )?;
+                match &mut pictures {
+                    Pictures::Camera { source, camera } => {
+                        let (sw, sh) = (f64::from(source.width()), f64::from(source.height()));
+                        let t = f64::from(i) / f64::from((frames - 1).max(1));
+                        let (x, y, w, h) = camera.crop_at(t);
+                        let (w, h) = (w.min(sw), h.min(sh));
+                        let crop = (x.clamp(0.0, sw - w), y.clamp(0.0, sh - h), w, h);
+                        resize_into(
+                            &mut resizer,
+                            source,
+                            Some(crop),
+                            &mut frame,
+                            FilterType::Bilinear,
+                        )?;
+                    }
+                    Pictures::Clip(clip) => {
+                        // A clip shorter than the video holds its last
+                        // picture under the end card.
+                        if let Some((w, h, rgb)) = clip.next_frame()? {
+                            let picture =
+                                RgbImage::from_raw(w as u32, h as u32, rgb).ok_or_else(|| {
+                                    MediaError::BadClip("a picture has the wrong size".into())
+                                })?;
+                            let crop = cover_crop(
+                                w as u32,
+                                h as u32,
+                                f64::from(width) / f64::from(height),
+                            );
+                            resize_into(
+                                &mut resizer,
+                                &picture,
+                                Some(crop),
+                                &mut held,
+                                FilterType::Bilinear,
+                            )?;
+                        } else if i == 0 {
+                            return Err(MediaError::BadClip("it has no pictures".into()));
+                        }
+                        frame.copy_from_slice(held.as_raw());
+                    }
+                }
                 if let Some((index, opacity)) = timeline.caption_at(i) {
-                    strips[index].blend_onto(&mut frame, opacity);
+                    layers[index].blend_onto(&mut frame, opacity);
+                }
+                if let Some(opacity) = timeline.card_at(i) {
+                    card.blend_onto(&mut frame, opacity);
                 }
                 if i == poster_index {
                     poster = Some(frame.clone());
@@ -116,24 +228,35 @@ pub fn render(
             Ok(poster)
         });
 
-        let encoded = encode_all(frames_in, width, height);
+        let encoded = encode_all(frames_in, width, height, fps);
         let poster = composer
             .join()
             .map_err(|_| MediaError::Encode("frame composer panicked".into()))??;
+        let sound = sound
+            .join()
+            .map_err(|_| MediaError::Encode("the soundtrack panicked".into()))??;
         let (samples, sps, pps) = encoded?;
-        Ok::<_, MediaError>((samples, poster, (sps, pps)))
+        Ok::<_, MediaError>((samples, poster, (sps, pps), sound))
     })?;
 
     let (sps, pps) = parameter_sets;
+    let aac = sound.as_ref();
     let mp4 = mux::mux(
         &mux::VideoTrack {
             width,
             height,
-            fps: FPS,
+            fps,
             sps: &sps,
             pps: &pps,
         },
         &samples,
+        aac.map(|a| mux::AudioTrack {
+            sample_rate: a.sample_rate,
+            channels: a.channels,
+            bitrate: a.bitrate,
+            frames: &a.frames,
+        })
+        .as_ref(),
     )?;
     let poster = poster.ok_or_else(|| MediaError::Encode("no poster frame was composed".into()))?;
     Ok(Rendered {
@@ -142,7 +265,49 @@ pub fn render(
         width,
         height,
         frames: samples.iter().map(|(_, n)| n).sum(),
+        fps,
+        has_audio: sound.is_some(),
     })
+}
+
+/// Every picture of an MP4's H.264 track in display order, and its frame
+/// rate: how tests and tools look at what was stored.
+pub fn decode_video(mp4: &[u8]) -> Result<(u32, Vec<RgbImage>), MediaError> {
+    let mut clip = Clip::open(mp4)?;
+    let mut pictures = Vec::new();
+    while let Some((w, h, rgb)) = clip.next_frame()? {
+        pictures.push(
+            RgbImage::from_raw(w as u32, h as u32, rgb)
+                .ok_or_else(|| MediaError::BadClip("a picture has the wrong size".into()))?,
+        );
+    }
+    Ok((clip.fps, pictures))
+}
+
+/// The video's sound, AAC-encoded: the provider's audio with the bed under
+/// it, the bed alone, the provider's audio alone, or nothing at all.
+fn soundtrack(
+    music: Option<Mood>,
+    clip_audio: Option<(Vec<u8>, Vec<Vec<u8>>)>,
+    duration_s: u32,
+    seed: u64,
+) -> Result<Option<audio::AacTrack>, MediaError> {
+    let seconds = f64::from(duration_s);
+    // A provider track that can't be decoded is dropped, not fatal: the
+    // bed still plays.
+    let provided: Option<Pcm> = clip_audio.and_then(|(asc, frames)| {
+        let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+        audio::decode_aac(&asc, &refs).ok()
+    });
+    let bed = music.map(|mood| audio::bed(mood, seconds, seed));
+    let mut pcm = match (provided, bed) {
+        (Some(voice), Some(bed)) => audio::mix_under(&voice, &bed),
+        (None, Some(bed)) => bed,
+        (Some(voice), None) => voice.trimmed(seconds),
+        (None, None) => return Ok(None),
+    };
+    audio::normalize(&mut pcm, TARGET_LUFS);
+    audio::encode_aac(&pcm, AAC_BITRATE).map(Some)
 }
 
 type EncodedStream = (Vec<(EncodedFrame, u32)>, Vec<u8>, Vec<u8>);
@@ -151,8 +316,9 @@ fn encode_all(
     frames: std::sync::mpsc::Receiver<YUVBuffer>,
     width: u32,
     height: u32,
+    fps: u32,
 ) -> Result<EncodedStream, MediaError> {
-    let mut encoder = H264Encoder::new(width, height, FPS)?;
+    let mut encoder = H264Encoder::new(width, height, fps)?;
     let mut samples: Vec<(EncodedFrame, u32)> = Vec::new();
     let mut dropped_before_first = 0;
     for yuv in frames {
@@ -181,17 +347,34 @@ fn encode_all(
     Ok((samples, sps, pps))
 }
 
-/// When each caption is on screen: hook, scenes, call to action in order,
-/// each given time in proportion to how long it takes to read.
-struct Timeline {
-    /// (first frame, end frame) per caption.
-    spans: Vec<(u32, u32)>,
+struct Caption<'a> {
+    text: &'a str,
+    /// First frame and end frame.
+    span: (u32, u32),
 }
 
-impl Timeline {
-    fn new(lines: &[&str], frames: u32) -> Timeline {
+/// When each caption is on screen, then the end card: hook and scenes in
+/// order, each at least [`MIN_CAPTION_S`] and given the time left over in
+/// proportion to how long it takes to read; the call to action is on the
+/// end card. Scenes that don't fit at that pace are left out.
+struct Timeline<'a> {
+    captions: Vec<Caption<'a>>,
+    card_start: u32,
+    fps: u32,
+}
+
+impl<'a> Timeline<'a> {
+    fn new(script: &'a Script, duration_s: u32, fps: u32) -> Timeline<'a> {
+        let frames = duration_s * fps;
+        let card_start = frames - (end_card_seconds(duration_s) * f64::from(fps)).round() as u32;
+        let min = (MIN_CAPTION_S * f64::from(fps)).round() as u32;
+        let fit = (card_start / min.max(1)).max(1) as usize;
+        let texts: Vec<&str> = std::iter::once(script.hook.as_str())
+            .chain(script.scenes.iter().map(String::as_str))
+            .take(fit)
+            .collect();
         // CJK characters carry about a word each, so they count double.
-        let weights: Vec<f64> = lines
+        let weights: Vec<f64> = texts
             .iter()
             .map(|l| {
                 let size: usize = l.chars().map(|c| if is_cjk(c) { 2 } else { 1 }).sum();
@@ -199,36 +382,48 @@ impl Timeline {
             })
             .collect();
         let total: f64 = weights.iter().sum();
-        let mut spans = Vec::with_capacity(lines.len());
-        let mut acc = 0.0;
-        let mut start = 0;
-        for w in &weights {
+        let floor = min.min(card_start / texts.len() as u32);
+        let spare = f64::from(card_start - floor * texts.len() as u32);
+        let mut captions = Vec::with_capacity(texts.len());
+        let (mut start, mut acc) = (0, 0.0);
+        for (i, (text, w)) in texts.iter().zip(&weights).enumerate() {
             acc += w;
-            let end = ((acc / total) * f64::from(frames)).round() as u32;
-            spans.push((start, end.max(start)));
+            let end = if i + 1 == texts.len() {
+                card_start
+            } else {
+                floor * (i as u32 + 1) + (acc / total * spare).round() as u32
+            };
+            captions.push(Caption {
+                text,
+                span: (start, end.max(start)),
+            });
             start = end.max(start);
         }
-        if let Some(last) = spans.last_mut() {
-            last.1 = frames;
+        Timeline {
+            captions,
+            card_start,
+            fps,
         }
-        Timeline { spans }
     }
 
     /// The caption showing at `frame` and its opacity out of 256.
     fn caption_at(&self, frame: u32) -> Option<(usize, u32)> {
         let index = self
-            .spans
+            .captions
             .iter()
-            .position(|&(s, e)| frame >= s && frame < e)?;
-        let (start, end) = self.spans[index];
-        let fade_in = ((frame - start + 1) * 256 / FADE_FRAMES).min(256);
-        // The call to action stays up to the last frame.
-        let fade_out = if index + 1 == self.spans.len() {
-            256
-        } else {
-            ((end - frame) * 256 / FADE_FRAMES).min(256)
-        };
+            .position(|c| frame >= c.span.0 && frame < c.span.1)?;
+        let (start, end) = self.captions[index].span;
+        let fade = ((CAPTION_FADE_S * f64::from(self.fps)).round() as u32).max(1);
+        let fade_in = ((frame - start + 1) * 256 / fade).min(256);
+        let fade_out = ((end - frame) * 256 / fade).min(256);
         Some((index, fade_in.min(fade_out)))
+    }
+
+    /// The end card's opacity out of 256 at `frame`, once it shows.
+    fn card_at(&self, frame: u32) -> Option<u32> {
+        let since = frame.checked_sub(self.card_start)?;
+        let fade = ((CARD_FADE_S * f64::from(self.fps)).round() as u32).max(1);
+        Some(((since + 1) * 256 / fade).min(256))
     }
 }
 
@@ -236,25 +431,67 @@ impl Timeline {
 mod tests {
     use super::*;
 
-    #[test]
-    fn timeline_covers_every_frame_in_order() {
-        let lines = [
-            "Meet the mug.",
-            "Hand glazed.",
-            "Keeps coffee hot for hours.",
-            "Dishwasher safe.",
-            "Get yours.",
-        ];
-        let timeline = Timeline::new(&lines, 150);
-        let mut previous = 0;
-        for frame in 0..150 {
-            let (index, _) = timeline
-                .caption_at(frame)
-                .expect("a caption on every frame");
-            assert!(index >= previous);
-            previous = index;
+    fn script(scenes: usize) -> Script {
+        Script {
+            hook: "Meet the mug.".into(),
+            scenes: [
+                "Hand glazed.",
+                "Keeps coffee hot for hours.",
+                "Dishwasher safe.",
+                "Holds 350 ml.",
+                "Made in Portugal.",
+            ][..scenes]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            call_to_action: "Get yours.".into(),
         }
-        assert_eq!(previous, 4);
-        assert_eq!(timeline.caption_at(149).map(|c| c.1), Some(256));
+    }
+
+    #[test]
+    fn captions_cover_the_video_up_to_the_card_in_order() {
+        for (duration, fps) in [(5, 30), (10, 30), (5, 24), (10, 24)] {
+            let script = script(5);
+            let timeline = Timeline::new(&script, duration, fps);
+            let frames = duration * fps;
+            let mut previous = 0;
+            for frame in 0..timeline.card_start {
+                let (index, _) = timeline
+                    .caption_at(frame)
+                    .expect("a caption on every frame");
+                assert!(index >= previous);
+                previous = index;
+                assert!(timeline.card_at(frame).is_none());
+            }
+            for frame in timeline.card_start..frames {
+                assert!(timeline.caption_at(frame).is_none());
+                assert!(timeline.card_at(frame).is_some());
+            }
+            assert_eq!(timeline.card_at(frames - 1), Some(256));
+        }
+    }
+
+    #[test]
+    fn every_caption_stays_up_a_second_and_a_half() {
+        for duration in [5, 10] {
+            for scenes in 1..=5 {
+                let script = script(scenes);
+                let timeline = Timeline::new(&script, duration, FPS);
+                for c in &timeline.captions {
+                    let shown = f64::from(c.span.1 - c.span.0) / f64::from(FPS);
+                    assert!(
+                        shown >= MIN_CAPTION_S - 1e-9,
+                        "{duration}s/{scenes}: {:?} {shown:.2}s",
+                        c.text
+                    );
+                }
+                let fit = 1 + crate::script::scene_count(duration);
+                assert_eq!(
+                    timeline.captions.len(),
+                    (1 + scenes).min(fit),
+                    "{duration}s/{scenes}"
+                );
+            }
+        }
     }
 }
