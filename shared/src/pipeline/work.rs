@@ -283,6 +283,9 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
                     title: &job.title,
                     aspect,
                     duration_s: job.duration_s,
+                    music: &job.music,
+                    display_price: job.display_price.as_deref(),
+                    url: job.url.as_deref(),
                 })
                 .await
         }
@@ -387,6 +390,9 @@ async fn fallback(
             title: &job.title,
             aspect,
             duration_s: job.duration_s,
+            music: &job.music,
+            display_price: job.display_price.as_deref(),
+            url: job.url.as_deref(),
         })
         .await?;
     let VideoProgress::Done(VideoOutput { mp4, poster_jpeg }) = progress else {

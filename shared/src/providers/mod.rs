@@ -125,6 +125,11 @@ pub struct VideoRequest<'a> {
     pub title: &'a str,
     pub aspect: Aspect,
     pub duration_s: u32,
+    /// The job's music choice as stored: `auto`, `none` or a mood.
+    pub music: &'a str,
+    /// The end card's price and shop link, when the job has them.
+    pub display_price: Option<&'a str>,
+    pub url: Option<&'a str>,
 }
 
 pub struct VideoOutput {
