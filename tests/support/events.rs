@@ -161,6 +161,15 @@ pub async fn walk(invoker: &mut dyn Invoker, email: &str) -> Vec<(String, u16)> 
     assert_eq!(videos["items"][0]["id"], video_id.as_str());
     let got = http!("videos-get", sample("videos-get"), 200);
     assert_eq!(got["id"], video_id.as_str());
+    assert_eq!(
+        (&got["music"], &got["display_price"], &got["url"]),
+        (
+            &json!("calm"),
+            &json!("$89"),
+            &json!("shop.example.com/lamp")
+        ),
+        "{got}"
+    );
     let cancelled = http!("videos-cancel", sample("videos-cancel"), 200);
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
     // Never published: the sample's public id names nothing.

@@ -398,7 +398,14 @@ async fn chat(
             "json mode expected",
         );
     }
-    let content = if inner.take(&found, "chat-blank") {
+    // DeepSeek's content checks: a flagged request is refused outright, a
+    // flagged answer is withheld (blank content, finish_reason
+    // `content_filter`).
+    if inner.take(&found, "chat-content-risk") {
+        return deepseek_error(StatusCode::BAD_REQUEST, "Content Exists Risk");
+    }
+    let filtered = inner.take(&found, "chat-content-filter");
+    let content = if inner.take(&found, "chat-blank") || filtered {
         String::new()
     } else if inner.take(&found, "chat-invalid") {
         json!({"hook": "Too short", "scenes": ["only one"], "call_to_action": "Buy"}).to_string()
@@ -416,7 +423,7 @@ async fn chat(
         "object": "chat.completion",
         "created": 1_700_000_000,
         "model": req["model"],
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": if filtered { "content_filter" } else { "stop" }}],
         "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
     }))
 }

@@ -109,7 +109,8 @@ fn routes() -> Vec<JsonRoute> {
             method: Method::POST,
             path: "/videos",
             authenticated: true,
-            valid: json!({"title": "Mug", "description": "A mug.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5, "style": "calm", "upload_id": "00000000-0000-0000-0000-000000000000"}),
+            valid: json!({"title": "Mug", "description": "A mug.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5, "style": "calm",
+                          "music": "calm", "display_price": "$24", "url": "shop.example.com/mug", "upload_id": "00000000-0000-0000-0000-000000000000"}),
             fields: vec![
                 (
                     "upload_id",
@@ -130,6 +131,35 @@ fn routes() -> Vec<JsonRoute> {
                     vec![json!(7), json!(0), json!(-5)],
                 ),
                 ("style", Kind::OptionalText, vec![json!("s".repeat(41))]),
+                (
+                    "music",
+                    Kind::OptionalText,
+                    vec![json!("jazz"), json!("calm please"), json!("auto\u{0000}")],
+                ),
+                (
+                    "display_price",
+                    Kind::OptionalText,
+                    vec![
+                        json!("9".repeat(25)),
+                        json!("价".repeat(25)),
+                        json!("$24\nnow"),
+                        json!("$24\u{0007}"),
+                    ],
+                ),
+                (
+                    "url",
+                    Kind::OptionalText,
+                    vec![
+                        json!("javascript:alert(1)"),
+                        json!("ftp://shop.example.com"),
+                        json!("shop example.com"),
+                        json!("not a link"),
+                        json!("localhost"),
+                        json!("https://shop.example.com@evil.example"),
+                        json!(format!("https://shop.example.com/{}", "a".repeat(80))),
+                        json!("https://shop.example.com/\u{0000}"),
+                    ],
+                ),
             ],
         },
         JsonRoute {

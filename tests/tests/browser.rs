@@ -283,6 +283,13 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
     )
     .await?;
     click(c, "label[for=f-aspect_ratio-169]").await?;
+    js(
+        c,
+        "document.getElementById('f-music').value = 'calm'; return true",
+    )
+    .await?;
+    fill(c, "#f-display_price", "$24").await?;
+    fill(c, "#f-url", "shop.example.com/candle").await?;
     screenshots(c, shots, "02-new-video").await?;
     click(c, "#create-video").await?;
 
@@ -377,9 +384,13 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
             .is_some_and(|l| l.starts_with(base) && l.contains("/v/")),
         "public link {link}"
     );
+    // The button saves the file: its link asks storage for an attachment.
+    let download = js(c, "return document.querySelector('#download').href").await?;
     ensure!(
-        js(c, "return !!document.querySelector('#download[href]')").await? == json!(true),
-        "no download link"
+        download
+            .as_str()
+            .is_some_and(|h| h.contains("response-content-disposition=attachment")),
+        "the download link would play, not save: {download}"
     );
     js(c, "window.scrollTo(0, 0); return true").await?;
     screenshots(c, shots, "04-job-done").await?;

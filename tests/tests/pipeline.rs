@@ -52,6 +52,35 @@ async fn download(url: &str) -> Vec<u8> {
     resp.bytes().await.unwrap().to_vec()
 }
 
+/// The video behind the job's `download_url`, checked to come as an
+/// attachment (storage's own answer, through the presigned link) with
+/// `disposition`; the `video_url` beside it still plays inline.
+async fn download_as_attachment(job: &Value, disposition: &str) -> Vec<u8> {
+    let resp = reqwest::get(job["download_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let header = |resp: &reqwest::Response, name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header(&resp, "content-disposition"), disposition);
+    assert_eq!(header(&resp, "content-type"), "video/mp4");
+    let inline = reqwest::get(job["video_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        !header(&inline, "content-disposition").starts_with("attachment"),
+        "video_url plays inline"
+    );
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    assert_eq!(bytes, inline.bytes().await.unwrap().to_vec());
+    bytes
+}
+
 #[tokio::test]
 async fn photo_becomes_an_mp4_through_the_state_machine() {
     let (me, _) = api().signed_up().await;
@@ -66,13 +95,19 @@ async fn photo_becomes_an_mp4_through_the_state_machine() {
     let created = me
         .post(
             "/videos",
-            json!({"upload_id": upload_id, "title": "Ceramic mug", "description": "Hand-thrown stoneware mug. Holds 350 ml. Dishwasher safe.", "language": "en", "aspect_ratio": "16:9", "duration_s": 5}),
+            json!({"upload_id": upload_id, "title": "Ceramic mug", "description": "Hand-thrown stoneware mug. Holds 350 ml. Dishwasher safe.", "language": "en", "aspect_ratio": "16:9", "duration_s": 5,
+                   "music": " Upbeat ", "display_price": " $24 ", "url": " https://shop.example.com/mug?c=blue "}),
         )
         .await;
     assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
     let id = created.body["id"].as_str().unwrap().to_owned();
     let job = wait_until_done(&me, &id).await;
     assert_eq!(job.body["status"], "succeeded", "{}", job.body);
+    // Stored normalised, and `price` is still the cost in credits.
+    assert_eq!(job.body["music"], "upbeat");
+    assert_eq!(job.body["display_price"], "$24");
+    assert_eq!(job.body["url"], "https://shop.example.com/mug?c=blue");
+    assert_eq!(job.body["price"], 1);
     assert_eq!(job.body["percent"], 100);
     assert!(
         job.body["script"]["scenes"]
@@ -81,7 +116,7 @@ async fn photo_becomes_an_mp4_through_the_state_machine() {
     );
     assert!(job.body["enhanced_image_url"].is_string());
 
-    let mp4 = download(job.body["video_url"].as_str().unwrap()).await;
+    let mp4 = download_as_attachment(&job.body, "attachment; filename=\"ceramic-mug.mp4\"").await;
     let facts = inspect_mp4(&mp4);
     assert_eq!(facts.codec, "h264");
     assert_eq!((facts.width, facts.height), (1280, 720));
@@ -155,7 +190,15 @@ async fn text_to_video_in_portrait_for_ten_seconds() {
         job.body["enhanced_image_url"].is_null(),
         "text-to-video skips enhance"
     );
-    let facts = inspect_mp4(&download(job.body["video_url"].as_str().unwrap()).await);
+    assert_eq!(job.body["music"], "auto", "the style's mood when left out");
+    assert!(job.body["display_price"].is_null() && job.body["url"].is_null());
+    // A Chinese title: an ASCII fallback name and the title in UTF-8.
+    let mp4 = download_as_attachment(
+        &job.body,
+        "attachment; filename=\"video.mp4\"; filename*=UTF-8''%E6%89%8B%E5%B7%A5%E8%8C%B6%E6%9D%AF.mp4",
+    )
+    .await;
+    let facts = inspect_mp4(&mp4);
     assert_eq!((facts.width, facts.height), (720, 1280));
     assert_eq!(facts.samples, 300);
 }

@@ -25,7 +25,8 @@ async fn uploaded(me: &Api, width: u32) -> String {
 
 async fn finished_video(me: &Api, upload_id: &str) -> Value {
     let created = me
-        .post("/videos", json!({"upload_id": upload_id, "title": "Mug", "description": "A mug.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5}))
+        .post("/videos", json!({"upload_id": upload_id, "title": "Mug", "description": "A mug.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5,
+                              "music": "calm", "display_price": "¥168", "url": "shop.example.com/mug"}))
         .await;
     assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
     let id = created.body["id"].as_str().unwrap().to_owned();
@@ -126,6 +127,15 @@ async fn export_holds_every_record_the_tables_hold_about_the_user() {
             .starts_with("http://127.0.0.1")
     );
     assert!(x["videos"][0]["video_url"].is_string());
+    assert!(x["videos"][0]["download_url"].is_string());
+    // What the user asked the video to show is theirs too.
+    for (field, value) in [
+        ("music", "calm"),
+        ("display_price", "¥168"),
+        ("url", "shop.example.com/mug"),
+    ] {
+        assert_eq!(x["videos"][0][field], value, "{field}");
+    }
     // Nothing in the tables escapes the export's categories.
     for (table, item) in &items {
         let p = pk(item);

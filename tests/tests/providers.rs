@@ -170,7 +170,6 @@ async fn permanent_faults_fail_the_job_and_refund_once() {
         ("chat-402", "script", "provider_billing"),
         ("chat-invalid", "script", "invalid_script"),
         ("chat-malformed", "script", "invalid_script"),
-        ("image-moderation", "enhance", "content_rejected"),
         ("image-url-expired", "enhance", "result_expired"),
     ];
     let mut set = tokio::task::JoinSet::new();
@@ -183,9 +182,51 @@ async fn permanent_faults_fail_the_job_and_refund_once() {
                 !message.contains(DEEPSEEK_KEY) && !message.contains(ARK_KEY),
                 "{message}"
             );
-            if code == "content_rejected" {
-                assert!(message.contains("try another photo"), "{message}");
-            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+}
+
+/// A refusal by a provider's content checks, at each stage and in each
+/// form the providers use, fails the job at that stage: no retry, no
+/// fallback video, the whole price back once (10 s videos, so a fallback
+/// would have shown as a half refund).
+#[tokio::test]
+async fn content_refusals_fail_the_job_at_their_stage_and_refund_once() {
+    setup();
+    let cases = [
+        // DeepSeek: the request refused (400 "Content Exists Risk")...
+        ("chat-content-risk", "script", "try different wording"),
+        // ...or the answer withheld (finish_reason `content_filter`).
+        ("chat-content-filter", "script", "try different wording"),
+        ("image-moderation", "enhance", "try another photo"),
+        // Seedance refusing the task's input, and flagging its output.
+        ("video-moderation", "video", "try another photo"),
+        ("video-failed-moderation", "video", "try another photo"),
+    ];
+    let mut set = tokio::task::JoinSet::new();
+    for (name, stage, advice) in cases {
+        set.spawn(async move {
+            let tag = fault(name, 0);
+            let case = start(&format!("Mug {tag}"), 10).await;
+            let job = ends_refused(&case, stage).await;
+            let message = job["error"]["message"].as_str().unwrap();
+            assert!(message.contains(advice), "{name}: {message}");
+            // Refusals are final: at most one call per delivery (deliveries
+            // come twice here), where a retried fault makes several.
+            let path = match stage {
+                "script" => "/chat/completions",
+                "enhance" => "/api/v3/images/generations",
+                _ => "/api/v3/contents/generations/tasks",
+            };
+            let calls = fakes()
+                .requests_for(&tag)
+                .iter()
+                .filter(|r| r.method == "POST" && r.path == path)
+                .count();
+            assert!((1..=2).contains(&calls), "{name}: {calls} calls");
         });
     }
     while let Some(r) = set.join_next().await {
@@ -207,17 +248,16 @@ async fn a_provider_that_stays_down_fails_the_job_after_its_retries() {
     );
 }
 
-/// A video provider failure renders offline: succeeded, `fallback`, and
-/// the price difference back (a 10 s video costs 2, its fallback 1).
+/// A video provider failure (an outage, not a refusal) renders offline:
+/// succeeded, `fallback`, and the price difference back (a 10 s video
+/// costs 2, its fallback 1).
 #[tokio::test]
 async fn video_failures_fall_back_to_the_offline_renderer() {
     setup();
     let faults = [
         "video-failed",
-        "video-failed-moderation",
         "video-expired",
         "video-cancelled",
-        "video-moderation",
         "video-url-expired",
         "video-redirect",
         "video-stuck",

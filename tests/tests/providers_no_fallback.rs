@@ -19,12 +19,6 @@ async fn video_failures_fail_the_job_with_a_reason_and_refund() {
     harness_with(options);
     let cases = [
         ("video-failed", "video_task_failed", "failed"),
-        (
-            "video-failed-moderation",
-            "content_rejected",
-            "content checks",
-        ),
-        ("video-moderation", "content_rejected", "try another photo"),
         ("video-expired", "video_task_expired", "expired"),
         ("video-cancelled", "video_task_cancelled", "cancelled"),
         ("video-url-expired", "result_expired", "expired"),
@@ -39,6 +33,23 @@ async fn video_failures_fail_the_job_with_a_reason_and_refund() {
             let message = job["error"]["message"].as_str().unwrap();
             assert!(message.contains(words), "{name}: {message}");
             assert_eq!(job["fallback"], false);
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+}
+
+/// Refusals end the same way with or without the fallback: failed at the
+/// video stage, the credit back once though every message comes twice.
+#[tokio::test]
+async fn video_refusals_fail_the_job_and_refund_once() {
+    harness_with(options);
+    let mut set = tokio::task::JoinSet::new();
+    for name in ["video-moderation", "video-failed-moderation"] {
+        set.spawn(async move {
+            let case = start(&format!("Mug {}", fault(name, 0)), 5).await;
+            ends_refused(&case, "video").await;
         });
     }
     while let Some(r) = set.join_next().await {

@@ -327,6 +327,8 @@ const DURATIONS = [
   [10, "duration.10"],
 ];
 const STYLES = ["", "clean", "bold", "warm", "playful", "luxury"];
+// The server's choices (jobs::options::MUSIC); `auto` follows the style.
+const MUSIC = ["auto", "none", "upbeat", "calm", "elegant", "energetic"];
 
 function choiceGroup(name, legendKey, options, checkedValue) {
   return h(
@@ -422,6 +424,11 @@ function viewNew() {
     { id: "f-style", name: "style", "aria-describedby": "f-style-error" },
     STYLES.map((s) => h("option", { value: s, t: s ? `style.${s}` : "style.none" })),
   );
+  const musicSelect = h(
+    "select",
+    { id: "f-music", name: "music", "aria-describedby": "f-music-error" },
+    MUSIC.map((m) => h("option", { value: m, t: `music.${m}` })),
+  );
   const langSelect = h(
     "select",
     { id: "f-language", name: "language", "aria-describedby": "f-language-error" },
@@ -461,6 +468,13 @@ function viewNew() {
       field({ name: "style", label: "field.style", control: styleSelect }),
       field({ name: "language", label: "field.videoLanguage", control: langSelect }),
     ),
+    field({ name: "music", label: "field.music", control: musicSelect }),
+    h(
+      "div",
+      { class: "two-col" },
+      field({ name: "display_price", label: "field.displayPrice", maxlength: "24", hint: "hint.endCard", tattr: { placeholder: "ph.displayPrice" } }),
+      field({ name: "url", label: "field.url", maxlength: "100", inputmode: "url", autocomplete: "url", spellcheck: "false", tattr: { placeholder: "ph.url" } }),
+    ),
     uploadBox,
     h("div", { class: "form-actions" }, balance, h("button", { type: "submit", class: "btn btn-primary", id: "create-video", t: "new.submit" })),
   );
@@ -490,6 +504,9 @@ function viewNew() {
           aspect_ratio: value(form, "aspect_ratio"),
           duration_s: Number(value(form, "duration_s")),
           style: style || null,
+          music: value(form, "music"),
+          display_price: value(form, "display_price").trim() || null,
+          url: value(form, "url").trim() || null,
         });
         go(`#/videos/${encodeURIComponent(job.id)}`);
       } catch (err) {
@@ -605,7 +622,9 @@ function viewJob(id) {
         h(
           "div",
           { class: "video-actions" },
-          h("a", { class: "btn btn-primary", href: job.video_url, download: `${job.title || "glimvid"}.mp4`, id: "download", t: "job.download" }),
+          // The download link asks storage to send the file as an
+          // attachment: `download` alone is ignored across origins.
+          h("a", { class: "btn btn-primary", href: job.download_url || job.video_url, download: `${job.title || "glimvid"}.mp4`, id: "download", t: "job.download" }),
           h(
             "button",
             {
@@ -887,6 +906,11 @@ function viewCredits() {
 
 function viewAccount() {
   const user = state.user || {};
+  const musicSelect = h(
+    "select",
+    { id: "f-music", name: "music", "aria-describedby": "f-music-error" },
+    MUSIC.map((m) => h("option", { value: m, t: `music.${m}` })),
+  );
   const langSelect = h(
     "select",
     { id: "f-account-language", name: "language", "aria-describedby": "f-account-language-error" },

@@ -3,6 +3,7 @@
 //! that writes it; every way a job can end without a video (failure,
 //! cancellation) refunds in the same transaction that ends it.
 
+pub mod options;
 pub mod store;
 
 use std::time::Duration;
@@ -125,6 +126,13 @@ pub struct Job {
     pub aspect_ratio: String,
     pub duration_s: u32,
     pub style: Option<String>,
+    /// `auto`, `none` or a mood (see [`options::MUSIC`]).
+    pub music: String,
+    /// The shop's price as the end card shows it (free text, e.g. `$24`);
+    /// not `price`, which is what the video costs in credits.
+    pub display_price: Option<String>,
+    /// The shop link the end card shows, as the user gave it.
+    pub url: Option<String>,
     pub upload_id: Option<String>,
     pub upload_key: Option<String>,
     pub price: i64,
@@ -169,6 +177,12 @@ pub struct NewJob {
     pub duration_s: u32,
     #[serde(default)]
     pub style: Option<String>,
+    #[serde(default)]
+    pub music: Option<String>,
+    #[serde(default)]
+    pub display_price: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -183,6 +197,10 @@ pub struct JobView {
     pub aspect_ratio: String,
     pub duration_s: u32,
     pub style: Option<String>,
+    pub music: String,
+    /// The shop's price on the end card; `price` is the cost in credits.
+    pub display_price: Option<String>,
+    pub url: Option<String>,
     pub upload_id: Option<String>,
     pub price: i64,
     pub created_at: String,
@@ -190,7 +208,11 @@ pub struct JobView {
     pub finished_at: Option<String>,
     pub script: Option<serde_json::Value>,
     pub enhanced_image_url: Option<String>,
+    /// For playing in the page (served inline).
     pub video_url: Option<String>,
+    /// The same video served as an attachment named after the title, so a
+    /// browser saves it instead of playing it.
+    pub download_url: Option<String>,
     pub poster_url: Option<String>,
     /// The unguessable public link path (`/v/{id}`), once the video exists.
     pub public_path: Option<String>,
@@ -221,7 +243,18 @@ fn text(field: &'static str, value: &str, max: usize, required: bool) -> Result<
     Ok(value.to_owned())
 }
 
-fn validate(input: &NewJob) -> Result<(String, String, Option<String>, i64)> {
+/// A request's fields as checked and normalised.
+struct Valid {
+    title: String,
+    description: String,
+    style: Option<String>,
+    music: String,
+    display_price: Option<String>,
+    url: Option<String>,
+    price: i64,
+}
+
+fn validate(input: &NewJob) -> Result<Valid> {
     let title = text("title", &input.title, TITLE_MAX, true)?;
     let description = text("description", &input.description, DESCRIPTION_MAX, true)?;
     let style = input
@@ -241,13 +274,29 @@ fn validate(input: &NewJob) -> Result<(String, String, Option<String>, i64)> {
     }
     let price = credits::price(input.duration_s)
         .ok_or_else(|| Error::invalid("duration_s", "duration_s must be 5 or 10"))?;
-    Ok((title, description, style, price))
+    Ok(Valid {
+        title,
+        description,
+        style,
+        music: options::music(input.music.as_deref())?,
+        display_price: options::display_price(input.display_price.as_deref())?,
+        url: options::url(input.url.as_deref())?,
+        price,
+    })
 }
 
 /// Debits the price and writes the job in one transaction, then starts the
 /// pipeline. Execution name = job id, so a retried start is a no-op.
 pub async fn create(app: &App, user_id: &str, input: NewJob) -> Result<Job> {
-    let (title, description, style, price) = validate(&input)?;
+    let Valid {
+        title,
+        description,
+        style,
+        music,
+        display_price,
+        url,
+        price,
+    } = validate(&input)?;
     let upload = match input.upload_id.as_deref() {
         Some(id) => Some(uploads::ready(app, user_id, id).await?),
         None => None,
@@ -264,6 +313,9 @@ pub async fn create(app: &App, user_id: &str, input: NewJob) -> Result<Job> {
         aspect_ratio: input.aspect_ratio,
         duration_s: input.duration_s,
         style,
+        music,
+        display_price,
+        url,
         upload_id: upload.as_ref().map(|u| u.id.clone()),
         upload_key: upload.map(|u| u.key),
         price,
@@ -401,6 +453,9 @@ pub async fn view(app: &App, job: &Job) -> Result<JobView> {
         aspect_ratio: job.aspect_ratio.clone(),
         duration_s: job.duration_s,
         style: job.style.clone(),
+        music: job.music.clone(),
+        display_price: job.display_price.clone(),
+        url: job.url.clone(),
         upload_id: job.upload_id.clone(),
         price: job.price,
         created_at: job.created_at.clone(),
@@ -415,6 +470,19 @@ pub async fn view(app: &App, job: &Job) -> Result<JobView> {
             link(&job.video_key).await?
         } else {
             None
+        },
+        download_url: match (&job.video_key, done) {
+            (Some(key), true) => Some(
+                crate::storage::presigned_get_served_as(
+                    app,
+                    key,
+                    LINK_TTL,
+                    &crate::storage::attachment(&job.title, "video", "mp4"),
+                    "video/mp4",
+                )
+                .await?,
+            ),
+            _ => None,
         },
         poster_url: if done {
             link(&job.poster_key).await?

@@ -40,11 +40,14 @@ pub fn to_item(job: &Job) -> Item {
         ("aspect_ratio".into(), s(&job.aspect_ratio)),
         ("duration_s".into(), n(job.duration_s)),
         ("price".into(), n(job.price)),
+        ("music".into(), s(&job.music)),
         ("created_at".into(), s(&job.created_at)),
         ("updated_at".into(), s(&job.updated_at)),
     ]);
     let optional = [
         ("style", &job.style),
+        ("display_price", &job.display_price),
+        ("url", &job.url),
         ("upload_id", &job.upload_id),
         ("upload_key", &job.upload_key),
     ];
@@ -80,6 +83,10 @@ pub fn from_item(item: &Item) -> Result<Job> {
         aspect_ratio: get_s(item, "aspect_ratio")?,
         duration_s: u32::try_from(get_n(item, "duration_s")?).unwrap_or(5),
         style: get_opt_s(item, "style"),
+        // Jobs from before the choice existed had the style's mood.
+        music: get_opt_s(item, "music").unwrap_or_else(|| super::options::MUSIC_AUTO.to_owned()),
+        display_price: get_opt_s(item, "display_price"),
+        url: get_opt_s(item, "url"),
         upload_id: get_opt_s(item, "upload_id"),
         upload_key: get_opt_s(item, "upload_key"),
         price: get_n(item, "price")?,

@@ -57,7 +57,7 @@ impl From<MediaError> for Failure {
 impl From<ProviderError> for Failure {
     fn from(err: ProviderError) -> Self {
         Failure {
-            permanent: err.permanent,
+            permanent: err.is_permanent(),
             code: err.code,
             message: err.message,
         }
@@ -283,6 +283,9 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
                     title: &job.title,
                     aspect,
                     duration_s: job.duration_s,
+                    music: &job.music,
+                    display_price: job.display_price.as_deref(),
+                    url: job.url.as_deref(),
                 })
                 .await
         }
@@ -297,7 +300,13 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
             let poster = output.poster_jpeg.clone().or(image);
             store_video(app, job, output.mp4, poster).await
         }
-        Err(err) if config.video_fallback && (err.permanent || last_attempt) => {
+        // Refused content fails the job: rendering it offline instead would
+        // publish what the provider's content checks flagged.
+        Err(err) if err.is_refusal() => {
+            tracing::info!(job_id = %job.id, code = %err.code, "video provider refused the content");
+            Err(err.into())
+        }
+        Err(err) if config.video_fallback && (err.is_permanent() || last_attempt) => {
             tracing::warn!(job_id = %job.id, code = %err.code, "video provider failed; rendering offline");
             fallback(app, job, &script, image, aspect).await
         }
@@ -381,6 +390,9 @@ async fn fallback(
             title: &job.title,
             aspect,
             duration_s: job.duration_s,
+            music: &job.music,
+            display_price: job.display_price.as_deref(),
+            url: job.url.as_deref(),
         })
         .await?;
     let VideoProgress::Done(VideoOutput { mp4, poster_jpeg }) = progress else {

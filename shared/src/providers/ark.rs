@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::download::Downloader;
-use super::http::{self, Budget};
+use super::http::{self, Budget, Checks};
 use super::{
     BoxFuture, ImageEnhancer, ImageRequest, ProviderError, VideoGenerator, VideoOutput,
     VideoProgress, VideoRequest, data_uri,
@@ -20,6 +20,25 @@ use crate::config::{ApiKey, Providers};
 
 const IMAGE: &str = "the photo enhancer (Ark)";
 const VIDEO: &str = "the video generator (Ark)";
+
+/// Seedream looks at the photo we send (and the image it makes from it).
+const IMAGE_CHECKS: Checks = Checks {
+    provider: IMAGE,
+    flagged: "the photo",
+    instead: "try another photo",
+};
+/// Seedance checks the task's input when it is created...
+const VIDEO_INPUT_CHECKS: Checks = Checks {
+    provider: VIDEO,
+    flagged: "the photo or description",
+    instead: "try another photo or different wording",
+};
+/// ...and the video it made, when the task ends.
+const VIDEO_OUTPUT_CHECKS: Checks = Checks {
+    provider: VIDEO,
+    flagged: "the video it made from the photo and description",
+    instead: "try another photo or different wording",
+};
 
 /// Above this the photo is scaled down before it is sent: Ark takes images
 /// up to 10 MB, and base64 grows them by a third.
@@ -98,10 +117,10 @@ fn valid_task_id(id: &str) -> bool {
 
 /// A failed task's code as a reason the user can read.
 fn task_failure(error: Option<&http::ErrorDetail>) -> ProviderError {
-    let code = error.map(http::ErrorDetail::code_text).unwrap_or_default();
-    if http::is_moderation(&code) {
-        return http::moderation(VIDEO);
+    if error.is_some_and(http::is_refusal) {
+        return VIDEO_OUTPUT_CHECKS.refused();
     }
+    let code = error.map(http::ErrorDetail::code_text).unwrap_or_default();
     let reason = match code.as_str() {
         "" => "it gave no reason".to_owned(),
         c if c.contains("QuotaExceeded") || c.contains("RateLimit") => {
@@ -143,10 +162,11 @@ impl Ark {
     /// One JSON exchange; `body` None is a GET.
     async fn exchange(
         &self,
-        provider: &str,
+        checks: &Checks,
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>, ProviderError> {
+        let provider = checks.provider;
         let url = format!("{}{path}", self.base);
         let req = match body {
             Some(b) => self.http.post(url).json(b),
@@ -163,7 +183,7 @@ impl Ark {
             .await
             .map_err(|e| http::transport(provider, &e))?;
         if !status.is_success() {
-            return Err(http::status_error(provider, status, &bytes));
+            return Err(http::status_error(checks, status, &bytes));
         }
         Ok(bytes.to_vec())
     }
@@ -172,18 +192,18 @@ impl Ark {
     /// failure is transient.
     async fn call<T: serde::de::DeserializeOwned>(
         &self,
-        provider: &str,
+        checks: &Checks,
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<T, ProviderError> {
         let mut budget = Budget::new(self.budget);
         loop {
-            let failure = match self.exchange(provider, path, body).await {
+            let failure = match self.exchange(checks, path, body).await {
                 Ok(bytes) => match serde_json::from_slice::<T>(&bytes) {
                     Ok(v) => return Ok(v),
-                    Err(_) => malformed(provider),
+                    Err(_) => malformed(checks.provider),
                 },
-                Err(e) if e.permanent => return Err(e),
+                Err(e) if e.is_permanent() => return Err(e),
                 Err(e) => e,
             };
             tracing::info!(code = %failure.code, "provider call will be retried");
@@ -199,7 +219,7 @@ impl Ark {
         loop {
             match self.downloads.fetch(url).await {
                 Ok(bytes) => return Ok(bytes),
-                Err(e) if e.permanent => return Err(e),
+                Err(e) if e.is_permanent() => return Err(e),
                 Err(e) => {
                     if !budget.next().await {
                         return Err(e);
@@ -284,7 +304,7 @@ impl ImageEnhancer for Ark {
                 "watermark": false,
             });
             let images: Images = self
-                .call(IMAGE, "/api/v3/images/generations", Some(&body))
+                .call(&IMAGE_CHECKS, "/api/v3/images/generations", Some(&body))
                 .await?;
             let Some(first) = images.data.into_iter().next() else {
                 return Err(malformed(IMAGE));
@@ -298,9 +318,8 @@ impl ImageEnhancer for Ark {
                         .map_err(|_| malformed(IMAGE))?
                 }
                 (None, None, Some(error)) => {
-                    let code = error.code_text();
-                    if http::is_moderation(&code) {
-                        return Err(http::moderation(IMAGE));
+                    if http::is_refusal(&error) {
+                        return Err(IMAGE_CHECKS.refused());
                     }
                     return Err(ProviderError::permanent(
                         "provider_rejected",
@@ -378,7 +397,11 @@ impl VideoGenerator for Ark {
                 "generate_audio": false,
             });
             let created: Created = self
-                .call(VIDEO, "/api/v3/contents/generations/tasks", Some(&body))
+                .call(
+                    &VIDEO_INPUT_CHECKS,
+                    "/api/v3/contents/generations/tasks",
+                    Some(&body),
+                )
                 .await?;
             if !valid_task_id(&created.id) {
                 return Err(malformed(VIDEO));
@@ -399,7 +422,7 @@ impl VideoGenerator for Ark {
                 ));
             }
             let path = format!("/api/v3/contents/generations/tasks/{task_id}");
-            let task: Task = self.call(VIDEO, &path, None).await?;
+            let task: Task = self.call(&VIDEO_OUTPUT_CHECKS, &path, None).await?;
             if matches!(task.status.as_str(), "queued" | "running") {
                 return Ok(VideoProgress::Pending {
                     task_id: task_id.to_owned(),

@@ -5,6 +5,12 @@
 //! budget. 400/401/402/422 are permanent. A reply that does not make a valid
 //! script gets one more try, then the stage fails.
 //!
+//! DeepSeek's content checks refuse in two ways, both a content refusal
+//! (never retried, never replaced by the offline writer): a 400 whose
+//! message is "Content Exists Risk" (the request was flagged), and a
+//! completion whose `finish_reason` is `content_filter` (the answer was
+//! withheld, its content usually blank).
+//!
 //! The current models (`deepseek-flash`, `deepseek-v4-pro`) think before
 //! they answer unless told not to; a caption script needs no chain of
 //! thought, so every request turns thinking off.
@@ -13,11 +19,21 @@ use glimvid_media::{Language, Script};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{self, Budget};
-use super::{BoxFuture, ProviderError, ScriptRequest, ScriptWriter};
+use super::http::{self, Budget, Checks};
+use super::{BoxFuture, FailureKind, ProviderError, ScriptRequest, ScriptWriter};
 use crate::config::{ApiKey, Providers};
 
 const NAME: &str = "the script writer (DeepSeek)";
+
+/// What DeepSeek sees of the product: its name, description and style.
+const CHECKS: Checks = Checks {
+    provider: NAME,
+    flagged: "the product name or description",
+    instead: "try different wording",
+};
+
+/// The `finish_reason` of an answer DeepSeek's content filter withheld.
+const CONTENT_FILTER: &str = "content_filter";
 
 pub struct DeepSeek {
     http: reqwest::Client,
@@ -35,6 +51,8 @@ struct Completion {
 #[derive(Deserialize)]
 struct Choice {
     message: Message,
+    #[serde(default)]
+    finish_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -109,17 +127,18 @@ impl DeepSeek {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| http::transport(NAME, &e))?;
         if !status.is_success() {
-            return Err(http::status_error(NAME, status, &bytes));
+            return Err(http::status_error(&CHECKS, status, &bytes));
         }
         let Ok(completion) = serde_json::from_slice::<Completion>(&bytes) else {
             return Ok(Reply::Unusable("its reply was not valid JSON".into()));
         };
-        let content = completion
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|c| c.message.content)
-            .unwrap_or_default();
+        let choice = completion.choices.into_iter().next();
+        // Before the blank check: a filtered answer is usually blank, and a
+        // blank one is otherwise retried.
+        if choice.as_ref().and_then(|c| c.finish_reason.as_deref()) == Some(CONTENT_FILTER) {
+            return Err(CHECKS.refused());
+        }
+        let content = choice.and_then(|c| c.message.content).unwrap_or_default();
         if content.trim().is_empty() {
             return Err(ProviderError::transient(
                 "blank_script",
@@ -172,11 +191,11 @@ impl ScriptWriter for DeepSeek {
                         // One more try for an unusable reply, budget allowing;
                         // out of time it is left for redelivery.
                         ProviderError {
-                            permanent: false,
+                            kind: FailureKind::Transient,
                             ..err
                         }
                     }
-                    Err(err) if err.permanent => return Err(err),
+                    Err(err) if err.is_permanent() => return Err(err),
                     Err(err) => err,
                 };
                 tracing::info!(code = %failure.code, "script provider call will be retried");

@@ -44,7 +44,12 @@ pub fn transport(provider: &str, err: &reqwest::Error) -> ProviderError {
 
 #[derive(Deserialize)]
 struct ErrorBody {
+    #[serde(default)]
     error: Option<ErrorDetail>,
+    /// `{"detail": "..."}`, the shape DeepSeek's API answered with before
+    /// it moved to the OpenAI-style `error` object.
+    #[serde(default)]
+    detail: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -78,36 +83,71 @@ pub fn tidy(text: &str) -> String {
     line.trim().to_owned()
 }
 
-/// `{"error": {"code", "message"}}`, both DeepSeek's and Ark's shape.
+/// `{"error": {"code", "message"}}`, both DeepSeek's and Ark's shape (and
+/// DeepSeek's older `{"detail"}`, read as the message).
 pub fn error_detail(body: &[u8]) -> ErrorDetail {
-    serde_json::from_slice::<ErrorBody>(body)
-        .ok()
-        .and_then(|b| b.error)
-        .unwrap_or_default()
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(ErrorBody {
+            error: Some(error), ..
+        }) => error,
+        Ok(ErrorBody {
+            detail: Some(detail),
+            ..
+        }) => ErrorDetail {
+            message: Some(detail),
+            ..ErrorDetail::default()
+        },
+        _ => ErrorDetail::default(),
+    }
 }
 
-/// Content moderation refusals are permanent and get a message the user
-/// can act on.
-pub fn is_moderation(code: &str) -> bool {
+/// What one call's content checks look at, for the message a refusal
+/// shows: the provider, what was flagged, and what the user can do.
+pub struct Checks {
+    pub provider: &'static str,
+    pub flagged: &'static str,
+    pub instead: &'static str,
+}
+
+impl Checks {
+    pub fn refused(&self) -> ProviderError {
+        ProviderError::refused(format!(
+            "{}'s content checks flagged {}, so no video was made; {}",
+            self.provider, self.flagged, self.instead
+        ))
+    }
+}
+
+/// Ark's moderation codes: `InputTextSensitiveContentDetected`,
+/// `InputImageSensitiveContentDetected`,
+/// `OutputImageSensitiveContentDetected`,
+/// `OutputVideoSensitiveContentDetected`, ...
+pub fn is_moderation_code(code: &str) -> bool {
     code.contains("SensitiveContentDetected")
 }
 
-pub fn moderation(provider: &str) -> ProviderError {
-    ProviderError::permanent(
-        "content_rejected",
-        format!(
-            "{provider}'s content checks flagged the photo, description or result; try another photo or different wording"
-        ),
-    )
+/// DeepSeek's refusal of a request its content checks flag: HTTP 400 with
+/// `{"error": {"message": "Content Exists Risk", "type":
+/// "invalid_request_error", "code": "invalid_request_error"}}` (earlier
+/// `{"detail": "Content Exists Risk"}`); the code alone says nothing.
+pub fn is_content_risk(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("content exists risk")
 }
 
-/// A non-success status as a failure: 429 and 5xx are worth retrying,
-/// other 4xx are not (the request or our account is wrong).
-pub fn status_error(provider: &str, status: StatusCode, body: &[u8]) -> ProviderError {
+/// Whether an error body is a content refusal, by either provider's sign.
+pub fn is_refusal(detail: &ErrorDetail) -> bool {
+    is_moderation_code(&detail.code_text())
+        || detail.message.as_deref().is_some_and(is_content_risk)
+}
+
+/// A non-success status as a failure: a content refusal is its own kind;
+/// 429 and 5xx are worth retrying, other 4xx are not (the request or our
+/// account is wrong).
+pub fn status_error(checks: &Checks, status: StatusCode, body: &[u8]) -> ProviderError {
+    let provider = checks.provider;
     let detail = error_detail(body);
-    let code = detail.code_text();
-    if is_moderation(&code) {
-        return moderation(provider);
+    if status.is_client_error() && is_refusal(&detail) {
+        return checks.refused();
     }
     let said = detail.message.as_deref().map(tidy).unwrap_or_default();
     let with_reason = |what: String| {
@@ -170,5 +210,49 @@ impl Budget {
         }
         tokio::time::sleep(pause).await;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHECKS: Checks = Checks {
+        provider: "the writer",
+        flagged: "the description",
+        instead: "try different wording",
+    };
+
+    #[test]
+    fn content_refusals_are_their_own_kind_in_every_shape_the_providers_use() {
+        let bodies: [&[u8]; 4] = [
+            br#"{"error":{"message":"Content Exists Risk","type":"invalid_request_error","param":null,"code":"invalid_request_error"}}"#,
+            br#"{"detail":"Content Exists Risk"}"#,
+            br#"{"error":{"code":"InputTextSensitiveContentDetected","message":"The request failed because the input text may contain sensitive information."}}"#,
+            br#"{"error":{"code":"InputImageSensitiveContentDetected","message":"..."}}"#,
+        ];
+        for body in bodies {
+            let err = status_error(&CHECKS, StatusCode::BAD_REQUEST, body);
+            assert!(err.is_refusal() && err.is_permanent(), "{err}");
+            assert_eq!(err.code, "content_rejected");
+            assert_eq!(
+                err.message,
+                "the writer's content checks flagged the description, so no video was made; try different wording"
+            );
+        }
+    }
+
+    #[test]
+    fn other_failures_are_not_refusals() {
+        let model = br#"{"error":{"message":"Model Not Exist","type":"invalid_request_error","param":null,"code":"invalid_request_error"}}"#;
+        let err = status_error(&CHECKS, StatusCode::BAD_REQUEST, model);
+        assert!(!err.is_refusal() && err.is_permanent());
+        assert_eq!(err.code, "provider_rejected");
+        let busy = status_error(
+            &CHECKS,
+            StatusCode::SERVICE_UNAVAILABLE,
+            b"Content Exists Risk",
+        );
+        assert!(!busy.is_refusal() && !busy.is_permanent());
     }
 }

@@ -29,20 +29,38 @@ use crate::config::{ProviderKind, Providers};
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Why a provider call did not produce a result. `permanent` failures end
-/// the stage; the others are worth another delivery. `message` is shown to
-/// the user: it names what went wrong in their terms and never carries a
-/// key or a raw provider payload.
+/// the stage; the others are worth another delivery. `refused` failures are
+/// permanent too, and more: the provider's content checks refused the
+/// input or flagged the result, so nothing may stand in for the provider
+/// (see [`ProviderError::is_refusal`]). `message` is shown to the user: it
+/// names what went wrong in their terms and never carries a key or a raw
+/// provider payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderError {
-    pub permanent: bool,
+    pub kind: FailureKind,
     pub code: String,
     pub message: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Worth another try: a timeout, a 429 or 5xx, a reply we could not read.
+    Transient,
+    /// Will not get better by retrying: our credentials, a bad request, a
+    /// task that failed, expired or was cancelled.
+    Permanent,
+    /// The provider's content moderation refused the input or flagged its
+    /// output. The job ends failed (refunded); no fallback renders it.
+    Refused,
+}
+
+/// The code every content refusal carries, whichever provider and stage.
+pub const CONTENT_REJECTED: &str = "content_rejected";
+
 impl ProviderError {
     pub fn permanent(code: &str, message: impl Into<String>) -> Self {
         ProviderError {
-            permanent: true,
+            kind: FailureKind::Permanent,
             code: code.to_owned(),
             message: message.into(),
         }
@@ -50,10 +68,30 @@ impl ProviderError {
 
     pub fn transient(code: &str, message: impl Into<String>) -> Self {
         ProviderError {
-            permanent: false,
+            kind: FailureKind::Transient,
             code: code.to_owned(),
             message: message.into(),
         }
+    }
+
+    /// A content refusal, with a message the user can act on.
+    pub fn refused(message: impl Into<String>) -> Self {
+        ProviderError {
+            kind: FailureKind::Refused,
+            code: CONTENT_REJECTED.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// Whether retrying (here or by redelivery) cannot help.
+    pub fn is_permanent(&self) -> bool {
+        self.kind != FailureKind::Transient
+    }
+
+    /// Whether the provider refused the content: the one check that keeps
+    /// refused content away from any fallback.
+    pub fn is_refusal(&self) -> bool {
+        self.kind == FailureKind::Refused
     }
 }
 
@@ -87,6 +125,11 @@ pub struct VideoRequest<'a> {
     pub title: &'a str,
     pub aspect: Aspect,
     pub duration_s: u32,
+    /// The job's music choice as stored: `auto`, `none` or a mood.
+    pub music: &'a str,
+    /// The end card's price and shop link, when the job has them.
+    pub display_price: Option<&'a str>,
+    pub url: Option<&'a str>,
 }
 
 pub struct VideoOutput {

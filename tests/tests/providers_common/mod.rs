@@ -8,7 +8,7 @@ use std::time::Duration;
 use glimvid_media::image::ImageFormat;
 pub use glimvid_tests::grant;
 use glimvid_tests::media::photo;
-use glimvid_tests::{Api, Reply, app};
+use glimvid_tests::{Api, Reply, app, object_keys};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -97,6 +97,38 @@ pub async fn ends_failed(case: &Case, stage: &str, code: &str) -> Value {
     assert_eq!(job["refunded"], true);
     let start_balance = 1;
     check_ledger(case, start_balance + extra(case).await, 1).await;
+    job
+}
+
+/// A provider's content refusal at `stage`: the job failed there with
+/// `content_rejected` and a message that says what to do (and carries
+/// nothing of the provider's own reply), the credit back once, and no video
+/// made, by the provider or by the offline fallback.
+pub async fn ends_refused(case: &Case, stage: &str) -> Value {
+    let job = ends_failed(case, stage, "content_rejected").await;
+    let message = job["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("content checks flagged") && message.contains("; try "),
+        "{message}"
+    );
+    for internal in [
+        "Sensitive",
+        "Risk",
+        "invalid_request",
+        "content_filter",
+        "{",
+    ] {
+        assert!(!message.contains(internal), "{message}");
+    }
+    assert_eq!(job["fallback"], false, "{job}");
+    assert!(job["video_url"].is_null(), "{job}");
+    let keys = object_keys(&format!("users/{}/jobs/{}/", case.user, case.id)).await;
+    assert!(
+        !keys
+            .iter()
+            .any(|k| k.ends_with("/video.mp4") || k.ends_with("/poster.jpg")),
+        "a refused job stored a video: {keys:?}"
+    );
     job
 }
 
