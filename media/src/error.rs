@@ -37,6 +37,10 @@ pub enum MediaError {
     Encode(String),
     #[error("image encoding failed: {0}")]
     ImageEncode(String),
+    /// Audio that could not be decoded, resampled or encoded: a provider's
+    /// track or our own, never the client's upload.
+    #[error("audio processing failed: {0}")]
+    Audio(String),
 }
 
 impl MediaError {
@@ -54,12 +58,16 @@ impl MediaError {
             Self::BadClip(_) => "provider_bad_result",
             Self::Encode(_) => "encode_failed",
             Self::ImageEncode(_) => "image_encode_failed",
+            Self::Audio(_) => "audio_failed",
         }
     }
 
     /// True when the input itself is at fault (the client should fix it),
     /// false when the failure is ours (worth a retry or an alert).
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, Self::Encode(_) | Self::ImageEncode(_))
+        !matches!(
+            self,
+            Self::Encode(_) | Self::ImageEncode(_) | Self::Audio(_)
+        )
     }
 }

@@ -322,7 +322,7 @@ fn pick<'a>(options: &[&'a str], seed: u64, salt: u64) -> &'a str {
 
 /// FNV-1a: std's hasher may change between releases, and a script must not
 /// change when the toolchain does.
-pub(crate) fn stable_hash(parts: &[&[u8]]) -> u64 {
+pub fn stable_hash(parts: &[&[u8]]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for &byte in part.iter().chain(std::iter::once(&0xFF)) {

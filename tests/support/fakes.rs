@@ -209,15 +209,10 @@ pub fn fakes() -> &'static Fakes {
     })
 }
 
+/// What the fake Seedance returns: a real provider-like clip (x264 High
+/// profile with B-frames, 24 fps, 44.1 kHz AAC; see media/tests/fixtures).
 fn sample_video() -> Vec<u8> {
-    let script = glimvid_media::Script {
-        hook: "Fake provider video".into(),
-        scenes: vec!["One".into(), "Two".into(), "Three".into()],
-        call_to_action: "Done".into(),
-    };
-    glimvid_media::render::render(None, &script, glimvid_media::Aspect::Landscape, 5)
-        .expect("sample video")
-        .mp4
+    include_bytes!("../../media/tests/fixtures/provider-clip.mp4").to_vec()
 }
 
 fn record(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> String {

@@ -384,6 +384,38 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
             .is_some_and(|l| l.starts_with(base) && l.contains("/v/")),
         "public link {link}"
     );
+    // The public link plays with sound, straight from its first bytes
+    // (moov before mdat), the way a phone opening a shared link plays it.
+    let link = link.as_str().unwrap_or_default().to_owned();
+    let heard = c
+        .execute(
+            "return (async (link) => {
+             const v = document.createElement('video');
+             v.muted = true;
+             v.src = link;
+             document.body.appendChild(v);
+             await v.play();
+             await new Promise(r => setTimeout(r, 1500));
+             v.pause();
+             const heard = { audio: v.webkitAudioDecodedByteCount, video: v.webkitVideoDecodedByteCount, time: v.currentTime };
+             v.remove();
+             return heard;
+             })(arguments[0]);",
+            vec![json!(link)],
+        )
+        .await
+        .context("playing the public link")?;
+    ensure!(
+        heard["audio"].as_u64().unwrap_or_default() > 0
+            && heard["video"].as_u64().unwrap_or_default() > 0,
+        "the public link played without sound: {heard}"
+    );
+    let bytes = reqwest::get(&link).await?.bytes().await?;
+    ensure!(
+        glimvid_tests::media::top_level_boxes(&bytes) == ["ftyp", "moov", "mdat"],
+        "the public video is not fast-start: {:?}",
+        glimvid_tests::media::top_level_boxes(&bytes)
+    );
     // The button saves the file: its link asks storage for an attachment.
     let download = js(c, "return document.querySelector('#download').href").await?;
     ensure!(

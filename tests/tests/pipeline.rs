@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use glimvid_media::image::ImageFormat;
-use glimvid_tests::media::{inspect_mp4, photo};
+use glimvid_tests::media::{inspect_mp4, photo, ready_to_post};
 use glimvid_tests::{Api, Reply, app, grant, harness_with, object_count};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -112,7 +112,7 @@ async fn photo_becomes_an_mp4_through_the_state_machine() {
     assert!(
         job.body["script"]["scenes"]
             .as_array()
-            .is_some_and(|s| (3..=5).contains(&s.len()))
+            .is_some_and(|s| (1..=5).contains(&s.len()))
     );
     assert!(job.body["enhanced_image_url"].is_string());
 
@@ -126,6 +126,9 @@ async fn photo_becomes_an_mp4_through_the_state_machine() {
         "{}",
         facts.duration_s
     );
+    // Sound, fast start, a phone-friendly profile: ready to post.
+    let ready = ready_to_post(&mp4);
+    assert!((ready.lufs + 14.0).abs() < 2.0, "{:.1} LUFS", ready.lufs);
 
     // The public link needs no login and redirects to the video.
     let public = job.body["public_path"].as_str().unwrap();
@@ -201,6 +204,7 @@ async fn text_to_video_in_portrait_for_ten_seconds() {
     let facts = inspect_mp4(&mp4);
     assert_eq!((facts.width, facts.height), (720, 1280));
     assert_eq!(facts.samples, 300);
+    ready_to_post(&mp4);
 }
 
 #[tokio::test]

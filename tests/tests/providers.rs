@@ -36,14 +36,17 @@ async fn happy_path_uses_every_provider_with_the_documented_shapes() {
     );
     check_ledger(&case, 0, 0).await;
 
-    // The video is the provider's, copied into our bucket.
+    // The video is the provider's clip, captioned and carded, with its
+    // sound kept and the music under it.
     let mp4 = reqwest::get(job["video_url"].as_str().unwrap())
         .await
         .unwrap()
         .bytes()
         .await
         .unwrap();
-    assert_eq!(mp4.as_ref(), fakes().video_mp4());
+    let ready = glimvid_tests::media::ready_to_post(&mp4);
+    assert_eq!((ready.width, ready.height, ready.fps), (1280, 720, 24));
+    glimvid_tests::media::shows_captions_and_end_card_over(&mp4, fakes().video_mp4());
 
     let reqs = fakes().requests_for(&tag);
     let chat: Vec<_> = reqs
@@ -115,7 +118,8 @@ async fn happy_path_uses_every_provider_with_the_documented_shapes() {
     assert_eq!(body["ratio"], "16:9");
     assert_eq!(body["duration"], 5);
     assert_eq!(body["resolution"], "720p");
-    assert_eq!(body["generate_audio"], false);
+    // Seedance 1.5 pro makes the clip's sound; the music goes under it.
+    assert_eq!(body["generate_audio"], true);
     let polls = reqs
         .iter()
         .filter(|r| r.method == "GET" && r.path.contains("/tasks/cgt-"))
@@ -278,12 +282,10 @@ async fn video_failures_fall_back_to_the_offline_renderer() {
                 .bytes()
                 .await
                 .unwrap();
-            assert_ne!(
-                mp4.as_ref(),
-                fakes().video_mp4(),
-                "{name}: rendered offline"
-            );
-            assert_eq!(glimvid_tests::media::inspect_mp4(&mp4).codec, "h264");
+            // Rendered offline (at its own 30 fps), as ready to post as
+            // the provider's would have been.
+            let ready = glimvid_tests::media::ready_to_post(&mp4);
+            assert_eq!(ready.fps, 30, "{name}: rendered offline");
         });
     }
     while let Some(r) = set.join_next().await {

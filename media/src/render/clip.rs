@@ -152,10 +152,10 @@ impl<'a> Clip<'a> {
             // A picture the decoder can't read is dropped; the next one
             // (or the held frame) takes its place.
             let options = DecodeOptions::new().flush_after_decode(Flush::NoFlush);
-            if let Ok(Some(yuv)) = self.decoder.decode_with_options(&annex_b, options) {
-                if let Some(rgb) = to_rgb(&yuv) {
-                    self.ready.push_back(rgb);
-                }
+            if let Ok(Some(yuv)) = self.decoder.decode_with_options(&annex_b, options)
+                && let Some(rgb) = to_rgb(&yuv)
+            {
+                self.ready.push_back(rgb);
             }
         }
     }
@@ -235,6 +235,13 @@ fn nearest_rate(fps: f64) -> u32 {
                 .total_cmp(&(f64::from(*b) - fps).abs())
         })
         .unwrap_or(24)
+}
+
+/// The AAC track of any MP4, on its own.
+pub(crate) fn read_audio_of(mp4: &[u8]) -> Result<Option<ClipAudio>, MediaError> {
+    let mut reader = Mp4Reader::read_header(Cursor::new(mp4), mp4.len() as u64)
+        .map_err(|_| bad("it is not a readable MP4"))?;
+    read_audio(&mut reader)
 }
 
 /// The first AAC track's access units and its AudioSpecificConfig, rebuilt

@@ -36,14 +36,10 @@ use motion::{KenBurns, gradient};
 /// provider's clip keeps its own.
 pub const FPS: u32 = 30;
 pub use crate::options::{MAX_DURATION_S, MIN_DURATION_S};
-/// The loudness every soundtrack is brought to: what the big short-video
-/// and streaming apps normalise to, so ours plays neither quiet nor loud.
-pub const TARGET_LUFS: f64 = -14.0;
 /// Seconds over which a caption fades in or out.
 const CAPTION_FADE_S: f64 = 0.17;
 /// Seconds over which the end card fades in.
 const CARD_FADE_S: f64 = 0.4;
-const AAC_BITRATE: u32 = 128_000;
 
 /// What the pictures are made from.
 #[derive(Clone, Copy)]
@@ -284,6 +280,15 @@ pub fn decode_video(mp4: &[u8]) -> Result<(u32, Vec<RgbImage>), MediaError> {
     Ok((clip.fps, pictures))
 }
 
+/// An MP4's AAC track decoded (48 kHz stereo), or None when it has none.
+pub fn decode_audio(mp4: &[u8]) -> Result<Option<Pcm>, MediaError> {
+    let Some(track) = clip::read_audio_of(mp4)? else {
+        return Ok(None);
+    };
+    let frames: Vec<&[u8]> = track.frames.iter().map(Vec::as_slice).collect();
+    audio::decode_aac(&track.audio_specific_config, &frames).map(Some)
+}
+
 /// The video's sound, AAC-encoded: the provider's audio with the bed under
 /// it, the bed alone, the provider's audio alone, or nothing at all.
 fn soundtrack(
@@ -300,14 +305,20 @@ fn soundtrack(
         audio::decode_aac(&asc, &refs).ok()
     });
     let bed = music.map(|mood| audio::bed(mood, seconds, seed));
-    let mut pcm = match (provided, bed) {
+    // The bed and the mix come normalised; the provider's sound alone is
+    // brought to the same loudness.
+    let pcm = match (provided, bed) {
         (Some(voice), Some(bed)) => audio::mix_under(&voice, &bed),
         (None, Some(bed)) => bed,
-        (Some(voice), None) => voice.trimmed(seconds),
+        (Some(voice), None) => {
+            let mut voice =
+                voice.slice_frames(0, (seconds * f64::from(voice.sample_rate)) as usize);
+            audio::normalize(&mut voice, audio::TARGET_LUFS);
+            voice
+        }
         (None, None) => return Ok(None),
     };
-    audio::normalize(&mut pcm, TARGET_LUFS);
-    audio::encode_aac(&pcm, AAC_BITRATE).map(Some)
+    audio::encode_aac_in_time(&pcm, audio::DEFAULT_BITRATE).map(Some)
 }
 
 type EncodedStream = (Vec<(EncodedFrame, u32)>, Vec<u8>, Vec<u8>);

@@ -118,7 +118,9 @@ pub(crate) fn mux(
         // and a player reading from the start finds both early.
         if let Some(audio) = audio {
             let rate = u64::from(audio.sample_rate);
-            while audio_time * u64::from(TRACK_TIMESCALE) < video_time * rate {
+            while (audio_time + u64::from(AAC_FRAME_SAMPLES)) * u64::from(TRACK_TIMESCALE)
+                <= video_time * rate
+            {
                 let Some(bytes) = audio_frames.next() else {
                     break;
                 };
@@ -127,9 +129,18 @@ pub(crate) fn mux(
             }
         }
     }
-    for bytes in audio_frames {
-        write(&mut writer, 2, audio_time, AAC_FRAME_SAMPLES, true, bytes)?;
-        audio_time += u64::from(AAC_FRAME_SAMPLES);
+    // Sound past the picture's end is left out, so the movie is exactly as
+    // long as its video (the sound is at most one frame, 21 ms, short).
+    if let Some(audio) = audio {
+        let rate = u64::from(audio.sample_rate);
+        for bytes in audio_frames {
+            let end = audio_time + u64::from(AAC_FRAME_SAMPLES);
+            if end * u64::from(TRACK_TIMESCALE) > video_time * rate {
+                break;
+            }
+            write(&mut writer, 2, audio_time, AAC_FRAME_SAMPLES, true, bytes)?;
+            audio_time = end;
+        }
     }
     writer.write_end().map_err(err)?;
     let written = writer.into_writer().into_inner();

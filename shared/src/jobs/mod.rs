@@ -126,7 +126,7 @@ pub struct Job {
     pub aspect_ratio: String,
     pub duration_s: u32,
     pub style: Option<String>,
-    /// `auto`, `none` or a mood (see [`options::MUSIC`]).
+    /// `auto`, `none` or a [`glimvid_media::Mood`] (see [`options::music`]).
     pub music: String,
     /// The shop's price as the end card shows it (free text, e.g. `$24`);
     /// not `price`, which is what the video costs in credits.

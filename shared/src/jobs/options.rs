@@ -2,11 +2,14 @@
 //! the end card's price and shop link. Each is checked here and stored as
 //! normalised; the renderer decides how they look.
 
+use glimvid_media::Mood;
+
 use crate::error::{Error, Result};
 
-/// `auto` leaves the mood to the style; `none` makes a silent video.
+/// `auto` leaves the mood to the style; `none` makes a video without a
+/// music bed; anything else is a [`Mood`]'s name.
 pub const MUSIC_AUTO: &str = "auto";
-pub const MUSIC: [&str; 6] = [MUSIC_AUTO, "none", "upbeat", "calm", "elegant", "energetic"];
+pub const MUSIC_NONE: &str = "none";
 
 /// Room on the end card: a price such as `$24` or `¥168`.
 const DISPLAY_PRICE_MAX: usize = 24;
@@ -21,14 +24,17 @@ pub fn music(value: Option<&str>) -> Result<String> {
     if value.is_empty() {
         return Ok(MUSIC_AUTO.to_owned());
     }
-    if MUSIC.contains(&value.as_str()) {
-        Ok(value)
-    } else {
-        Err(Error::invalid(
-            "music",
-            format!("music must be one of {}", MUSIC.join(", ")),
-        ))
+    if value == MUSIC_AUTO || value == MUSIC_NONE || Mood::parse(&value).is_some() {
+        return Ok(value);
     }
+    let moods: Vec<&str> = Mood::ALL.iter().map(|m| m.as_str()).collect();
+    Err(Error::invalid(
+        "music",
+        format!(
+            "music must be one of {MUSIC_AUTO}, {MUSIC_NONE}, {}",
+            moods.join(", ")
+        ),
+    ))
 }
 
 /// One line of the end card: trimmed, at most `max` characters, no control
@@ -129,8 +135,9 @@ mod tests {
         assert_eq!(music(None).unwrap(), "auto");
         assert_eq!(music(Some("  ")).unwrap(), "auto");
         assert_eq!(music(Some(" Calm ")).unwrap(), "calm");
-        for choice in MUSIC {
-            assert_eq!(music(Some(choice)).unwrap(), choice);
+        let moods = Mood::ALL.map(Mood::as_str);
+        for choice in [MUSIC_AUTO, MUSIC_NONE].iter().chain(&moods) {
+            assert_eq!(music(Some(choice)).unwrap(), *choice);
         }
         for bad in ["jazz", "upbeat!", "none none", "自动"] {
             assert!(music(Some(bad)).is_err(), "{bad}");

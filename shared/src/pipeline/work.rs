@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::jobs::{Job, Stage, store};
 use crate::providers::{
     ImageRequest, ProviderError, ScriptRequest, VideoOutput, VideoProgress, VideoRequest,
+    finish_clip,
 };
 use crate::storage;
 
@@ -261,7 +262,17 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
         Some(key) => Some(storage::get_bytes(app, key).await?),
         None => None,
     };
-    let aspect = aspect(job)?;
+    let request = VideoRequest {
+        image: image.as_deref(),
+        script: &script,
+        title: &job.title,
+        aspect: aspect(job)?,
+        duration_s: job.duration_s,
+        music: &job.music,
+        style: job.style.as_deref(),
+        display_price: job.display_price.as_deref(),
+        url: job.url.as_deref(),
+    };
     let config = &app.config.providers;
     let progress = match provider_task(app, job).await? {
         Some((task_id, started)) => {
@@ -274,21 +285,13 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
                 app.providers.video.poll(&task_id).await
             }
         }
-        None => {
-            app.providers
-                .video
-                .start(&VideoRequest {
-                    image: image.as_deref(),
-                    script: &script,
-                    title: &job.title,
-                    aspect,
-                    duration_s: job.duration_s,
-                    music: &job.music,
-                    display_price: job.display_price.as_deref(),
-                    url: job.url.as_deref(),
-                })
-                .await
-        }
+        None => app.providers.video.start(&request).await,
+    };
+    // A provider's clip is finished here like every other video; one that
+    // can't be read counts as the provider's broken result.
+    let progress = match progress {
+        Ok(VideoProgress::Clip(clip)) => finish_clip(clip, &request).await.map(VideoProgress::Done),
+        other => other,
     };
     let wait_s = config.video_poll_seconds;
     match progress {
@@ -297,9 +300,13 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
             Ok(Outcome::Pending { wait_s })
         }
         Ok(VideoProgress::Done(output)) => {
-            let poster = output.poster_jpeg.clone().or(image);
+            let poster = output.poster_jpeg.or_else(|| image.clone());
             store_video(app, job, output.mp4, poster).await
         }
+        Ok(VideoProgress::Clip(_)) => Err(permanent(
+            "provider_bad_result",
+            "the video generator's clip was not finished",
+        )),
         // Refused content fails the job: rendering it offline instead would
         // publish what the provider's content checks flagged.
         Err(err) if err.is_refusal() => {
@@ -308,7 +315,7 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
         }
         Err(err) if config.video_fallback && (err.is_permanent() || last_attempt) => {
             tracing::warn!(job_id = %job.id, code = %err.code, "video provider failed; rendering offline");
-            fallback(app, job, &script, image, aspect).await
+            fallback(app, job, &request).await
         }
         Err(err) => Err(err.into()),
     }
@@ -374,27 +381,8 @@ async fn store_video(
 /// lower price and the refund of the difference, in one transaction
 /// conditioned on the job still being live, without a video, at its full
 /// price: so the refund happens once, whoever delivers twice.
-async fn fallback(
-    app: &App,
-    job: &Job,
-    script: &Script,
-    image: Option<Vec<u8>>,
-    aspect: Aspect,
-) -> Result<Outcome, Failure> {
-    let progress = app
-        .providers
-        .offline_video
-        .start(&VideoRequest {
-            image: image.as_deref(),
-            script,
-            title: &job.title,
-            aspect,
-            duration_s: job.duration_s,
-            music: &job.music,
-            display_price: job.display_price.as_deref(),
-            url: job.url.as_deref(),
-        })
-        .await?;
+async fn fallback(app: &App, job: &Job, request: &VideoRequest<'_>) -> Result<Outcome, Failure> {
+    let progress = app.providers.offline_video.start(request).await?;
     let VideoProgress::Done(VideoOutput { mp4, poster_jpeg }) = progress else {
         return Err(permanent(
             "fallback_failed",

@@ -13,8 +13,8 @@ use serde_json::json;
 use super::download::Downloader;
 use super::http::{self, Budget, Checks};
 use super::{
-    BoxFuture, ImageEnhancer, ImageRequest, ProviderError, VideoGenerator, VideoOutput,
-    VideoProgress, VideoRequest, data_uri,
+    BoxFuture, ImageEnhancer, ImageRequest, ProviderError, VideoGenerator, VideoProgress,
+    VideoRequest, data_uri,
 };
 use crate::config::{ApiKey, Providers};
 
@@ -104,6 +104,12 @@ fn malformed(provider: &str) -> ProviderError {
         "provider_bad_reply",
         format!("{provider} sent a reply we could not read"),
     )
+}
+
+/// Whether the video model can make the clip's sound (`generate_audio`).
+fn makes_sound(model: &str) -> bool {
+    // BytePlus names them `seedance-…`, Volcengine `doubao-seedance-…`.
+    model.contains("seedance-1-5") || model.contains("seedance-2")
 }
 
 /// Task ids go into a URL path; only plain ids are accepted.
@@ -342,11 +348,7 @@ impl Ark {
                     .and_then(|c| c.video_url)
                     .ok_or_else(|| malformed(VIDEO))?;
                 // The link expires within a day: copy the video at once.
-                let mp4 = self.download(&url).await?;
-                Ok(VideoProgress::Done(VideoOutput {
-                    mp4,
-                    poster_jpeg: None,
-                }))
+                Ok(VideoProgress::Clip(self.download(&url).await?))
             }
             "failed" => Err(task_failure(task.error.as_ref())),
             "expired" => Err(ProviderError::permanent(
@@ -392,9 +394,10 @@ impl VideoGenerator for Ark {
                 "duration": req.duration_s,
                 "resolution": self.resolution,
                 "watermark": false,
-                // Seedance 1.5 pro and 2.0 can add a soundtrack; the video
-                // stays silent (and priced as silent) until we mix it in.
-                "generate_audio": false,
+                // The clip's own sound (Seedance 1.5 pro and 2.0 make one)
+                // is kept, with the music bed mixed under it; other models
+                // refuse the parameter.
+                "generate_audio": makes_sound(&self.video_model),
             });
             let created: Created = self
                 .call(

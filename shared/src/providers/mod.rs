@@ -18,6 +18,8 @@ mod http;
 pub mod keys;
 mod offline;
 
+pub use offline::finish_clip;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -127,6 +129,8 @@ pub struct VideoRequest<'a> {
     pub duration_s: u32,
     /// The job's music choice as stored: `auto`, `none` or a mood.
     pub music: &'a str,
+    /// The job's style, which `auto` music follows.
+    pub style: Option<&'a str>,
     /// The end card's price and shop link, when the job has them.
     pub display_price: Option<&'a str>,
     pub url: Option<&'a str>,
@@ -139,9 +143,11 @@ pub struct VideoOutput {
 
 pub enum VideoProgress {
     /// The provider is still working on task `task_id`; ask again later.
-    Pending {
-        task_id: String,
-    },
+    Pending { task_id: String },
+    /// The provider's own clip, still to be captioned, carded and given
+    /// its music (see [`finish_clip`]).
+    Clip(Vec<u8>),
+    /// A finished video.
     Done(VideoOutput),
 }
 

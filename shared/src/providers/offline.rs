@@ -1,7 +1,8 @@
 //! The offline providers: `glimvid-media` in process, behind the same traits
 //! as the remote ones. CPU-heavy work runs on the blocking pool.
 
-use glimvid_media::{MediaError, Script, ScriptInput};
+use glimvid_media::render::{Background, EndCard, RenderRequest};
+use glimvid_media::{MediaError, Mood, Script, ScriptInput};
 
 use super::{
     BoxFuture, ImageEnhancer, ImageRequest, ProviderError, ScriptRequest, ScriptWriter,
@@ -59,30 +60,98 @@ impl ImageEnhancer for Offline {
     }
 }
 
+/// What the renderer needs from a request, owned, for the blocking pool.
+struct Render {
+    script: Script,
+    aspect: glimvid_media::Aspect,
+    duration_s: u32,
+    title: String,
+    display_price: Option<String>,
+    url: Option<String>,
+    music: Option<Mood>,
+}
+
+impl Render {
+    fn of(req: &VideoRequest) -> Render {
+        Render {
+            script: req.script.clone(),
+            aspect: req.aspect,
+            duration_s: req.duration_s,
+            title: req.title.to_owned(),
+            display_price: req.display_price.map(str::to_owned),
+            url: req.url.map(str::to_owned),
+            music: mood(req),
+        }
+    }
+
+    fn run(&self, background: Background) -> Result<VideoOutput, MediaError> {
+        let rendered = glimvid_media::render::render(&RenderRequest {
+            background,
+            script: &self.script,
+            aspect: self.aspect,
+            duration_s: self.duration_s,
+            end_card: EndCard {
+                title: &self.title,
+                call_to_action: &self.script.call_to_action,
+                price: self.display_price.as_deref(),
+                url: self.url.as_deref(),
+            },
+            music: self.music,
+        })?;
+        Ok(VideoOutput {
+            mp4: rendered.mp4,
+            poster_jpeg: Some(rendered.poster_jpeg),
+        })
+    }
+}
+
+/// The job's music: none, the mood it named, or (`auto`) one that follows
+/// its style, varied by title so a shop's videos don't all sound alike.
+fn mood(req: &VideoRequest) -> Option<Mood> {
+    match req.music {
+        crate::jobs::options::MUSIC_NONE => None,
+        named => Mood::parse(named).or_else(|| {
+            let seed = glimvid_media::script::stable_hash(&[req.title.as_bytes()]);
+            Some(Mood::for_style(req.style, seed))
+        }),
+    }
+}
+
+/// A video provider's clip made into a Glimvid video: the script's
+/// captions and the end card laid over it and the music mixed under its
+/// sound, at the job's size, at the clip's frame rate. A clip that can't
+/// be read is the provider's failure (`provider_bad_result`), which the
+/// video stage treats like any other broken result.
+pub async fn finish_clip(
+    clip: Vec<u8>,
+    req: &VideoRequest<'_>,
+) -> Result<VideoOutput, ProviderError> {
+    let render = Render::of(req);
+    blocking(move || render.run(Background::Clip(&clip))).await
+}
+
 impl VideoGenerator for Offline {
     fn start<'a>(
         &'a self,
         req: &'a VideoRequest<'a>,
     ) -> BoxFuture<'a, Result<VideoProgress, ProviderError>> {
         let image = req.image.map(<[u8]>::to_vec);
-        let script = req.script.clone();
-        let aspect = req.aspect;
-        let duration = req.duration_s;
+        let render = Render::of(req);
         Box::pin(async move {
-            let rendered = blocking(move || {
+            let output = blocking(move || {
                 let image = image
                     .map(|bytes| {
                         glimvid_media::image::load_from_memory(&bytes).map(|i| i.to_rgb8())
                     })
                     .transpose()
                     .map_err(|e| MediaError::CorruptImage(e.to_string()))?;
-                glimvid_media::render::render(image.as_ref(), &script, aspect, duration)
+                render.run(match &image {
+                    Some(image) => Background::Photo(image),
+                    None => Background::Generated,
+                })
             })
             .await?;
-            Ok(VideoProgress::Done(VideoOutput {
-                mp4: rendered.mp4,
-                poster_jpeg: Some(rendered.poster_jpeg),
-            }))
+            Ok(VideoProgress::Done(output))
         })
     }
 
