@@ -148,7 +148,7 @@ fn validate_catches_bad_shapes() {
         f(&mut s);
         s.validate().expect_err("should be refused").code()
     };
-    assert_eq!(with(&|s| s.scenes.truncate(2)), "invalid_script");
+    assert_eq!(with(&|s| s.scenes.clear()), "invalid_script");
     assert_eq!(with(&|s| s.scenes = vec!["a".into(); 6]), "invalid_script");
     assert_eq!(with(&|s| s.hook = "   ".into()), "invalid_script");
     assert_eq!(with(&|s| s.call_to_action.clear()), "invalid_script");

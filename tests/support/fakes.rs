@@ -403,7 +403,7 @@ async fn chat(
     let content = if inner.take(&found, "chat-blank") || filtered {
         String::new()
     } else if inner.take(&found, "chat-invalid") {
-        json!({"hook": "Too short", "scenes": ["only one"], "call_to_action": "Buy"}).to_string()
+        json!({"hook": "No scenes", "scenes": [], "call_to_action": "Buy"}).to_string()
     } else {
         let title: String = title_of(&req).chars().take(60).collect();
         json!({
@@ -666,7 +666,9 @@ pub fn provider_env(o: &mut glimvid_runner::Options) {
         ("PROVIDER_RETRY_BUDGET_MS", "5000"),
         ("PROVIDER_DOWNLOAD_TIMEOUT_MS", "5000"),
         ("VIDEO_POLL_SECONDS", "1"),
-        ("VIDEO_DEADLINE_SECONDS", "8"),
+        // Long enough for ten jobs finishing Ark clips at once on two cores;
+        // `video-stuck` waits it out.
+        ("VIDEO_DEADLINE_SECONDS", "30"),
     ] {
         o.env_overrides.insert(k.into(), v.into());
     }

@@ -92,16 +92,17 @@ impl Layer {
         alpha: f32,
     ) {
         let r = radius.min((x1 - x0) / 2.0).min((y1 - y0) / 2.0).max(0.0);
+        let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+        let (hx, hy) = ((x1 - x0) / 2.0 - r, (y1 - y0) / 2.0 - r);
         for y in y0.floor().max(0.0) as i64..y1.ceil() as i64 {
             for x in x0.floor().max(0.0) as i64..x1.ceil() as i64 {
-                let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
-                // Distance outside the rounded shape, negative inside.
-                let qx = (x0 + r - px).max(px - (x1 - r)).max(0.0);
-                let qy = (y0 + r - py).max(py - (y1 - r)).max(0.0);
-                let outside = (qx * qx + qy * qy).sqrt() - r;
-                let edge_x = (px - x0).min(x1 - px) + 0.5;
-                let edge_y = (py - y0).min(y1 - py) + 0.5;
-                let coverage = (0.5 - outside).clamp(0.0, 1.0) * edge_x.min(edge_y).clamp(0.0, 1.0);
+                // Signed distance to the rounded box's edge (negative
+                // inside), for an antialiased rim one pixel wide.
+                let qx = (x as f32 + 0.5 - cx).abs() - hx;
+                let qy = (y as f32 + 0.5 - cy).abs() - hy;
+                let outside =
+                    (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt() + qx.max(qy).min(0.0) - r;
+                let coverage = (0.5 - outside).clamp(0.0, 1.0);
                 self.paint(x, y, colour, alpha * coverage);
             }
         }
@@ -536,6 +537,21 @@ mod tests {
         {
             assert!(font.covers(c), "no glyph for {c:?}");
         }
+    }
+
+    #[test]
+    fn boxes_fill_their_inside_and_round_their_corners() {
+        let mut layer = Layer::new(0, 100, 60);
+        layer.rounded_rect((0.0, 0.0, 100.0, 60.0), 0.0, [0, 0, 0], 0.5);
+        assert!(
+            layer.rgba.iter().all(|p| p[3] == 128),
+            "a square box is even"
+        );
+        let mut layer = Layer::new(0, 100, 60);
+        layer.rounded_rect((10.0, 10.0, 90.0, 50.0), 12.0, [255, 255, 255], 1.0);
+        let at = |x: usize, y: usize| layer.rgba[y * 100 + x][3];
+        assert_eq!((at(50, 30), at(11, 30), at(50, 11)), (255, 255, 255));
+        assert_eq!((at(10, 10), at(5, 5)), (0, 0), "corners are cut");
     }
 
     #[test]
