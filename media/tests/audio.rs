@@ -195,7 +195,7 @@ fn moods_sound_different() {
     let bright = |m: Mood| top_end_db(&beds.iter().find(|(x, _)| *x == m).unwrap().1);
     for m in Mood::ALL {
         eprintln!(
-            "{m:>9}: {:4.1} onsets/s, high band {:6.1} dB",
+            "{m:>9}: {:4.1} onsets/s, top end {:6.1} dB",
             rate(m),
             bright(m)
         );

@@ -96,8 +96,13 @@ fn encode(pcm: &Pcm, bitrate: u32, in_time: bool) -> Result<AacTrack, MediaError
     };
     let input: Vec<i16> = pcm.samples[skip * ch..pcm.frames() * ch]
         .iter()
-        // `as` saturates, and turns NaN into 0.
-        .map(|&s| (s * 32768.0).round() as i16)
+        // Rounding by hand: `f32::round` is a library call, and this runs
+        // for every sample. `as` truncates towards zero, saturates, and
+        // turns NaN into 0.
+        .map(|&s| {
+            let v = s * 32768.0;
+            (v + if v >= 0.0 { 0.5 } else { -0.5 }) as i16
+        })
         .collect();
     let wanted = (pcm.frames() + info.nDelay as usize - skip).div_ceil(frame_len);
     let chunk = frame_len * ch;

@@ -24,6 +24,10 @@ const SAMPLE_MARGIN_DB: f64 = 0.6;
 const LOOKAHEAD_S: f64 = 0.0015;
 /// How fast it lets go afterwards.
 const RELEASE_S: f64 = 0.08;
+/// Limiting leaves loudness this far under the target before another round
+/// of gain and limiting is worth its measurement: a quarter of a LU is
+/// below what anyone hears, and each round costs a full BS.1770 pass.
+const SHORTFALL_LU: f64 = 0.25;
 /// The final true-peak check only oversamples around samples within this
 /// many dB of the limiter's ceiling: an inter-sample peak of real audio is
 /// at most about 3 dB over the samples beside it, and most of a track is
@@ -77,7 +81,7 @@ pub fn normalize(pcm: &mut Pcm, target_lufs: f64) {
             break;
         }
         match loudness_lufs(pcm) {
-            Some(l) if (target_lufs - l) > 0.1 => loudness = l,
+            Some(l) if (target_lufs - l) > SHORTFALL_LU => loudness = l,
             _ => break,
         }
     }

@@ -301,6 +301,11 @@ fn pan_gains(pan: f32) -> (f32, f32) {
     (angle.cos(), angle.sin())
 }
 
+/// The pad is written at half the sample rate: it has nothing above 8 kHz
+/// (its top note's fourteenth harmonic) and is low-passed below 5 kHz anyway,
+/// and it is eight oscillators, the bed's largest cost.
+const PAD_DECIMATION: usize = 2;
+
 struct PadVoice {
     phase: f32,
     step: f32,
@@ -318,6 +323,7 @@ struct Song {
     progression: [u8; 4],
     arp: [u8; 8],
     rng: Rng,
+    /// At 1/[`PAD_DECIMATION`] of the sample rate.
     pad: Bus,
     arp_bus: Bus,
     /// Bass and drums: neither is filtered, pumped or echoed.
@@ -347,7 +353,7 @@ impl Song {
             progression,
             arp,
             rng,
-            pad: Bus::new(frames),
+            pad: Bus::new(frames / PAD_DECIMATION + 2),
             arp_bus: Bus::new(frames),
             rhythm: Bus::new(frames),
             kicks: Vec::new(),
@@ -405,7 +411,7 @@ impl Song {
                 let (left, right) = pan_gains(pan);
                 voices.push(PadVoice {
                     phase: self.rng.unit(),
-                    step: hz(note as f32 + detune) / self.rate,
+                    step: hz(note as f32 + detune) / (self.rate / PAD_DECIMATION as f32),
                     left,
                     right,
                 });
@@ -413,11 +419,15 @@ impl Song {
         }
         // Sounding from the bar line into the next bar's attack, so chords
         // cross-fade instead of stopping.
-        let attack = self.samples(self.arr.pad_attack_s);
-        let release = self.samples(self.arr.pad_release_s);
+        // In the pad's own, lower rate from here on.
+        let d = PAD_DECIMATION;
+        let attack = (self.samples(self.arr.pad_attack_s) / d).max(1);
+        let release = (self.samples(self.arr.pad_release_s) / d).max(1);
+        let bar_frames = bar_frames / d;
+        let start = start / d;
         let (rise, fall) = (1.0 / attack as f32, 1.0 / release as f32);
         let level = self.arr.pad_level / (notes.len() as f32).sqrt();
-        let end = (start + bar_frames + release).min(self.frames);
+        let end = (start + bar_frames + release).min(self.pad.left.len());
         let table = &tables().warm;
         // All voices in one pass: one read-modify-write of the bus per
         // sample instead of one per voice, and independent phase updates the
@@ -691,8 +701,20 @@ impl Song {
             }
             let pump = 1.0 - dip;
             dip *= recover;
-            lp_l += a * (self.pad.left[i] - lp_l);
-            lp_r += a * (self.pad.right[i] - lp_r);
+            // Linear interpolation back up to the full rate; the low-pass
+            // after it and the encoder's band limit take out what is left
+            // of the images (all above 19 kHz).
+            let (h, odd) = (i / PAD_DECIMATION, i % PAD_DECIMATION == 1);
+            let (pad_l, pad_r) = if odd {
+                (
+                    (self.pad.left[h] + self.pad.left[h + 1]) * 0.5,
+                    (self.pad.right[h] + self.pad.right[h + 1]) * 0.5,
+                )
+            } else {
+                (self.pad.left[h], self.pad.right[h])
+            };
+            lp_l += a * (pad_l - lp_l);
+            lp_r += a * (pad_r - lp_r);
 
             let slot = i % delay;
             let dry = if i >= delay {
@@ -726,8 +748,8 @@ struct Ring {
 }
 
 /// Long rings cost time for every sample they sound and are masked by the
-/// notes after them by then (a 0.9 s decay is down 19 dB at 2 s).
-const MAX_RING_S: f32 = 2.0;
+/// notes after them by then (a 0.9 s decay is down 14 dB at 1.5 s).
+const MAX_RING_S: f32 = 1.5;
 
 impl Ring {
     fn new(rate: f32, decay_s: f32) -> Ring {
