@@ -245,7 +245,7 @@ fn ffmpeg(
     ]
     .join(",");
     let music = format!(
-        "aevalsrc='0.2*sin(2*PI*220*t)+0.15*sin(2*PI*277.18*t)+0.12*sin(2*PI*329.63*t)+0.1*sin(2*PI*110*t)*(1-mod(t*2,1))|0.2*sin(2*PI*220.5*t)+0.15*sin(2*PI*277.6*t)+0.12*sin(2*PI*330.2*t)+0.1*sin(2*PI*110*t)*(1-mod(t*2,1))':s=48000:d={duration},afade=t=in:d=0.3,afade=t=out:st={}:d=1,loudnorm=I=-14:TP=-1,aresample=48000",
+        "aevalsrc='0.2*sin(2*PI*220*t)+0.15*sin(2*PI*277.18*t)+0.12*sin(2*PI*329.63*t)+0.1*sin(2*PI*110*t)*(1-mod(t*2,1))|0.2*sin(2*PI*220.5*t)+0.15*sin(2*PI*277.6*t)+0.12*sin(2*PI*330.2*t)+0.1*sin(2*PI*110*t)*(1-mod(t*2,1))':s=48000:c=stereo:d={duration},afade=t=in:d=0.3,afade=t=out:st={}:d=1,loudnorm=I=-14:TP=-1,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo",
         f64::from(duration) - 1.0
     );
     let status = Command::new("ffmpeg")
