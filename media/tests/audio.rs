@@ -1,6 +1,9 @@
 //! The sound track: the bed is music at the right level, AAC round-trips,
 //! provider audio decodes and mixes, and bad audio is refused, not a panic.
 
+mod common;
+
+use common::noise;
 use glimvid_media::audio::{
     AacTrack, DEFAULT_BITRATE, FRAME_SAMPLES, Mood, PEAK_CEILING_DBTP, Pcm, TARGET_LUFS, bed,
     decode_aac, encode_aac, loudness_lufs, mix_under, true_peak_dbtp,
@@ -443,16 +446,6 @@ fn mix_conforms_the_foreground_and_survives_silence() {
 fn garbage_aac_is_an_error_not_a_panic() {
     let good = encode_aac(&bed(Mood::Elegant, 2.0, 1), DEFAULT_BITRATE).unwrap();
     let asc = good.audio_specific_config.as_slice();
-    let noise = |len: usize, mut state: u64| -> Vec<u8> {
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 24) as u8
-            })
-            .collect()
-    };
 
     // No configuration, a nonsense one, one far too long.
     for bad in [

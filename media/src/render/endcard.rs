@@ -49,59 +49,41 @@ pub(crate) fn layer(font: &'static FontSet, card: &EndCard, aspect: Aspect) -> L
         style: TextStyle,
         pill: bool,
     }
-    let outline = |px: f32| Some(([0u8, 0, 0], (px / 18.0).max(1.2)));
-    let mut blocks = Vec::new();
-    let (px, lines) = fit(font, card.title, unit * 0.095, unit * 0.06, max_width, 2);
-    blocks.push(Block {
-        lines,
-        style: TextStyle {
-            px,
-            colour: WHITE,
-            outline: outline(px),
-        },
-        pill: false,
-    });
-    if let Some(price) = card.price.map(str::trim).filter(|p| !p.is_empty()) {
-        let px = unit * 0.075;
-        let (px, lines) = fit(font, price, px, unit * 0.05, max_width * 0.8, 1);
-        blocks.push(Block {
+    // One block of text: sized down from `px` to `min_px` to fit `lines`
+    // lines, white and outlined unless it sits on the accent pill.
+    let block = |text: &str,
+                 px: f32,
+                 min_px: f32,
+                 width: f32,
+                 lines: usize,
+                 colour: [u8; 3],
+                 pill: bool| {
+        let (px, lines) = fit(font, text, unit * px, unit * min_px, width, lines);
+        Block {
             lines,
             style: TextStyle {
                 px,
-                colour: INK,
-                outline: None,
+                colour,
+                outline: (!pill).then(|| ([0u8, 0, 0], (px / 18.0).max(1.2))),
             },
-            pill: true,
-        });
+            pill,
+        }
+    };
+    let mut blocks = vec![block(card.title, 0.095, 0.06, max_width, 2, WHITE, false)];
+    if let Some(price) = card.price.map(str::trim).filter(|p| !p.is_empty()) {
+        blocks.push(block(price, 0.075, 0.05, max_width * 0.8, 1, INK, true));
     }
-    let (px, lines) = fit(
-        font,
+    blocks.push(block(
         card.call_to_action,
-        unit * 0.064,
-        unit * 0.045,
+        0.064,
+        0.045,
         max_width,
         2,
-    );
-    blocks.push(Block {
-        lines,
-        style: TextStyle {
-            px,
-            colour: WHITE,
-            outline: outline(px),
-        },
-        pill: false,
-    });
+        WHITE,
+        false,
+    ));
     if let Some(url) = card.url.map(display_url).filter(|u| !u.is_empty()) {
-        let (px, lines) = fit(font, &url, unit * 0.048, unit * 0.035, max_width, 1);
-        blocks.push(Block {
-            lines,
-            style: TextStyle {
-                px,
-                colour: ACCENT,
-                outline: outline(px),
-            },
-            pill: false,
-        });
+        blocks.push(block(&url, 0.048, 0.035, max_width, 1, ACCENT, false));
     }
 
     let line_height = |px: f32| {

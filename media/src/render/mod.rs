@@ -94,7 +94,7 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
     let seed = stable_hash(&all.iter().map(|l| l.as_bytes()).collect::<Vec<_>>());
 
     let generated;
-    let (pictures, placement, fps) = match req.background {
+    let (mut pictures, placement, fps) = match req.background {
         Background::Photo(image) if image.width() >= 2 && image.height() >= 2 => (
             Pictures::Camera {
                 source: image,
@@ -140,11 +140,10 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
         .first()
         .map_or(0, |c| (c.span.0 + c.span.1) / 2);
 
-    let clip_audio = match &pictures {
-        Pictures::Clip(clip) => clip
-            .audio
-            .as_ref()
-            .map(|a| (a.audio_specific_config.clone(), a.frames.clone())),
+    // Moved out before the pictures go to the composer: the sound is made
+    // on its own thread.
+    let clip_audio = match &mut pictures {
+        Pictures::Clip(clip) => clip.audio.take(),
         Pictures::Camera { .. } => None,
     };
 
@@ -293,16 +292,16 @@ pub fn decode_audio(mp4: &[u8]) -> Result<Option<Pcm>, MediaError> {
 /// it, the bed alone, the provider's audio alone, or nothing at all.
 fn soundtrack(
     music: Option<Mood>,
-    clip_audio: Option<(Vec<u8>, Vec<Vec<u8>>)>,
+    clip_audio: Option<clip::ClipAudio>,
     duration_s: u32,
     seed: u64,
 ) -> Result<Option<audio::AacTrack>, MediaError> {
     let seconds = f64::from(duration_s);
     // A provider track that can't be decoded is dropped, not fatal: the
     // bed still plays.
-    let provided: Option<Pcm> = clip_audio.and_then(|(asc, frames)| {
-        let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-        audio::decode_aac(&asc, &refs).ok()
+    let provided: Option<Pcm> = clip_audio.and_then(|track| {
+        let refs: Vec<&[u8]> = track.frames.iter().map(Vec::as_slice).collect();
+        audio::decode_aac(&track.audio_specific_config, &refs).ok()
     });
     let bed = music.map(|mood| audio::bed(mood, seconds, seed));
     // The bed and the mix come normalised; the provider's sound alone is

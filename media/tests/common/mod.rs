@@ -1,4 +1,4 @@
-//! Test images made in code, so the suite needs no fixture files.
+//! Test images and noise made in code.
 #![allow(dead_code)]
 
 use std::io::Cursor;
