@@ -294,6 +294,20 @@ pub fn needs(input: &Input, place: &Place) -> Option<Vec<Need>> {
         need("states:SendTaskHeartbeat", "*")
     ]);
 
+    // SES authorises a send against the identity that verifies the From
+    // address: the sender domain.
+    on!(aws_sdk_sesv2::operation::send_email::SendEmailInput, |i| {
+        let from = i.from_email_address().unwrap_or_default();
+        let domain = from.rsplit('@').next().unwrap_or_default();
+        vec![need(
+            "ses:SendEmail",
+            format!(
+                "arn:aws:ses:{}:{}:identity/{domain}",
+                place.region, place.account
+            ),
+        )]
+    });
+
     use aws_sdk_secretsmanager::operation as sm;
     on!(sm::get_secret_value::GetSecretValueInput, |i| vec![need(
         "secretsmanager:GetSecretValue",

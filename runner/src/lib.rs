@@ -27,7 +27,6 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use glimvid::App;
 use glimvid::config::Config;
-use glimvid::pipeline::Worker;
 use tokio::sync::{oneshot, watch};
 
 use template::{Resolved, Template};
@@ -299,6 +298,12 @@ async fn provision(
         queues.insert(queue.logical_id.clone(), created);
     }
 
+    for identity in template.email_identities() {
+        let name = provision::ensure_email_identity(sdk, template, &identity, &resolved).await?;
+        tracing::info!(identity = %name, "SES sender identity ready");
+        resolved.set_ref(&identity.logical_id, name);
+    }
+
     let sfn = aws_sdk_sfn::Client::new(sdk);
     let iam = aws_sdk_iam::Client::new(sdk);
     for machine in template.state_machines()? {
@@ -353,7 +358,7 @@ pub async fn start(options: Options) -> Result<Running> {
     let translated = roles::Translated::of(&options.template, &region)?;
 
     let time_scale = options.time_scale.max(1);
-    let (resolved, queues) = provision(
+    let (mut resolved, queues) = provision(
         &template,
         &translated,
         &root,
@@ -362,6 +367,16 @@ pub async fn start(options: Options) -> Result<Running> {
         time_scale,
     )
     .await?;
+    // Bound before the functions are built: links in mail point here.
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .with_context(|| format!("binding {}", options.bind))?;
+    let addr = listener.local_addr()?;
+    for var in ["WEB_APP_URL", "API_URL"] {
+        resolved
+            .served
+            .insert(var.to_owned(), format!("http://{addr}"));
+    }
     // A webhook secret given locally goes where it lives on AWS: into
     // Secrets Manager, read at cold start by the one function whose role
     // may (`secrets::resolve_webhook`), never into any environment.
@@ -455,12 +470,13 @@ pub async fn start(options: Options) -> Result<Running> {
     let (stop_pollers, pollers_stopped) = watch::channel(false);
     let mut pollers = Vec::new();
     for subscription in template.sqs_subscriptions()? {
-        let worker = Worker::from_name(&subscription.handler).with_context(|| {
-            format!(
-                "{} ({}) has no worker in glimvid::pipeline::Worker",
-                subscription.function, subscription.handler
-            )
-        })?;
+        let consumer =
+            mapping::Consumer::from_handler(&subscription.handler).with_context(|| {
+                format!(
+                    "{} ({}) is neither a pipeline worker nor the mailer",
+                    subscription.function, subscription.handler
+                )
+            })?;
         let queue = queues.get(&subscription.queue).with_context(|| {
             format!(
                 "{}: queue {} is not an SQS queue",
@@ -474,7 +490,7 @@ pub async fn start(options: Options) -> Result<Running> {
         tracing::debug!(function = %subscription.function, queue = %queue.url, "queue subscription");
         let mapping = Arc::new(mapping::Mapping {
             subscription,
-            worker,
+            consumer,
             queue_url: queue.url.clone(),
             queue_arn: queue.arn.clone(),
             region: region.clone(),
@@ -506,10 +522,6 @@ pub async fn start(options: Options) -> Result<Running> {
         tracing::debug!(method = %r.method, path = %r.path, function = %r.function, "route");
     }
     let router = server::router(&functions, routes, options.trust_forwarded_for)?;
-    let listener = tokio::net::TcpListener::bind(options.bind)
-        .await
-        .with_context(|| format!("binding {}", options.bind))?;
-    let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<SocketAddr>();

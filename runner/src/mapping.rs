@@ -15,7 +15,7 @@ use aws_lambda_events::encodings::Base64Data;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use glimvid::App;
-use glimvid::pipeline::{Worker, handle_batch};
+use glimvid::pipeline::Worker;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -34,11 +34,43 @@ const WAIT_SECONDS: i32 = 1;
 /// The most SQS returns per receive.
 const MAX_BATCH: i32 = 10;
 
+/// What a subscribed function does with a batch: a pipeline stage, or the
+/// mailer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumer {
+    Stage(Worker),
+    Mailer,
+}
+
+impl Consumer {
+    /// The consumer a function's `Handler` names.
+    pub fn from_handler(handler: &str) -> Option<Self> {
+        if handler == glimvid::notify::MAILER_HANDLER {
+            return Some(Consumer::Mailer);
+        }
+        Worker::from_name(handler).map(Consumer::Stage)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Consumer::Stage(worker) => worker.name(),
+            Consumer::Mailer => glimvid::notify::MAILER_HANDLER,
+        }
+    }
+
+    async fn handle(self, app: &App, event: SqsEvent) -> SqsBatchResponse {
+        match self {
+            Consumer::Stage(worker) => glimvid::pipeline::handle_batch(app, worker, event).await,
+            Consumer::Mailer => glimvid::notify::handle_batch(app, event).await,
+        }
+    }
+}
+
 /// One subscription, its queue provisioned.
 #[derive(Debug, Clone)]
 pub struct Mapping {
     pub subscription: SqsSubscription,
-    pub worker: Worker,
+    pub consumer: Consumer,
     pub queue_url: String,
     pub queue_arn: String,
     pub region: String,
@@ -79,7 +111,7 @@ async fn poll(
     mapping: Arc<Mapping>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let worker = mapping.worker.name();
+    let worker = mapping.consumer.name();
     let batch_size = mapping.subscription.batch_size.clamp(1, MAX_BATCH);
     loop {
         if *shutdown.borrow() {
@@ -127,7 +159,7 @@ async fn invoke(app: &App, mapping: &Mapping, event: SqsEvent) -> HashSet<String
         .iter()
         .filter_map(|r| r.message_id.clone())
         .collect();
-    within_timeout(mapping, ids, handle_batch(app, mapping.worker, event)).await
+    within_timeout(mapping, ids, mapping.consumer.handle(app, event)).await
 }
 
 /// A timed-out invocation is a function error, so its whole batch is left,
@@ -141,7 +173,7 @@ async fn within_timeout(
         Ok(response) => failures(mapping, response),
         Err(_) => {
             tracing::warn!(
-                worker = mapping.worker.name(),
+                worker = mapping.consumer.name(),
                 timeout_s = mapping.timeout.as_secs_f64(),
                 messages = ids.len(),
                 "invocation timed out; the batch is left for redelivery"
@@ -166,7 +198,7 @@ fn failures(mapping: &Mapping, response: SqsBatchResponse) -> HashSet<String> {
 /// One delivery: the batch to the worker, then delete what it finished and
 /// leave the rest alone, as Lambda does.
 async fn deliver(app: &App, sqs: &aws_sdk_sqs::Client, mapping: &Mapping, messages: Vec<Message>) {
-    let worker = mapping.worker.name();
+    let worker = mapping.consumer.name();
     let event = sqs_event(mapping, &messages);
     let mut failed = invoke(app, mapping, event.clone()).await;
     if mapping.deliver_twice {
@@ -286,7 +318,7 @@ mod tests {
                 batch_size: 1,
                 report_batch_item_failures: true,
             },
-            worker: Worker::Script,
+            consumer: Consumer::Stage(Worker::Script),
             queue_url: "http://q".into(),
             queue_arn: "arn:aws:sqs:ap-southeast-1:123456789012:q".into(),
             region: "ap-southeast-1".into(),

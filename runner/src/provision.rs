@@ -401,6 +401,35 @@ pub async fn put_secret(sdk: &aws_config::SdkConfig, name: &str, value: &str) ->
     }
 }
 
+/// The SES sender identity the template declares. The emulator verifies a
+/// new identity at once; on AWS the domain's DKIM records do.
+pub async fn ensure_email_identity(
+    sdk: &aws_config::SdkConfig,
+    template: &Template,
+    spec: &ResourceSpec,
+    resolved: &Resolved,
+) -> Result<String> {
+    let identity = field(&spec.properties, "EmailIdentity")
+        .ok_or_else(|| anyhow!("{}: no EmailIdentity", spec.logical_id))?;
+    let identity = template.resolve_scalar(identity, resolved)?;
+    let client = aws_sdk_sesv2::Client::new(sdk);
+    match client
+        .create_email_identity()
+        .email_identity(&identity)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(identity),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_already_exists_exception()) =>
+        {
+            Ok(identity)
+        }
+        Err(e) => Err(sdk_error(e)).with_context(|| format!("creating SES identity {identity}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

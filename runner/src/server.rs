@@ -76,6 +76,22 @@ pub fn router(
             on(filter, move |peer, req| handle(route.clone(), peer, req)),
         );
     }
+    if let Some(publish) = functions
+        .values()
+        .find(|f| f.spec.handler == glimvid::policy::PUBLISH_HANDLER)
+    {
+        let app = publish.app.clone();
+        let id = publish.spec.logical_id.clone();
+        router = router.route(
+            "/2015-03-31/functions/{name}/invocations",
+            axum::routing::post(
+                move |axum::extract::Path(name): axum::extract::Path<String>,
+                      body: axum::body::Bytes| {
+                    invoke_publish(app.clone(), id.clone(), name, body)
+                },
+            ),
+        );
+    }
     Ok(router
         .method_not_allowed_fallback(|| async { into_axum(not_found(Error::MethodNotAllowed)) })
         .fallback(web_or_not_found))
@@ -194,4 +210,43 @@ fn into_axum(response: lambda_http::Response<LambdaBody>) -> Response {
         _ => AxumBody::empty(),
     };
     Response::from_parts(parts, body)
+}
+
+/// Lambda's Invoke API for the operator's policy publish, which no route
+/// serves (`scripts/publish-policy` calls it; `aws lambda invoke
+/// --endpoint-url` works too). A refusal comes back as Lambda reports a
+/// function error: 200 with `X-Amz-Function-Error` and the error as JSON.
+/// Loopback only, like the rest of the runner; on AWS, IAM guards Invoke.
+async fn invoke_publish(
+    app: Arc<App>,
+    logical_id: String,
+    name: String,
+    body: axum::body::Bytes,
+) -> Response {
+    let json = |status: u16| {
+        Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+    };
+    if name != logical_id && !name.ends_with(&format!("-{logical_id}")) {
+        let body =
+            serde_json::json!({"Type": "User", "message": format!("Function not found: {name}")});
+        return json(404)
+            .body(AxumBody::from(body.to_string()))
+            .unwrap_or_default();
+    }
+    let event = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    match glimvid::policy::publish_event(&app, event).await {
+        Ok(version) => {
+            let body = serde_json::to_string(&version).unwrap_or_default();
+            json(200).body(AxumBody::from(body)).unwrap_or_default()
+        }
+        Err(err) => {
+            let body = serde_json::json!({"errorType": "Error", "errorMessage": err.to_string()});
+            json(200)
+                .header("x-amz-function-error", "Unhandled")
+                .body(AxumBody::from(body.to_string()))
+                .unwrap_or_default()
+        }
+    }
 }

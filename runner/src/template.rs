@@ -101,6 +101,10 @@ pub struct Resolved {
     pub refs: BTreeMap<String, String>,
     /// (logical id, attribute) to the value of `!GetAtt`.
     pub attributes: BTreeMap<(String, String), String>,
+    /// Variables whose value is where the host itself serves (the API's and
+    /// the web app's URL), taken in place of the template's, which name the
+    /// AWS endpoints (CloudFront, API Gateway) that do not exist locally.
+    pub served: BTreeMap<String, String>,
 }
 
 impl Resolved {
@@ -235,6 +239,10 @@ impl Template {
 
     pub fn buckets(&self) -> Vec<ResourceSpec> {
         self.specs("AWS::S3::Bucket")
+    }
+
+    pub fn email_identities(&self) -> Vec<ResourceSpec> {
+        self.specs("AWS::SES::EmailIdentity")
     }
 
     /// Queues in creation order: a queue comes after every queue its
@@ -440,6 +448,10 @@ impl Template {
             let key = key
                 .as_str()
                 .ok_or_else(|| anyhow!("non-string variable name"))?;
+            if let Some(served) = resolved.served.get(key) {
+                env.insert(key.to_owned(), served.clone());
+                continue;
+            }
             let value = self
                 .resolve_scalar(value, resolved)
                 .with_context(|| format!("variable {key}"))?;
@@ -682,11 +694,11 @@ mod tests {
         assert_eq!(script.queue, "ScriptQueue");
         assert_eq!(script.batch_size, 1);
         assert!(script.report_batch_item_failures);
-        assert_eq!(subs.len(), 4);
+        assert_eq!(subs.len(), 5);
         for s in &subs {
             assert!(
-                glimvid::pipeline::Worker::from_name(&s.handler).is_some(),
-                "{} is no pipeline worker",
+                crate::mapping::Consumer::from_handler(&s.handler).is_some(),
+                "{} is neither a pipeline worker nor the mailer",
                 s.handler
             );
         }

@@ -9,9 +9,10 @@ pub struct App {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sfn: aws_sdk_sfn::Client,
-    /// The stage workers set their own retry backoff on the message in hand.
-    #[cfg(feature = "pipeline")]
+    /// Mail notices are queued here; the stage workers also set their own
+    /// retry backoff on the message in hand.
     pub sqs: aws_sdk_sqs::Client,
+    pub ses: aws_sdk_sesv2::Client,
     /// The AI providers the configuration chose (see `providers`).
     #[cfg(feature = "pipeline")]
     pub providers: std::sync::Arc<crate::providers::ProviderSet>,
@@ -61,11 +62,15 @@ impl App {
         dynamo.set_interceptors(interceptors());
         let mut sfn = aws_sdk_sfn::config::Builder::from(sdk);
         sfn.set_interceptors(interceptors());
-        #[cfg(feature = "pipeline")]
         let sqs = {
             let mut sqs = aws_sdk_sqs::config::Builder::from(sdk);
             sqs.set_interceptors(interceptors());
             aws_sdk_sqs::Client::from_conf(sqs.build())
+        };
+        let ses = {
+            let mut ses = aws_sdk_sesv2::config::Builder::from(sdk);
+            ses.set_interceptors(interceptors());
+            aws_sdk_sesv2::Client::from_conf(ses.build())
         };
         App {
             #[cfg(feature = "pipeline")]
@@ -74,8 +79,8 @@ impl App {
             dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             sfn: aws_sdk_sfn::Client::from_conf(sfn.build()),
-            #[cfg(feature = "pipeline")]
             sqs,
+            ses,
         }
     }
 }

@@ -26,3 +26,9 @@ pub fn rfc3339_nanos(t: OffsetDateTime) -> String {
     t.format(&f)
         .unwrap_or_else(|_| t.unix_timestamp_nanos().to_string())
 }
+
+pub fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .map(|t| t.to_offset(time::UtcOffset::UTC))
+}

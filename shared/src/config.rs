@@ -36,6 +36,21 @@ pub struct Config {
     pub job_deadline_minutes: i64,
     /// Who does each AI stage, where they are and how hard we try.
     pub providers: Providers,
+    pub mail: Mail,
+}
+
+/// Email: the queue requests leave notices on, the SES sender identity, and
+/// where links in a message point.
+#[derive(Debug, Clone, Default)]
+pub struct Mail {
+    /// `MAIL_QUEUE_URL`; None turns mail off (a function that sends none).
+    pub queue_url: Option<String>,
+    /// `MAIL_SENDER`: the SES identity, a domain.
+    pub sender: String,
+    /// `WEB_APP_URL`: links a person opens (verify, reset) go to its pages.
+    pub web_app_url: String,
+    /// `API_URL`: where a mail client posts a one-click unsubscribe.
+    pub api_url: String,
 }
 
 /// Abuse and retention limits. Defaults are the product's promises; the
@@ -438,6 +453,20 @@ impl Config {
             upload_retention_days: number("UPLOAD_RETENTION_DAYS", 30)?,
             job_deadline_minutes: number("JOB_DEADLINE_MINUTES", 90)?,
             providers: Providers::from_lookup(&lookup)?,
+            mail: Mail {
+                queue_url: lookup("MAIL_QUEUE_URL").filter(|v| !v.is_empty()),
+                sender: lookup("MAIL_SENDER")
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "glimvid.example".to_owned()),
+                web_app_url: lookup("WEB_APP_URL")
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+                    .to_owned(),
+                api_url: lookup("API_URL")
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+                    .to_owned(),
+            },
             limits: Limits {
                 auth_requests_per_minute: small(
                     "AUTH_RATE_LIMIT_PER_MINUTE",

@@ -68,6 +68,19 @@ impl Error {
         }
     }
 
+    /// A field that fails validation with a code of its own.
+    pub fn invalid_code(
+        code: &'static str,
+        field: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Error::Invalid {
+            code,
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
         Error::Invalid {
             code,

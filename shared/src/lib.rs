@@ -15,8 +15,11 @@ pub mod dynamo;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod mail;
+pub mod notify;
 #[cfg(feature = "pipeline")]
 pub mod pipeline;
+pub mod policy;
 pub mod privacy;
 #[cfg(feature = "pipeline")]
 pub mod providers;
@@ -63,6 +66,34 @@ pub async fn run_worker(worker: pipeline::Worker) -> Result<(), lambda_runtime::
                     pipeline::handle_batch(&app, worker, event.payload).await,
                 )
             }
+        },
+    ))
+    .await
+}
+
+/// Runs the mailer as an SQS-triggered Lambda function.
+pub async fn run_mailer() -> Result<(), lambda_runtime::Error> {
+    telemetry::init_json();
+    let app = std::sync::Arc::new(App::from_env().await?);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
+            let app = app.clone();
+            async move {
+                Ok::<_, std::convert::Infallible>(notify::handle_batch(&app, event.payload).await)
+            }
+        },
+    ))
+    .await
+}
+
+/// Runs the operator's policy publish (invoked by hand, `scripts/publish-policy`).
+pub async fn run_policy_publish() -> Result<(), lambda_runtime::Error> {
+    telemetry::init_json();
+    let app = std::sync::Arc::new(App::from_env().await?);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let app = app.clone();
+            async move { policy::publish_event(&app, event.payload).await }
         },
     ))
     .await

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub mod artifacts;
 pub mod events;
 pub mod fakes;
+pub mod mail;
 pub mod media;
 pub mod runtime_api;
 
@@ -161,6 +162,11 @@ impl Api {
         }
     }
 
+    /// The client IP this client sends as.
+    pub fn ip(&self) -> &str {
+        &self.ip
+    }
+
     pub fn with_token(&self, token: &str) -> Self {
         Api {
             token: Some(token.to_owned()),
@@ -234,8 +240,28 @@ impl Api {
         self.call(Method::GET, path, None).await
     }
 
-    /// Registers a fresh account and returns a client logged in as it.
+    /// Registers a fresh account, confirms its address through the mailed
+    /// link (which grants the free trial, once per IP) and returns a client
+    /// logged in as it.
     pub async fn signed_up(&self) -> (Api, String) {
+        let (api, email) = self.signed_up_unverified().await;
+        api.verify_by_mail(&email).await;
+        (api, email)
+    }
+
+    /// Follows the newest verification link mailed to `email`, from this
+    /// client's IP. Returns the reply (`trial_granted` in it).
+    pub async fn verify_by_mail(&self, email: &str) -> Value {
+        let token = mail::wait_for_link(email, "#/verify?token=").await;
+        let reply = self
+            .post("/auth/verify-email", serde_json::json!({"token": token}))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body
+    }
+
+    /// Registers a fresh account without confirming its address.
+    pub async fn signed_up_unverified(&self) -> (Api, String) {
         let email = unique_email();
         let reply = self
             .post(

@@ -35,10 +35,16 @@ export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
 
-export async function api(method, path, body) {
+/**
+ * Calls the API. Options: `auth: false` sends no token (for the routes
+ * that need none, e.g. links opened from an email in another browser);
+ * `quiet: true` leaves a 401 to the caller instead of ending the session
+ * through the unauthorized handler.
+ */
+export async function api(method, path, body, { auth = true, quiet = false } = {}) {
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
-  const token = session.token;
+  const token = auth ? session.token : null;
   if (token) headers.authorization = `Bearer ${token}`;
   let response;
   try {
@@ -63,7 +69,7 @@ export async function api(method, path, body) {
   }
   if (!response.ok) {
     const err = new ApiError(response.status, data);
-    if (response.status === 401 && token) onUnauthorized(err);
+    if (response.status === 401 && token && !quiet) onUnauthorized(err);
     throw err;
   }
   return data;

@@ -6,9 +6,10 @@ import { busy, button, checkbox, field, h, progressBar, setT } from "./dom.js";
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const flashBox = document.getElementById("flash");
+const noticesBox = document.getElementById("notices");
 const langSwitch = document.getElementById("lang-switch");
 
-const state = { user: null, view: null };
+const state = { user: null, view: null, page: null };
 
 // ---------------------------------------------------------------- helpers
 
@@ -36,7 +37,9 @@ function go(hash) {
 
 /** The message for an API error, translated by code (and field) where known. */
 function errorText(el, err) {
-  const code = err instanceof ApiError ? err.code : "network";
+  const raw = err instanceof ApiError ? err.code : "network";
+  // The email routes' contract names field problems `invalid_input`.
+  const code = raw === "invalid_input" ? "invalid_field" : raw;
   const candidates = [];
   if (err.field) candidates.push(`err.${code}.${err.field}`);
   candidates.push(`err.${code}`);
@@ -123,15 +126,62 @@ function statusBadge(status) {
   return h("span", { class: `badge badge-${status}`, "data-status": status, t: `status.${status}` });
 }
 
-async function loadUser() {
+/**
+ * Refreshes the cached user. `quiet`: a dead session is just dropped (on
+ * pages that work signed out too) instead of sending the user to log in.
+ */
+async function loadUser({ quiet = false } = {}) {
   if (!session.token) return null;
   try {
-    state.user = await api("GET", "/me");
+    state.user = await api("GET", "/me", undefined, { quiet });
   } catch (err) {
-    if (err.status === 401) state.user = null;
-    else throw err;
+    if (err.status !== 401) throw err;
+    state.user = null;
+    if (quiet) session.clear();
   }
   return state.user;
+}
+
+/** Failures worth a "try again" button: offline, our side, or too many requests. */
+const retryable = (err) => !(err instanceof ApiError) || err.status === 0 || err.status >= 500 || err.status === 429;
+
+/** A status line (a live region) pointed at a message. */
+function say(el, key, vars) {
+  delete el.dataset.i18nFallback;
+  delete el.dataset.preferFallback;
+  setT(el, key, vars);
+  el.hidden = false;
+}
+
+/**
+ * Asks for a new verification link, reporting in `status` (a live region).
+ * When the address turns out to be confirmed already, the button goes and
+ * `onVerified` runs.
+ */
+function resendVerification(btn, status, onVerified) {
+  const mark = (ok) => {
+    status.classList.toggle("saved", ok);
+    status.classList.toggle("inline-error", !ok);
+  };
+  return busy(btn, async () => {
+    status.textContent = "";
+    try {
+      await api("POST", "/auth/verify-email/resend");
+      mark(true);
+      say(status, "verify.sent", { email: (state.user && state.user.email) || "" });
+    } catch (err) {
+      errorText(status, err);
+      status.hidden = false;
+      const verified = err.code === "already_verified";
+      mark(verified);
+      if (verified) {
+        btn.hidden = true;
+        if (state.user) state.user.email_verified = true;
+        if (onVerified) onVerified();
+        loadUser().catch(() => {});
+      }
+    }
+  });
 }
 
 // ---------------------------------------------------------------- chrome
@@ -201,6 +251,152 @@ setUnauthorizedHandler(() => {
 document.querySelector(".skip-link").addEventListener("click", (e) => {
   e.preventDefault();
   (main.querySelector(".page-title") || main).focus();
+});
+
+// ---------------------------------------------------------------- notices
+
+// Above every page for a signed-in user: "confirm your email" and the
+// privacy policy banner. They live outside <main> (no page title there).
+const verifySlot = h("div", { class: "notice-slot" });
+const policySlot = h("div", { class: "notice-slot" });
+noticesBox.replaceChildren(verifySlot, policySlot);
+
+function verifyNotice(user, onNewPage) {
+  const status = h("p", { class: "notice-status", role: "status", "aria-live": "polite" });
+  const btn = button("verify.resend", {
+    class: "btn btn-small",
+    id: "resend-verification",
+    on: { click: () => resendVerification(btn, status) },
+  });
+  return h(
+    "div",
+    { class: "notice notice-warn", id: "verify-notice", role: "region", tattr: { "aria-label": "verify.noticeLabel" } },
+    h(
+      "div",
+      { class: "notice-body" },
+      h("p", { class: "notice-title", t: "verify.notice" }),
+      onNewPage ? h("p", { t: "verify.noticeNew", vars: { email: user.email } }) : null,
+      status,
+    ),
+    h("div", { class: "notice-actions" }, btn),
+  );
+}
+
+// GET /policy is public and changes rarely: one fetch per five minutes.
+const POLICY_TTL_MS = 5 * 60 * 1000;
+let policyCache = null;
+
+async function fetchPolicy() {
+  if (policyCache && Date.now() - policyCache.at < POLICY_TTL_MS) return policyCache.data;
+  const data = await api("GET", "/policy", undefined, { auth: false });
+  policyCache = { at: Date.now(), data };
+  return data;
+}
+
+/**
+ * The version to tell the user about, if any: the upcoming one unless it is
+ * acknowledged (acknowledging it covers the current one too), else the
+ * current one unless acknowledged.
+ */
+function policyToShow(policy, ack) {
+  if (!policy) return null;
+  if (policy.upcoming) return policy.upcoming.version === ack ? null : { ...policy.upcoming, upcoming: true };
+  if (policy.current && policy.current.version !== ack) return { ...policy.current, upcoming: false };
+  return null;
+}
+
+function policySummary(el, version) {
+  const summary = version.summary || {};
+  const lang = summary[getLang()] ? getLang() : "en";
+  el.textContent = summary[lang] || "";
+  el.setAttribute("lang", lang === "zh" ? "zh-CN" : "en");
+}
+
+function policyBanner(version) {
+  const summary = h("p", { class: "policy-summary" });
+  policySummary(summary, version);
+  const error = h("p", { class: "inline-error", role: "alert", hidden: true });
+  const ack = button("policy.ack", {
+    class: "btn btn-primary btn-small",
+    id: "policy-ack",
+    on: {
+      click: () =>
+        busy(ack, async () => {
+          error.hidden = true;
+          try {
+            state.user = await api("POST", "/me/policy-ack", { version: version.version });
+            policySlot.replaceChildren();
+            (main.querySelector(".page-title") || main).focus({ preventScroll: true });
+          } catch (err) {
+            errorText(error, err);
+            error.hidden = false;
+            if (err.code === "unknown_version") {
+              policyCache = null;
+              updatePolicyBanner();
+            }
+          }
+        }),
+    },
+  });
+  return h(
+    "section",
+    { class: "notice notice-info", id: "policy-banner", role: "region", tattr: { "aria-label": "policy.label" }, "data-version": version.version },
+    h(
+      "div",
+      { class: "notice-body" },
+      h("p", {
+        class: "notice-title",
+        t: version.upcoming ? "policy.upcoming" : "policy.current",
+        vars: { date: { kind: "day", value: version.effective_at } },
+      }),
+      summary,
+      error,
+    ),
+    h("div", { class: "notice-actions" }, ack),
+  );
+}
+
+async function updatePolicyBanner() {
+  let policy = null;
+  try {
+    policy = session.token && state.user ? await fetchPolicy() : null;
+  } catch {
+    // No banner when the policy can't be fetched; the next page tries again.
+  }
+  const user = session.token ? state.user : null;
+  const version = user ? policyToShow(policy, user.policy_ack || null) : null;
+  const shown = policySlot.querySelector("#policy-banner");
+  if (!version) policySlot.replaceChildren();
+  else if (!shown || shown.dataset.version !== version.version) policySlot.replaceChildren(policyBanner(version));
+}
+
+/** Redraws the notices for the current page and user. */
+function renderNotices() {
+  const user = session.token ? state.user : null;
+  const page = state.page || {};
+  // The account and verify pages show the address's state themselves.
+  const wantsVerify = user && user.email_verified === false && page.needsAuth === true && page.name !== "account";
+  if (wantsVerify) verifySlot.replaceChildren(verifyNotice(user, page.name === "new"));
+  else verifySlot.replaceChildren();
+  updatePolicyBanner();
+}
+
+onLangChange(() => {
+  const summary = policySlot.querySelector(".policy-summary");
+  if (summary && policyCache && state.user) {
+    const version = policyToShow(policyCache.data, state.user.policy_ack || null);
+    if (version) policySummary(summary, version);
+  }
+});
+
+// Back from the mail app: the address may have been confirmed meanwhile.
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState !== "visible" || !session.token || !state.user || state.user.email_verified !== false) return;
+  loadUser({ quiet: !(state.page && state.page.needsAuth === true) })
+    .then(() => {
+      if (state.user && state.user.email_verified) renderNotices();
+    })
+    .catch(() => {});
 });
 
 // ---------------------------------------------------------------- auth pages
@@ -282,6 +478,17 @@ function viewLogin() {
     formError(),
     field({ name: "email", label: "field.email", type: "email", autocomplete: "email", required: true }),
     field({ name: "password", label: "field.password", type: "password", autocomplete: "current-password", required: true }),
+    h(
+      "p",
+      { class: "forgot-row" },
+      h("a", {
+        href: "#/forgot",
+        id: "forgot-link",
+        t: "login.forgot",
+        // Carry the address over to the reset form (in memory, not the URL).
+        on: { click: () => (state.prefillEmail = value(form, "email").trim()) },
+      }),
+    ),
     h("button", { type: "submit", class: "btn btn-primary btn-block", t: "login.submit" }),
     h("p", { class: "switch-auth" }, h("span", { t: "login.noAccount" }), " ", h("a", { href: "#/signup", t: "nav.signup" })),
   );
@@ -300,6 +507,205 @@ function viewLogin() {
     });
   });
   return { title: "login.title", node: h("div", { class: "auth-layout" }, authHero(), form) };
+}
+
+function viewForgot() {
+  const result = h("p", { class: "notice notice-ok", id: "forgot-result", role: "status", "aria-live": "polite", hidden: true });
+  const form = h(
+    "form",
+    { class: "card form narrow", id: "forgot-form", novalidate: true },
+    h("h1", { class: "page-title", t: "forgot.title", tabindex: "-1" }),
+    h("p", { class: "muted", t: "forgot.lead" }),
+    formError(),
+    field({ name: "email", label: "field.email", type: "email", autocomplete: "email", required: true, value: state.prefillEmail || "" }),
+    result,
+    h("button", { type: "submit", class: "btn btn-primary btn-block", t: "forgot.submit" }),
+    h("p", { class: "switch-auth" }, h("a", { href: "#/login", t: "forgot.back" })),
+  );
+  state.prefillEmail = "";
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    result.hidden = true;
+    await busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        // The same answer whether or not the address has an account.
+        await api("POST", "/auth/password-reset", { email: value(form, "email").trim() }, { auth: false });
+        say(result, "forgot.sent");
+      } catch (err) {
+        showError(form, err);
+      }
+    });
+  });
+  return { title: "forgot.title", node: form };
+}
+
+function viewReset(params) {
+  const token = params.get("token") || "";
+  const heading = h("h1", { class: "page-title", t: "reset.title", tabindex: "-1" });
+  const newLink = () => h("a", { href: "#/forgot", t: "reset.newLink" });
+  if (!token) {
+    return {
+      title: "reset.title",
+      node: h(
+        "section",
+        { class: "card narrow", id: "reset" },
+        heading,
+        h("p", { class: "form-error", role: "alert", t: "reset.noToken" }),
+        h("p", {}, newLink()),
+      ),
+    };
+  }
+  const form = h(
+    "form",
+    { class: "card form narrow", id: "reset-form", novalidate: true },
+    heading,
+    h("p", { class: "muted", t: "reset.lead" }),
+    formError(),
+    field({ name: "password", label: "field.newPassword", type: "password", autocomplete: "new-password", hint: "hint.password", required: true }),
+    field({ name: "confirm", label: "field.confirmPassword", type: "password", autocomplete: "new-password", required: true }),
+    h("button", { type: "submit", class: "btn btn-primary btn-block", t: "reset.submit" }),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    if (value(form, "password") !== value(form, "confirm")) {
+      const slot = form.querySelector('[data-field="confirm"] .field-error');
+      say(slot, "reset.mismatch");
+      const input = form.elements.namedItem("confirm");
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+      return;
+    }
+    await busy(form.querySelector("button[type=submit]"), async () => {
+      try {
+        await api("POST", "/auth/password-reset/confirm", { token, password: value(form, "password") }, { auth: false });
+      } catch (err) {
+        showError(form, err, { new: "password" });
+        if (err.code === "token_invalid" || err.code === "token_expired") {
+          form.querySelector(".form-error").append(" ", newLink());
+        }
+        return;
+      }
+      // Every session of the account has ended, this browser's too.
+      session.clear();
+      state.user = null;
+      history.replaceState(null, "", "#/reset");
+      flash("flash.passwordReset");
+      go("#/login");
+    });
+  });
+  return { title: "reset.title", node: form };
+}
+
+/**
+ * A page that posts an emailed link's token once on load and shows the
+ * outcome in a live region, with a retry button when the request failed
+ * for a passing reason (offline, our side, too many requests).
+ */
+function tokenPage({ id, title, pendingKey, noTokenKey, token, send, done, failed }) {
+  const result = h("div", { class: "token-result", id: `${id}-result`, role: "status", "aria-live": "polite", "data-state": "pending" });
+  const show = (phase, ...children) => {
+    result.dataset.state = phase;
+    result.replaceChildren(...children);
+  };
+  async function run() {
+    show("pending", h("p", { class: "muted", t: pendingKey }));
+    let reply;
+    try {
+      reply = await send();
+    } catch (err) {
+      const msg = h("p", { class: "inline-error" });
+      errorText(msg, err);
+      if (retryable(err)) {
+        const retry = button("common.retry", { class: "btn", id: `${id}-retry` });
+        retry.addEventListener("click", () => busy(retry, run));
+        show("retry", msg, h("div", { class: "result-actions" }, retry));
+      } else {
+        show("error", msg, ...(await failed(err)));
+      }
+      return;
+    }
+    show("ok", ...(await done(reply)));
+  }
+  const node = h(
+    "section",
+    { class: "card narrow center", id },
+    h("h1", { class: "page-title", t: title, tabindex: "-1" }),
+    result,
+  );
+  if (token) run();
+  else show("error", h("p", { class: "inline-error", t: noTokenKey }), ...failed(null));
+  return { title, node };
+}
+
+function viewVerify(params) {
+  const token = params.get("token") || "";
+  const actions = (...children) => h("div", { class: "result-actions" }, children);
+  return tokenPage({
+    id: "verify",
+    title: "verify.title",
+    pendingKey: "verify.pending",
+    noTokenKey: "verify.noToken",
+    token,
+    // No token sent: the link may be for another account than this browser's.
+    send: () => api("POST", "/auth/verify-email", { token }, { auth: false }),
+    async done(reply) {
+      if (session.token) {
+        try {
+          await loadUser({ quiet: true });
+        } catch {
+          // The cached user stays as it was.
+        }
+        renderNav(null);
+        renderNotices();
+      }
+      const email = reply && reply.user && reply.user.email;
+      return [
+        h("p", { class: "result-title result-ok", t: "verify.ok" }),
+        email ? h("p", { t: "verify.address", vars: { email } }) : null,
+        reply && reply.trial_granted ? h("p", { class: "refunded", id: "trial-granted", t: "verify.trial" }) : null,
+        actions(
+          session.token
+            ? h("a", { class: "btn btn-primary", href: "#/new", t: "nav.new" })
+            : h("a", { class: "btn btn-primary", href: "#/login", t: "nav.login" }),
+        ),
+      ];
+    },
+    failed(err) {
+      if (!session.token) return [actions(h("a", { class: "btn btn-primary", href: "#/login", t: "verify.loginForLink" }))];
+      const user = state.user || {};
+      if (user.email_verified === false) {
+        const status = h("p", { class: "notice-status", role: "status", "aria-live": "polite" });
+        const resend = button("verify.sendNew", { class: "btn btn-primary", id: "resend-verification" });
+        resend.addEventListener("click", () => resendVerification(resend, status));
+        return [actions(resend), status];
+      }
+      if (user.pending_email) return [actions(h("a", { class: "btn btn-primary", href: "#/account", t: "verify.changeAgain" }))];
+      return [
+        err && err.code === "token_invalid" ? h("p", { t: "err.already_verified" }) : null,
+        actions(h("a", { class: "btn btn-primary", href: "#/new", t: "nav.new" })),
+      ];
+    },
+  });
+}
+
+function viewUnsubscribe(params) {
+  const token = params.get("token") || "";
+  const accountLink = () => h("div", { class: "result-actions" }, h("a", { class: "btn btn-primary", href: "#/account", t: "unsub.account" }));
+  return tokenPage({
+    id: "unsubscribe",
+    title: "unsub.title",
+    pendingKey: "unsub.pending",
+    noTokenKey: "unsub.noToken",
+    token,
+    send: () => api("POST", "/email/unsubscribe", { token }, { auth: false }),
+    done(reply) {
+      if (state.user && reply && reply.kind === "job_notices") state.user.notify_jobs = false;
+      return [h("p", { class: "result-title result-ok", t: "unsub.done" }), h("p", { t: "unsub.turnBack" }), accountLink()];
+    },
+    failed: () => [h("p", { t: "unsub.manage" }), accountLink()],
+  });
 }
 
 function viewBye() {
@@ -513,7 +919,10 @@ function viewNew() {
         uploadBox.hidden = true;
         showError(form, err, { content_type: "photo", size_bytes: "photo", upload_id: "photo" });
         if (err.code === "insufficient_credits") {
-          form.querySelector(".form-error").append(" ", h("a", { href: "#/credits", t: "new.buyCredits" }));
+          const slot = form.querySelector(".form-error");
+          // The free credit comes with a confirmed address.
+          if (state.user && state.user.email_verified === false) slot.append(" ", h("span", { t: "verify.notice" }));
+          slot.append(" ", h("a", { href: "#/credits", t: "new.buyCredits" }));
         }
       }
     });
@@ -925,11 +1334,11 @@ function viewAccount() {
     { class: "card form", id: "profile-form", novalidate: true },
     h("h2", { t: "account.profile" }),
     formError(),
-    h("p", { class: "muted" }, h("span", { t: "field.email" }), ": ", h("strong", { id: "account-email" }, user.email || "")),
     field({ name: "name", label: "field.name", value: user.name || "", autocomplete: "name", id: "f-account-name" }),
     field({ name: "language", label: "field.language", control: langSelect, id: "f-account-language" }),
     checkbox({ name: "marketing_opt_in", label: "account.marketing", checked: !!user.marketing_opt_in }),
     checkbox({ name: "training_opt_out", label: "account.training", checked: !!user.training_opt_out, hint: "account.trainingHint" }),
+    checkbox({ name: "notify_jobs", id: "notify-jobs", label: "account.notifyJobs", checked: user.notify_jobs !== false }),
     h("div", { class: "form-actions" }, profileSaved, h("button", { type: "submit", class: "btn btn-primary", t: "common.save" })),
   );
   profile.addEventListener("submit", async (e) => {
@@ -943,6 +1352,7 @@ function viewAccount() {
           language: value(profile, "language"),
           marketing_opt_in: value(profile, "marketing_opt_in"),
           training_opt_out: value(profile, "training_opt_out"),
+          notify_jobs: value(profile, "notify_jobs"),
         });
         if (state.user.language !== getLang()) setLang(state.user.language);
         setT(profileSaved, "common.saved");
@@ -951,6 +1361,63 @@ function viewAccount() {
       }
     });
   });
+
+  // The address, whether it is confirmed, a change waiting for confirmation.
+  const emailBadge = h("span", { id: "email-status" });
+  const resendStatus = h("p", { class: "notice-status", id: "resend-status", role: "status", "aria-live": "polite" });
+  const resendBtn = button("verify.resend", { class: "btn btn-small", id: "resend-verification" });
+  const pending = h("p", { class: "muted", id: "pending-email", hidden: true });
+  function showEmailState(u) {
+    const known = typeof u.email_verified === "boolean";
+    emailBadge.replaceChildren(
+      known
+        ? h("span", { class: `badge ${u.email_verified ? "badge-succeeded" : "badge-cancelled"}`, t: u.email_verified ? "account.verified" : "account.notVerified" })
+        : "",
+    );
+    emailBadge.dataset.verified = known ? String(u.email_verified) : "";
+    resendBtn.hidden = !known || u.email_verified;
+    if (u.pending_email) say(pending, "account.pendingEmail", { email: u.pending_email });
+    else pending.hidden = true;
+  }
+  resendBtn.addEventListener("click", () =>
+    resendVerification(resendBtn, resendStatus, () => showEmailState({ ...(state.user || user), email_verified: true })),
+  );
+  showEmailState(user);
+
+  const emailSaved = saved("email-saved");
+  const emailForm = h(
+    "form",
+    { class: "form", id: "email-form", novalidate: true },
+    formError(),
+    field({ name: "email", label: "field.newEmail", type: "email", autocomplete: "email", hint: "account.emailHint", id: "f-new-email" }),
+    field({ name: "password", label: "field.currentPassword", type: "password", autocomplete: "current-password", id: "f-email-password" }),
+    h("div", { class: "form-actions" }, emailSaved, h("button", { type: "submit", class: "btn btn-primary", t: "account.changeEmail" })),
+  );
+  emailForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(emailForm);
+    emailSaved.textContent = "";
+    await busy(emailForm.querySelector("button[type=submit]"), async () => {
+      try {
+        const r = await api("POST", "/me/email", { email: value(emailForm, "email").trim(), password: value(emailForm, "password") });
+        if (state.user) state.user.pending_email = r.pending_email;
+        showEmailState({ ...(state.user || user), pending_email: r.pending_email });
+        emailForm.reset();
+        say(emailSaved, "account.emailPending", { email: r.pending_email });
+      } catch (err) {
+        showError(emailForm, err, { current: "password", new_email: "email" });
+      }
+    });
+  });
+  const email = h(
+    "section",
+    { class: "card", id: "email-card" },
+    h("h2", { t: "account.email" }),
+    h("p", { class: "email-line" }, h("strong", { id: "account-email" }, user.email || ""), emailBadge, resendBtn),
+    resendStatus,
+    pending,
+    emailForm,
+  );
 
   const passwordSaved = saved("password-saved");
   const password = h(
@@ -1047,16 +1514,22 @@ function viewAccount() {
 
   return {
     title: "account.title",
-    node: h("section", { class: "page account" }, pageHead("account.title"), h("div", { class: "account-grid" }, profile, password, data, del)),
+    node: h("section", { class: "page account" }, pageHead("account.title"), h("div", { class: "account-grid" }, profile, email, password, data, del)),
   };
 }
 
 // ---------------------------------------------------------------- router
 
+// [path, view, name, needsAuth]: true = signed in only, false = signed out
+// only, null = either (links from emails open in whichever browser).
 const ROUTES = [
   [/^\/signup$/, viewSignup, "signup", false],
   [/^\/login$/, viewLogin, "login", false],
-  [/^\/bye$/, viewBye, "bye", false],
+  [/^\/forgot$/, viewForgot, "forgot", null],
+  [/^\/reset$/, viewReset, "reset", null],
+  [/^\/verify$/, viewVerify, "verify", null],
+  [/^\/unsubscribe$/, viewUnsubscribe, "unsubscribe", null],
+  [/^\/bye$/, viewBye, "bye", null],
   [/^\/new$/, viewNew, "new", true],
   [/^\/videos$/, viewVideos, "videos", true],
   [/^\/videos\/([\w-]+)$/, viewJob, "videos", true],
@@ -1064,8 +1537,26 @@ const ROUTES = [
   [/^\/account$/, viewAccount, "account", true],
 ];
 
+/**
+ * The hash as a path and its query: `#/verify?token=…`. Only the path is
+ * percent-decoded here; URLSearchParams decodes the query itself (so a `%26`
+ * or `+` in a token survives).
+ */
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "");
+  const q = raw.indexOf("?");
+  const pathPart = q < 0 ? raw : raw.slice(0, q);
+  let path;
+  try {
+    path = decodeURIComponent(pathPart);
+  } catch {
+    path = pathPart;
+  }
+  return { path: path || "/", params: new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)) };
+}
+
 async function route() {
-  const path = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
+  const { path, params } = parseHash();
   if (state.view && state.view.leave) state.view.leave();
   if (Date.now() - (state.flashAt || 0) > 1500) flashBox.replaceChildren();
   state.view = null;
@@ -1085,25 +1576,28 @@ async function route() {
     go("#/login");
     return;
   }
-  if (!match.needsAuth && session.token && match.name !== "bye") {
+  if (match.needsAuth === false && session.token) {
     go("#/new");
     return;
   }
-  if (match.needsAuth && !state.user) {
+  if (session.token && !state.user) {
     try {
-      await loadUser();
+      // Pages open to everyone just drop a dead session.
+      await loadUser({ quiet: match.needsAuth !== true });
     } catch {
       // Offline or the API is down: the page shows its own errors.
     }
-    if (!session.token) return;
+    if (match.needsAuth && !session.token) return;
   }
+  state.page = { name: match.name, needsAuth: match.needsAuth };
   renderNav(match.name);
-  const view = match.view(...match.args);
+  const view = match.view(...match.args, params);
   state.view = view;
   state.titleKey = view.title;
   document.title = `${t(view.title)} · Glimvid`;
   main.replaceChildren(view.node);
   main.dataset.page = match.name;
+  renderNotices();
   const heading = main.querySelector(".page-title");
   // Move focus to the new page's heading so screen readers announce it
   // (not on first load, where the browser's own focus is right).

@@ -8,7 +8,8 @@ const PROPS = new Set(["value", "checked", "disabled", "hidden", "textContent", 
  * h("button", {class: "btn", t: "key", on: {click}}, ...children)
  * - t / vars: translated text content (key + interpolation values)
  * - tattr: {attribute: key} translated attributes (placeholder, aria-label...)
- * - fmt: {kind: "date" | "money" | "number", value, currency}: locale-formatted text
+ * - fmt: {kind: "date" | "day" | "money" | "number", value, currency}: locale-formatted text
+ *   (a spec can also be a value in `vars`)
  */
 export function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);
@@ -71,8 +72,7 @@ export function field({ name, label, type = "text", hint, control, ...attrs }) {
 }
 
 /** A checkbox with its label beside it. */
-export function checkbox({ name, label, checked = false, vars, hint }) {
-  const id = `f-${name}`;
+export function checkbox({ name, label, checked = false, vars, hint, id = `f-${name}` }) {
   const errorId = `${id}-error`;
   const hintId = hint ? `${id}-hint` : null;
   return h(

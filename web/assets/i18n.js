@@ -21,6 +21,7 @@ const en = {
   "common.loadMore": "Load more",
   "common.save": "Save",
   "common.saved": "Saved.",
+  "common.retry": "Try again",
 
   "hero.title": "Your product photo, now a video that sells.",
   "hero.text": "Upload one photo, say what makes it special, and Glimvid writes the script, polishes the picture and makes a short video for your shop.",
@@ -37,6 +38,43 @@ const en = {
   "login.title": "Welcome back",
   "login.submit": "Log in",
   "login.noAccount": "New to Glimvid?",
+  "login.forgot": "Forgot password?",
+  "forgot.title": "Reset your password",
+  "forgot.lead": "Enter the email you signed up with and we'll send you a link to choose a new password.",
+  "forgot.submit": "Send link",
+  "forgot.sent": "If an account exists for that address, we've sent a link. It's valid for 30 minutes.",
+  "forgot.back": "Back to log in",
+  "reset.title": "Choose a new password",
+  "reset.lead": "Afterwards you'll be signed out everywhere, and you can log in with the new password.",
+  "reset.submit": "Save new password",
+  "reset.mismatch": "The two passwords don't match.",
+  "reset.noToken": "This link is incomplete. Open the whole link from the email, or ask for a new one.",
+  "reset.newLink": "Ask for a new link",
+  "verify.title": "Confirm your email",
+  "verify.pending": "Confirming your email address…",
+  "verify.ok": "Email verified",
+  "verify.address": "{email} is confirmed.",
+  "verify.trial": "Your free video credit is ready.",
+  "verify.noToken": "This link is incomplete. Open the whole link from the email.",
+  "verify.notice": "Confirm your email address to get your free video. Check your inbox.",
+  "verify.noticeNew": "We've sent a link to {email}. Your free video credit arrives as soon as you confirm your address.",
+  "verify.noticeLabel": "Email confirmation",
+  "verify.resend": "Resend",
+  "verify.sendNew": "Send a new link",
+  "verify.sent": "We've sent a new link to {email}.",
+  "verify.loginForLink": "Log in to get a new link",
+  "verify.changeAgain": "Change your email again",
+  "unsub.title": "Video emails",
+  "unsub.pending": "Updating your email settings…",
+  "unsub.done": "You won't get video emails any more.",
+  "unsub.turnBack": "You can turn them back on in your account.",
+  "unsub.manage": "You can choose which emails you get in your account.",
+  "unsub.noToken": "This link is incomplete. Open the whole link from the email.",
+  "unsub.account": "Go to your account",
+  "policy.label": "Privacy policy update",
+  "policy.upcoming": "Our privacy policy changes on {date}.",
+  "policy.current": "Our privacy policy changed on {date}.",
+  "policy.ack": "OK, got it",
   "bye.title": "Your account is being deleted",
   "bye.text": "Your account, photos and videos are being removed. Thank you for trying Glimvid.",
 
@@ -45,6 +83,8 @@ const en = {
   "field.password": "Password",
   "field.currentPassword": "Current password",
   "field.newPassword": "New password",
+  "field.confirmPassword": "Repeat the new password",
+  "field.newEmail": "New email address",
   "field.title": "Product name",
   "field.description": "What makes it special?",
   "field.aspect": "Shape",
@@ -166,6 +206,14 @@ const en = {
   "account.marketing": "Send me occasional tips and offers by email",
   "account.training": "Don't use my photos to improve Glimvid's models",
   "account.trainingHint": "Your photos are only ever sent to our AI providers to make your videos.",
+  "account.notifyJobs": "Email me when a video is ready or fails",
+  "account.email": "Email address",
+  "account.verified": "Verified",
+  "account.notVerified": "Not verified",
+  "account.pendingEmail": "Waiting for confirmation of {email}.",
+  "account.emailHint": "We'll send a link to the new address. The change takes effect once you confirm it.",
+  "account.changeEmail": "Change email",
+  "account.emailPending": "Check {email} to confirm the change.",
   "account.password": "Password",
   "account.changePassword": "Change password",
   "account.passwordChanged": "Password changed. Other devices were signed out.",
@@ -185,10 +233,11 @@ const en = {
   "privacy.public": "Videos can be watched by anyone with their unguessable link; delete any of them at any time.",
   "privacy.storage": "Your login and language are kept in this browser's local storage; no tracking cookies.",
 
-  "flash.welcome": "Welcome to Glimvid! Your first 5-second video is free.",
+  "flash.welcome": "Welcome to Glimvid! Confirm your email address to get your free 5-second video.",
   "flash.loggedOut": "You have logged out.",
   "flash.sessionEnded": "Your session ended. Please log in again.",
   "flash.videoDeleted": "Video deleted.",
+  "flash.passwordReset": "Your password was changed. Please log in with the new one.",
 
   "err.generic": "Something went wrong. Please try again.",
   "err.network": "Can't reach Glimvid. Check your connection and try again.",
@@ -205,6 +254,12 @@ const en = {
   "err.http_404": "This isn't available yet.",
   "err.upload_not_ready": "The photo is not ready yet. Please upload it again.",
   "err.not_cancellable": "This video can no longer be cancelled.",
+  "err.token_invalid": "This link isn't valid. It may have been used already.",
+  "err.token_expired": "This link has expired.",
+  "err.too_soon": "We've just sent a link. Please wait a minute before asking for another.",
+  "err.already_verified": "Your email address is already confirmed.",
+  "err.same_email": "That's already your email address.",
+  "err.unknown_version": "This policy version is no longer current. Please reload the page.",
 };
 
 const zh = {
@@ -225,6 +280,7 @@ const zh = {
   "common.loadMore": "加载更多",
   "common.save": "保存",
   "common.saved": "已保存。",
+  "common.retry": "重试",
 
   "hero.title": "一张商品照片，变成会卖货的视频。",
   "hero.text": "上传一张照片，说说它的亮点，Glimvid 会写好脚本、美化图片，为你的店铺做出一段短视频。",
@@ -241,6 +297,43 @@ const zh = {
   "login.title": "欢迎回来",
   "login.submit": "登录",
   "login.noAccount": "第一次使用 Glimvid？",
+  "login.forgot": "忘记密码？",
+  "forgot.title": "重置密码",
+  "forgot.lead": "输入注册时使用的邮箱，我们会给你发送一个设置新密码的链接。",
+  "forgot.submit": "发送链接",
+  "forgot.sent": "如果这个邮箱注册过账户，我们已经发送了链接，30 分钟内有效。",
+  "forgot.back": "返回登录",
+  "reset.title": "设置新密码",
+  "reset.lead": "完成后，所有设备都会退出登录，你可以用新密码重新登录。",
+  "reset.submit": "保存新密码",
+  "reset.mismatch": "两次输入的密码不一致。",
+  "reset.noToken": "这个链接不完整。请打开邮件中的完整链接，或重新申请一个。",
+  "reset.newLink": "重新申请链接",
+  "verify.title": "确认邮箱",
+  "verify.pending": "正在确认你的邮箱……",
+  "verify.ok": "邮箱已验证",
+  "verify.address": "{email} 已确认。",
+  "verify.trial": "你的免费视频点数已到账。",
+  "verify.noToken": "这个链接不完整，请打开邮件中的完整链接。",
+  "verify.notice": "确认邮箱即可获得免费视频。请查看你的收件箱。",
+  "verify.noticeNew": "我们已向 {email} 发送了确认链接。确认邮箱后，免费视频点数就会到账。",
+  "verify.noticeLabel": "邮箱确认",
+  "verify.resend": "重新发送",
+  "verify.sendNew": "发送新链接",
+  "verify.sent": "我们已向 {email} 发送了新链接。",
+  "verify.loginForLink": "登录以获取新链接",
+  "verify.changeAgain": "重新修改邮箱",
+  "unsub.title": "视频邮件",
+  "unsub.pending": "正在更新你的邮件设置……",
+  "unsub.done": "你不会再收到视频邮件了。",
+  "unsub.turnBack": "你可以在账户页面重新开启。",
+  "unsub.manage": "你可以在账户页面选择接收哪些邮件。",
+  "unsub.noToken": "这个链接不完整，请打开邮件中的完整链接。",
+  "unsub.account": "前往账户",
+  "policy.label": "隐私政策更新",
+  "policy.upcoming": "我们的隐私政策将于 {date} 更新。",
+  "policy.current": "我们的隐私政策已于 {date} 更新。",
+  "policy.ack": "好的，知道了",
   "bye.title": "正在删除你的账户",
   "bye.text": "你的账户、照片和视频正在被删除。感谢你试用 Glimvid。",
 
@@ -249,6 +342,8 @@ const zh = {
   "field.password": "密码",
   "field.currentPassword": "当前密码",
   "field.newPassword": "新密码",
+  "field.confirmPassword": "再次输入新密码",
+  "field.newEmail": "新邮箱地址",
   "field.title": "商品名称",
   "field.description": "它有什么特别之处？",
   "field.aspect": "画面比例",
@@ -370,6 +465,14 @@ const zh = {
   "account.marketing": "偶尔通过邮件给我发送使用技巧和优惠",
   "account.training": "不要用我的照片改进 Glimvid 的模型",
   "account.trainingHint": "你的照片只会为制作视频而发送给我们的 AI 服务商。",
+  "account.notifyJobs": "视频做好或失败时发邮件通知我",
+  "account.email": "邮箱地址",
+  "account.verified": "已验证",
+  "account.notVerified": "未验证",
+  "account.pendingEmail": "等待确认 {email}。",
+  "account.emailHint": "我们会向新邮箱发送确认链接，确认后修改才会生效。",
+  "account.changeEmail": "修改邮箱",
+  "account.emailPending": "请查收 {email} 的邮件以确认修改。",
   "account.password": "密码",
   "account.changePassword": "修改密码",
   "account.passwordChanged": "密码已修改，其他设备已退出登录。",
@@ -389,10 +492,11 @@ const zh = {
   "privacy.public": "拿到不可猜测链接的人可以观看视频；你可以随时删除任何一个。",
   "privacy.storage": "登录状态和语言保存在本浏览器的本地存储中；没有跟踪 Cookie。",
 
-  "flash.welcome": "欢迎来到 Glimvid！第一段 5 秒视频免费。",
+  "flash.welcome": "欢迎来到 Glimvid！确认邮箱后即可免费制作第一段 5 秒视频。",
   "flash.loggedOut": "你已退出登录。",
   "flash.sessionEnded": "登录已过期，请重新登录。",
   "flash.videoDeleted": "视频已删除。",
+  "flash.passwordReset": "密码已修改，请用新密码登录。",
 
   "err.generic": "出了点问题，请重试。",
   "err.network": "无法连接 Glimvid，请检查网络后重试。",
@@ -427,6 +531,12 @@ const zh = {
   "err.invalid_field.size_bytes": "照片不能超过 10 MB。",
   "err.malformed_json": "请求格式有误，请刷新页面后重试。",
   "err.password_changed": "密码已修改，请重新登录。",
+  "err.token_invalid": "这个链接无效，可能已经用过了。",
+  "err.token_expired": "这个链接已过期。",
+  "err.too_soon": "刚刚已发送过链接，请等一分钟后再申请。",
+  "err.already_verified": "你的邮箱已经确认过了。",
+  "err.same_email": "这已经是你当前的邮箱了。",
+  "err.unknown_version": "这个政策版本已不是最新的，请刷新页面。",
 };
 
 // English falls back to the server's own wording for field problems.
@@ -455,6 +565,8 @@ export function t(key, vars, fallback) {
     s = s.replace(/\{(\w+)\}/g, (_, name) => {
       const v = vars[name];
       if (v === undefined || v === null) return "";
+      // A format spec ({kind: "day", value}) is formatted for the current language.
+      if (typeof v === "object") return format(v);
       return typeof v === "string" && DICTS.en[v] !== undefined ? t(v) : String(v);
     });
   }
@@ -466,6 +578,10 @@ function format(spec) {
   try {
     if (spec.kind === "date") {
       return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(new Date(spec.value));
+    }
+    if (spec.kind === "day") {
+      // A calendar day (e.g. when a policy takes effect): the server means the UTC date.
+      return new Intl.DateTimeFormat(locale, { dateStyle: "long", timeZone: "UTC" }).format(new Date(spec.value));
     }
     if (spec.kind === "money") {
       return new Intl.NumberFormat(locale, { style: "currency", currency: String(spec.currency).toUpperCase() }).format(spec.value / 100);

@@ -1,5 +1,11 @@
-//! Every HTTP route's function: which route is its `Handler` in the template.
+//! Every function that needs neither the media codecs nor the AI providers:
+//! each HTTP route, the mailer and the operator's policy publish. Which one
+//! a function is, is its `Handler` in the template (`_HANDLER` on Lambda).
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    glimvid::run_lambda(glimvid::http::Endpoint::from_handler()?).await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    match glimvid::config::handler()?.as_str() {
+        glimvid::notify::MAILER_HANDLER => glimvid::run_mailer().await,
+        glimvid::policy::PUBLISH_HANDLER => glimvid::run_policy_publish().await,
+        _ => glimvid::run_lambda(glimvid::http::Endpoint::from_handler()?).await,
+    }
 }

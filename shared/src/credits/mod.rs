@@ -149,10 +149,10 @@ pub async fn trial_used_from(app: &App, ip: &str) -> Result<bool> {
     Ok(out.item.is_some())
 }
 
-/// The free-trial grant and the IP's claim on it, for the registration
-/// transaction. The claim's condition makes a racing second account from
-/// the same IP lose.
-pub fn trial_items(app: &App, user_id: &str, ip: &str) -> Result<Vec<TransactWriteItem>> {
+/// The free-trial grant and each IP's claim on it (the account's sign-up
+/// IP and the one it verified from), for the verification transaction.
+/// The claims' conditions make a racing second account from either IP lose.
+pub fn trial_items(app: &App, user_id: &str, ips: &[&str]) -> Result<Vec<TransactWriteItem>> {
     let mut items = change_items(
         &app.config.credits_table,
         &Change {
@@ -163,30 +163,35 @@ pub fn trial_items(app: &App, user_id: &str, ip: &str) -> Result<Vec<TransactWri
             job_id: None,
         },
     )?;
-    let claim = Put::builder()
-        .table_name(&app.config.credits_table)
-        .item("pk", s(trial_pk(ip)))
-        .item("sk", s("TRIAL"))
-        .item("ip", s(ip))
-        .item("user_id", s(user_id))
-        .item("claimed_at", s(clock::rfc3339(clock::now())))
-        .condition_expression("attribute_not_exists(pk)");
-    items.push(
-        TransactWriteItem::builder()
-            .put(dynamo::built(claim.build())?)
-            .build(),
-    );
-    // Lets export and deletion find the claim from the user's partition.
-    let pointer = Put::builder()
-        .table_name(&app.config.credits_table)
-        .item("pk", s(user_pk(user_id)))
-        .item("sk", s(format!("TRIAL#{ip}")))
-        .item("kind", s("trial_pointer"));
-    items.push(
-        TransactWriteItem::builder()
-            .put(dynamo::built(pointer.build())?)
-            .build(),
-    );
+    let mut ips = ips.to_vec();
+    ips.sort_unstable();
+    ips.dedup();
+    for ip in ips {
+        let claim = Put::builder()
+            .table_name(&app.config.credits_table)
+            .item("pk", s(trial_pk(ip)))
+            .item("sk", s("TRIAL"))
+            .item("ip", s(ip))
+            .item("user_id", s(user_id))
+            .item("claimed_at", s(clock::rfc3339(clock::now())))
+            .condition_expression("attribute_not_exists(pk)");
+        items.push(
+            TransactWriteItem::builder()
+                .put(dynamo::built(claim.build())?)
+                .build(),
+        );
+        // Lets export and deletion find the claim from the user's partition.
+        let pointer = Put::builder()
+            .table_name(&app.config.credits_table)
+            .item("pk", s(user_pk(user_id)))
+            .item("sk", s(format!("TRIAL#{ip}")))
+            .item("kind", s("trial_pointer"));
+        items.push(
+            TransactWriteItem::builder()
+                .put(dynamo::built(pointer.build())?)
+                .build(),
+        );
+    }
     Ok(items)
 }
 

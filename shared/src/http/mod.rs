@@ -56,9 +56,17 @@ endpoints! {
     AuthRegister => "auth-register", Auth, routes::accounts::register;
     AuthLogin => "auth-login", Auth, routes::accounts::login;
     AuthLogout => "auth-logout", Auth, routes::accounts::logout;
+    AuthVerifyEmail => "auth-verify-email", Auth, routes::accounts::verify_email;
+    AuthVerifyEmailResend => "auth-verify-email-resend", Auth, routes::accounts::resend_verification;
+    AuthPasswordReset => "auth-password-reset", Auth, routes::accounts::password_reset;
+    AuthPasswordResetConfirm => "auth-password-reset-confirm", Auth, routes::accounts::password_reset_confirm;
     MeGet => "me-get", Api, routes::accounts::me;
     MeUpdate => "me-update", Api, routes::accounts::update_me;
     MePassword => "me-password", Auth, routes::accounts::change_password;
+    MeEmail => "me-email", Auth, routes::accounts::change_email;
+    MePolicyAck => "me-policy-ack", Api, routes::accounts::policy_ack;
+    PolicyGet => "policy-get", Api, routes::accounts::policy;
+    EmailUnsubscribe => "email-unsubscribe", Api, routes::accounts::unsubscribe;
     MeExport => "me-export", Api, routes::privacy::export;
     MeDelete => "me-delete", Auth, routes::privacy::delete_account;
     UploadsCreate => "uploads-create", Api, routes::uploads::create;

@@ -232,7 +232,23 @@ pub async fn end_with_refund(
             job_id: Some(&job.id),
         },
     )?);
-    dynamo::transact_if(&app.dynamo, items, "end job with refund").await
+    let ended = dynamo::transact_if(&app.dynamo, items, "end job with refund").await?;
+    // The owner cancelled (or deleted) it themselves: no mail for that.
+    if ended && status == Status::Failed {
+        ended_notice(app, job).await;
+    }
+    Ok(ended)
+}
+
+async fn ended_notice(app: &App, job: &Job) {
+    crate::mail::enqueue(
+        app,
+        &crate::mail::Notice::JobEnded {
+            user_id: job.user_id.clone(),
+            job_id: job.id.clone(),
+        },
+    )
+    .await;
 }
 
 /// Marks the job succeeded and publishes its link, once.
@@ -277,7 +293,10 @@ pub async fn finish(app: &App, job: &Job, public_id: &str) -> Result<bool> {
         .send()
         .await;
     match result {
-        Ok(_) => Ok(true),
+        Ok(_) => {
+            ended_notice(app, job).await;
+            Ok(true)
+        }
         Err(e) if dynamo::classify(&e) == WriteFailure::ConditionFailed => Ok(false),
         Err(e) => Err(dynamo::sdk_error("finish job", e)),
     }

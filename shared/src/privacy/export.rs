@@ -26,6 +26,11 @@ pub struct Export {
     pub sessions: Vec<SessionRecord>,
     pub credits: CreditsRecord,
     pub free_trial: Vec<TrialRecord>,
+    /// Policy versions the account acknowledged, and when.
+    pub policy_acknowledgements: Vec<PolicyAckRecord>,
+    /// When each IP the account signed in from within 30 days was last
+    /// seen (the IPs are kept only as salted hashes, to spot new ones).
+    pub recent_sign_ins: Vec<String>,
     pub payments: Vec<PaymentRecord>,
     pub uploads: Vec<ExportedUpload>,
     pub videos: Vec<JobView>,
@@ -38,6 +43,7 @@ pub struct Preferences {
     pub language: crate::accounts::Language,
     pub marketing_opt_in: bool,
     pub training_opt_out: bool,
+    pub notify_jobs: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -56,6 +62,12 @@ pub struct CreditsRecord {
 pub struct TrialRecord {
     pub ip: String,
     pub claimed_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PolicyAckRecord {
+    pub version: String,
+    pub acknowledged_at: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,9 +90,23 @@ pub async fn export(app: &App, principal: &Principal) -> Result<Export> {
     let mut sessions = Vec::new();
     let mut free_trial = Vec::new();
     let mut payments = Vec::new();
+    let mut policy_acknowledgements = Vec::new();
+    let mut recent_sign_ins = Vec::new();
     for (table, item) in &records {
         let pk = get_opt_s(item, "pk").unwrap_or_default();
-        if table == &app.config.accounts_table && pk.starts_with("SESSION#") {
+        let sk = get_opt_s(item, "sk").unwrap_or_default();
+        if table == &app.config.accounts_table && sk == "PROFILE" {
+            let acks = item.get("policy_acks").and_then(|v| v.as_l().ok());
+            for ack in acks.into_iter().flatten() {
+                let Ok(ack) = ack.as_m() else { continue };
+                policy_acknowledgements.push(PolicyAckRecord {
+                    version: get_opt_s(ack, "version").unwrap_or_default(),
+                    acknowledged_at: get_opt_s(ack, "at").unwrap_or_default(),
+                });
+            }
+        } else if table == &app.config.accounts_table && sk.starts_with("SIGNIN#") {
+            recent_sign_ins.extend(get_opt_s(item, "last_seen"));
+        } else if table == &app.config.accounts_table && pk.starts_with("SESSION#") {
             sessions.push(SessionRecord {
                 created_at: get_opt_s(item, "created_at").unwrap_or_default(),
                 expires_at: get_n(item, "expires_at").unwrap_or_default(),
@@ -121,6 +147,7 @@ pub async fn export(app: &App, principal: &Principal) -> Result<Export> {
             language: user.language,
             marketing_opt_in: user.marketing_opt_in,
             training_opt_out: user.training_opt_out,
+            notify_jobs: user.notify_jobs,
         },
         sessions,
         credits: CreditsRecord {
@@ -128,6 +155,8 @@ pub async fn export(app: &App, principal: &Principal) -> Result<Export> {
             ledger: credits::ledger(app, &user.id).await?,
         },
         free_trial,
+        policy_acknowledgements,
+        recent_sign_ins,
         payments,
         uploads,
         videos,

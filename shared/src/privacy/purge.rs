@@ -70,6 +70,15 @@ pub async fn request_deletion(
         .await
         .map_err(|e| dynamo::sdk_error("request deletion", e))?;
     tracing::info!(user_id = %user.id, "account deletion requested");
+    crate::mail::enqueue(
+        app,
+        &crate::mail::Notice::DeletionRequested {
+            to: user.email.clone(),
+            language: user.language.as_str().to_owned(),
+            requested_at: now,
+        },
+    )
+    .await;
     Ok(())
 }
 
