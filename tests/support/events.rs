@@ -114,10 +114,20 @@ pub async fn walk(invoker: &mut dyn Invoker, email: &str) -> Vec<(String, u16)> 
         }};
     }
 
-    http!(
+    let registered = http!(
         "auth-register",
         with_email(sample("auth-register"), OLD_PASSWORD),
         201
+    );
+    assert_eq!(registered["user"]["email_verified"], false);
+    learned
+        .0
+        .insert(TOKEN, registered["token"].as_str().expect("token").into());
+    // Sign-up mailed a link a moment ago: the next is a minute away.
+    http!(
+        "auth-verify-email-resend",
+        sample("auth-verify-email-resend"),
+        429
     );
     log_in!(OLD_PASSWORD);
     let me = http!("me-get", sample("me-get"), 200);
@@ -126,6 +136,62 @@ pub async fn walk(invoker: &mut dyn Invoker, email: &str) -> Vec<(String, u16)> 
         "REPLACE_WITH_USER_ID",
         me["id"].as_str().expect("id").into(),
     );
+    // The mailer, given a notice to send a link and one it cannot read
+    // (dropped: no retry can help).
+    let mailed = invoker
+        .invoke("mailer", learned.fill(&sample("mailer")))
+        .await;
+    assert_eq!(mailed, json!({"batchItemFailures": []}), "mailer");
+    seen.push(("mailer".into(), 200));
+    // The sample's link names nothing.
+    let unknown = http!("auth-verify-email", sample("auth-verify-email"), 400);
+    assert_eq!(unknown["error"]["code"], "token_invalid");
+    let unknown = http!(
+        "auth-password-reset-confirm",
+        sample("auth-password-reset-confirm"),
+        400
+    );
+    assert_eq!(unknown["error"]["code"], "token_invalid");
+    let unknown = http!("email-unsubscribe", sample("email-unsubscribe"), 400);
+    assert_eq!(unknown["error"]["code"], "token_invalid");
+    // The link the mailer sent: the address verified, the trial granted.
+    learned.0.insert(
+        "REPLACE_WITH_LINK_TOKEN_FROM_AN_EMAIL_0000",
+        crate::mail::wait_for_link(email, "#/verify?token=").await,
+    );
+    let verified = http!("auth-verify-email", sample("auth-verify-email"), 200);
+    assert_eq!(verified["trial_granted"], true, "{verified}");
+    let reset = http!(
+        "auth-password-reset",
+        edit_body(sample("auth-password-reset"), |b| b["email"] = json!(email)),
+        202
+    );
+    assert_eq!(reset["status"], "sent_if_registered");
+    learned
+        .0
+        .insert("REPLACE_WITH_NEW_EMAIL", format!("moved-{email}"));
+    let pending = http!("me-email", sample("me-email"), 202);
+    assert_eq!(pending["pending_email"], format!("moved-{email}"));
+
+    let version = format!("v{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    learned
+        .0
+        .insert("REPLACE_WITH_POLICY_VERSION", version.clone());
+    learned.0.insert(
+        "REPLACE_WITH_EFFECTIVE_DATE",
+        glimvid::clock::rfc3339(
+            glimvid::clock::now() + std::time::Duration::from_secs(30 * 86_400),
+        ),
+    );
+    let published = invoker
+        .invoke("policy-publish", learned.fill(&sample("policy-publish")))
+        .await;
+    assert_eq!(published["version"], version.as_str(), "{published}");
+    seen.push(("policy-publish".into(), 200));
+    let policy = http!("policy-get", sample("policy-get"), 200);
+    assert_eq!(policy["upcoming"]["version"], version.as_str(), "{policy}");
+    let acked = http!("me-policy-ack", sample("me-policy-ack"), 200);
+    assert_eq!(acked["policy_ack"], version.as_str());
     let updated = http!("me-update", sample("me-update"), 200);
     assert_eq!(updated["training_opt_out"], true);
     let credits = http!("credits-get", sample("credits-get"), 200);

@@ -465,6 +465,15 @@ pub fn with_payments(o: &mut glimvid_runner::Options) {
         .insert("PAYMENT_WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
 }
 
+/// What the sample-event walk runs with: payments on (the webhook's sample
+/// is refused for its signature), and room on the credential routes for
+/// its one client's dozen sign-ins, links and resets.
+pub fn for_the_walk(o: &mut glimvid_runner::Options) {
+    with_payments(o);
+    o.env_overrides
+        .insert("AUTH_RATE_LIMIT_PER_MINUTE".into(), "30".into());
+}
+
 /// A checkout.session.completed event for `user_id` buying `pack`.
 pub fn checkout_event(event_id: &str, user_id: &str, pack: &str) -> String {
     serde_json::json!({

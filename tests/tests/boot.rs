@@ -13,7 +13,7 @@ use std::time::Duration;
 use glimvid_tests::artifacts;
 use glimvid_tests::events::{Invoker, walk};
 use glimvid_tests::runtime_api::{Outcome, Sandbox};
-use glimvid_tests::{harness_with, unique_email, with_payments};
+use glimvid_tests::{for_the_walk, harness_with, unique_email};
 use serde_json::Value;
 
 struct Artifacts {
@@ -68,7 +68,7 @@ impl Invoker for Artifacts {
 #[tokio::test]
 async fn every_artifact_boots_and_answers_its_sample_event() {
     // Payments on, so the webhook's sample is refused for its signature.
-    harness_with(with_payments);
+    harness_with(for_the_walk);
     let mut artifacts = Artifacts {
         warm: BTreeMap::new(),
         inits: BTreeMap::new(),

@@ -231,7 +231,30 @@ async fn assert_no_cookies(c: &Client) -> Result<()> {
     Ok(())
 }
 
+/// Publishes a policy version through the operator's path (Lambda Invoke,
+/// as scripts/publish-policy does locally).
+async fn publish_policy(base: &str) -> Result<String> {
+    let version = format!("v{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let effective =
+        glimvid::clock::rfc3339(glimvid::clock::now() + Duration::from_secs(14 * 86_400));
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{base}/2015-03-31/functions/PolicyPublishFunction/invocations"
+        ))
+        .json(&json!({"version": version, "effective_at": effective,
+            "summary": {"en": "Invoices are now kept for seven years.", "zh": "发票现保存七年。"}}))
+        .send()
+        .await?;
+    ensure!(
+        !resp.headers().contains_key("x-amz-function-error"),
+        "publish refused: {}",
+        resp.text().await?
+    );
+    Ok(version)
+}
+
 async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result<()> {
+    let policy = publish_policy(base).await?;
     c.goto(&format!("{base}/")).await?;
     // Keep every resource entry of this (single-page) visit for the final check.
     js(
@@ -244,7 +267,8 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
     wait_for(c, "#signup-form").await?;
     screenshots(c, shots, "01-signup").await?;
     fill(c, "#f-name", "Mei").await?;
-    fill(c, "#f-email", &unique_email()).await?;
+    let email = unique_email();
+    fill(c, "#f-email", &email).await?;
     fill(c, "#f-password", PASSWORD).await?;
     click(c, "#signup-submit").await?;
     let age_error = text_of(c, "[data-field=confirm_age_16] .field-error").await?;
@@ -267,6 +291,50 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
         "no token in localStorage: {token}"
     );
     assert_no_cookies(c).await?;
+
+    // ---- the policy banner, until acknowledged
+    let banner = wait_for(c, "#policy-banner").await?;
+    ensure!(
+        banner.attr("data-version").await?.as_deref() == Some(policy.as_str()),
+        "the banner shows another version"
+    );
+    ensure!(
+        banner.text().await?.contains("seven years"),
+        "the banner has no summary"
+    );
+    click(c, "#policy-ack").await?;
+    wait_js(
+        c,
+        "the banner to go",
+        "return !document.getElementById('policy-banner')",
+        Duration::from_secs(10),
+    )
+    .await?;
+
+    // ---- verify the address from the mailed link: the free credit arrives
+    wait_for(c, "#verify-notice").await?;
+    screenshots(c, shots, "01b-unverified").await?;
+    let link = glimvid_tests::mail::wait_for_link(&email, "#/verify?token=").await;
+    c.goto(&format!("{base}/#/verify?token={link}")).await?;
+    wait_js(
+        c,
+        "the address to be verified",
+        "const r = document.getElementById('verify-result'); return !!r && r.dataset.state === 'ok'",
+        Duration::from_secs(15),
+    )
+    .await?;
+    screenshots(c, shots, "01c-verified").await?;
+    c.goto(&format!("{base}/#/new")).await?;
+    wait_for(c, "#new-form").await?;
+    ensure!(
+        js(
+            c,
+            "return !document.getElementById('verify-notice') && !document.getElementById('policy-banner')"
+        )
+        .await?
+            == json!(true),
+        "the verify notice or the policy banner came back"
+    );
 
     // ---- new video: a real JPEG through the file input, straight to storage
     let input = c.find(Locator::Css("#f-photo")).await?;
@@ -496,8 +564,41 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
         "export message"
     );
 
+    // ---- forgot the password: the mailed link sets a new one, and every
+    // session (this browser's too) ends
+    const NEW_PASSWORD: &str = "a fresh passphrase for Mei";
+    c.goto(&format!("{base}/#/forgot")).await?;
+    wait_for(c, "#forgot-form").await?;
+    fill(c, "#forgot-form #f-email", &email).await?;
+    click(c, "#forgot-form button[type=submit]").await?;
+    wait_for(c, "#forgot-result:not([hidden])").await?;
+    screenshots(c, shots, "08b-forgot-zh").await?;
+    let link = glimvid_tests::mail::wait_for_link(&email, "#/reset?token=").await;
+    c.goto(&format!("{base}/#/reset?token={link}")).await?;
+    wait_for(c, "#reset-form").await?;
+    fill(c, "#reset-form #f-password", NEW_PASSWORD).await?;
+    fill(c, "#reset-form #f-confirm", NEW_PASSWORD).await?;
+    click(c, "#reset-form button[type=submit]").await?;
+    wait_for(c, "#login-form").await?;
+    ensure!(
+        js(c, "return localStorage.getItem('glimvid.token')").await? == Value::Null,
+        "the reset left this browser signed in"
+    );
+    fill(c, "#login-form #f-email", &email).await?;
+    fill(c, "#login-form #f-password", NEW_PASSWORD).await?;
+    click(c, "#login-form button[type=submit]").await?;
+    wait_js(
+        c,
+        "signing in with the new password",
+        "return !!localStorage.getItem('glimvid.token') && !document.getElementById('login-form')",
+        Duration::from_secs(15),
+    )
+    .await?;
+    c.goto(&format!("{base}/#/account")).await?;
+    wait_for(c, "#delete-form").await?;
+
     // ---- delete the account, after confirming
-    fill(c, "#f-delete-password", PASSWORD).await?;
+    fill(c, "#f-delete-password", NEW_PASSWORD).await?;
     click(c, "label[for=f-confirm_delete]").await?;
     click(c, "#delete-account").await?;
     wait_for(c, "#bye").await?;

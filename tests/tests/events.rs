@@ -10,7 +10,7 @@ use glimvid::http::{Endpoint, serve};
 use glimvid::pipeline::Worker;
 use glimvid_tests::artifacts::function_of;
 use glimvid_tests::events::{Invoker, sample, walk};
-use glimvid_tests::{function_app, harness, harness_with, unique_email, with_payments};
+use glimvid_tests::{for_the_walk, function_app, harness, harness_with, unique_email};
 use serde_json::{Value, json};
 
 struct InProcess;
@@ -34,6 +34,16 @@ impl Invoker for InProcess {
                     .unwrap_or_else(|e| panic!("{handler}: not an SQS event: {e}"));
                 serde_json::to_value(glimvid::pipeline::handle_batch(&app, worker, event).await)
                     .expect("a batch response")
+            } else if handler == glimvid::notify::MAILER_HANDLER {
+                let event = serde_json::from_value(event)
+                    .unwrap_or_else(|e| panic!("{handler}: not an SQS event: {e}"));
+                serde_json::to_value(glimvid::notify::handle_batch(&app, event).await)
+                    .expect("a batch response")
+            } else if handler == glimvid::policy::PUBLISH_HANDLER {
+                let version = glimvid::policy::publish_event(&app, event)
+                    .await
+                    .unwrap_or_else(|e| panic!("{handler}: {e}"));
+                serde_json::to_value(version).expect("a version")
             } else {
                 assert_eq!(handler, glimvid_runner::SWEEPER_HANDLER);
                 serde_json::to_value(glimvid::sweeper::run(&app).await.expect("sweeper run"))
@@ -49,8 +59,7 @@ impl Invoker for InProcess {
 
 #[tokio::test]
 async fn every_sample_event_drives_its_entry_point() {
-    // Payments on, so the webhook's sample is refused for its signature.
-    harness_with(with_payments);
+    harness_with(for_the_walk);
     let seen = walk(&mut InProcess, &unique_email()).await;
     let mut binaries: Vec<&str> = seen.iter().map(|(b, _)| b.as_str()).collect();
     binaries.sort_unstable();
@@ -68,7 +77,7 @@ async fn every_sample_event_drives_its_entry_point() {
 /// As committed, a sample's token is a placeholder, not a session.
 #[tokio::test]
 async fn the_samples_as_committed_are_refused_cleanly() {
-    harness_with(with_payments);
+    harness_with(for_the_walk);
     for f in harness().functions.values() {
         let event = sample(&f.spec.handler);
         if event["headers"]["authorization"].is_null() {
