@@ -527,8 +527,8 @@ mod tests {
         }
         assert_eq!(
             checked,
-            26 + 1 + 1,
-            "26 functions, the state machine, the API stage"
+            36 + 1 + 1,
+            "36 functions, the state machine, the API stage"
         );
     }
 
@@ -540,7 +540,7 @@ mod tests {
         let resources = t.0["Resources"].as_object().unwrap();
         let of_type = |kind: &'static str| resources.iter().filter(move |(_, r)| r["Type"] == kind);
         let mappings: Vec<_> = of_type("AWS::Lambda::EventSourceMapping").collect();
-        assert_eq!(mappings.len(), 4);
+        assert_eq!(mappings.len(), 5, "four stages and the mailer");
         for (id, m) in mappings {
             let cap = m
                 .pointer("/Properties/ScalingConfig/MaximumConcurrency")
@@ -588,7 +588,7 @@ mod tests {
             .filter(|(_, r)| r.pointer("/Properties/RedrivePolicy").is_some())
             .map(|(id, _)| id)
             .collect();
-        assert_eq!(queues_with_dlq.len(), 4);
+        assert_eq!(queues_with_dlq.len(), 5);
         for queue in queues_with_dlq {
             let dlq = resources[queue]
                 .pointer("/Properties/RedrivePolicy/deadLetterTargetArn/Fn::GetAtt/0")

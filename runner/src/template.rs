@@ -663,7 +663,7 @@ mod tests {
             .into_iter()
             .map(|q| q.logical_id)
             .collect();
-        assert_eq!(queues.len(), 8);
+        assert_eq!(queues.len(), 10);
         for stage in ["Script", "Enhance", "Video", "Finalize"] {
             let at = |id: String| queues.iter().position(|q| *q == id).unwrap();
             assert!(

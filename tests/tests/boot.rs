@@ -67,13 +67,25 @@ impl Invoker for Artifacts {
 
 #[tokio::test]
 async fn every_artifact_boots_and_answers_its_sample_event() {
-    // Payments on, so the webhook's sample is refused for its signature.
     harness_with(for_the_walk);
     let mut artifacts = Artifacts {
         warm: BTreeMap::new(),
         inits: BTreeMap::new(),
     };
-    walk(&mut artifacts, &unique_email()).await;
+    let email = unique_email();
+    walk(&mut artifacts, &email).await;
+    // What no log line may carry: the walk's addresses, its passwords and
+    // the link tokens mailed to it.
+    let mut secrets = vec![
+        email.clone(),
+        format!("moved-{email}"),
+        "correct horse battery".to_owned(),
+        "a new horse battery staple".to_owned(),
+    ];
+    for mail in glimvid_tests::mail::to(&email).await {
+        secrets.extend(mail.token_after("?token="));
+    }
+    assert!(secrets.len() > 4, "the walk was mailed no link");
 
     let booted: Vec<String> = artifacts.warm.keys().cloned().collect();
     assert_eq!(
@@ -111,6 +123,12 @@ async fn every_artifact_boots_and_answers_its_sample_event() {
                 serde_json::from_str::<Value>(line).is_ok(),
                 "{handler} logged a line that is not JSON: {line}"
             );
+            for secret in &secrets {
+                assert!(
+                    !line.contains(secret.as_str()),
+                    "{handler} logged an address, password or link token: {line}"
+                );
+            }
         }
         sandbox.stop().await;
     }

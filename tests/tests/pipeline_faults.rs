@@ -1,5 +1,6 @@
 //! A stage that fails permanently ends the job `failed` with the stage and
-//! a reason, and returns the credits exactly once.
+//! a reason, returns the credits exactly once, and mails the owner once
+//! (every delivery is handed over twice) with the reason and the refund.
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ fn failing_video_stage(o: &mut glimvid_runner::Options) {
 #[tokio::test]
 async fn a_failed_stage_fails_the_job_and_refunds_once() {
     harness_with(failing_video_stage);
-    let (me, _) = Api::new().signed_up().await;
+    let (me, email) = Api::new().signed_up().await;
     let user = me.get("/me").await.body["id"].as_str().unwrap().to_owned();
     let created = me
         .post("/videos", json!({"title": "Kettle", "description": "A steel kettle.", "language": "en", "aspect_ratio": "16:9", "duration_s": 5}))
@@ -52,4 +53,16 @@ async fn a_failed_stage_fails_the_job_and_refunds_once() {
     );
     assert_eq!(glimvid::credits::balance(&app, &user).await.unwrap(), 1);
     assert_eq!(entries.iter().map(|e| e.amount).sum::<i64>(), 1);
+
+    let mail = glimvid_tests::mail::wait_for(&email, "could not be made").await;
+    let reason = job.body["error"]["message"].as_str().unwrap();
+    assert!(mail.text.contains(reason), "{}", mail.text);
+    assert!(mail.text.contains("1 credit went back"), "{}", mail.text);
+    glimvid_tests::mail::settle().await;
+    let sent = glimvid_tests::mail::to(&email)
+        .await
+        .into_iter()
+        .filter(|m| m.subject.contains("could not be made"))
+        .count();
+    assert_eq!(sent, 1, "one mail per failed job");
 }

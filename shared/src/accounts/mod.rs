@@ -243,7 +243,12 @@ pub async fn register(app: &App, input: RegisterInput, ip: &str) -> Result<Issue
         pending_email: None,
         notify_jobs: true,
         trial_claimed: false,
-        policy_ack: None,
+        // Signing up accepts the policy in effect; only a later version
+        // needs acknowledging.
+        policy_ack: crate::policy::versions(app)
+            .await?
+            .current
+            .map(|v| v.version),
         verification_sent_at: Some(clock::epoch_seconds(now)),
         signup_ip: Some(ip.to_owned()),
     };

@@ -71,6 +71,9 @@ fn user_item(user: &User) -> Item {
     if let Some(ip) = &user.signup_ip {
         item.insert("signup_ip".into(), s(ip));
     }
+    if let Some(version) = &user.policy_ack {
+        item.insert("policy_ack".into(), s(version));
+    }
     item
 }
 
@@ -149,6 +152,28 @@ fn session_item(session: &NewSession) -> Item {
             s(format!("SESSION#{}", session.created_at)),
         ),
     ])
+}
+
+/// The profile an `ALL_NEW` update returned; its failed `attribute_exists`
+/// condition means the account is gone.
+fn updated_user(
+    result: std::result::Result<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            aws_sdk_dynamodb::config::http::HttpResponse,
+        >,
+    >,
+    context: &'static str,
+) -> Result<User> {
+    let out = result.map_err(|e| match dynamo::classify(&e) {
+        WriteFailure::ConditionFailed => Error::unauthenticated("the account no longer exists"),
+        _ => dynamo::sdk_error(context, e),
+    })?;
+    let item = out
+        .attributes
+        .ok_or_else(|| Error::internal(context, "no attributes returned"))?;
+    user_from_item(&item)
 }
 
 impl<'a> AccountStore<'a> {
@@ -403,17 +428,8 @@ impl<'a> AccountStore<'a> {
             .expression_attribute_values(":empty", aws_sdk_dynamodb::types::AttributeValue::L(vec![]))
             .return_values(ReturnValue::AllNew)
             .send()
-            .await
-            .map_err(|e| match dynamo::classify(&e) {
-                WriteFailure::ConditionFailed => {
-                    Error::unauthenticated("the account no longer exists")
-                }
-                _ => dynamo::sdk_error("acknowledge policy", e),
-            })?;
-        let item = out
-            .attributes
-            .ok_or_else(|| Error::internal("acknowledge policy", "no attributes returned"))?;
-        user_from_item(&item)
+            .await;
+        updated_user(out, "acknowledge policy")
     }
 
     /// Claims `key` for one mail to the account (the mailer's idempotency:
@@ -599,20 +615,8 @@ impl<'a> AccountStore<'a> {
             expression.push_str(" REMOVE ");
             expression.push_str(&removes.join(", "));
         }
-        let out = req
-            .update_expression(expression.trim())
-            .send()
-            .await
-            .map_err(|e| match dynamo::classify(&e) {
-                WriteFailure::ConditionFailed => {
-                    Error::unauthenticated("the account no longer exists")
-                }
-                _ => dynamo::sdk_error("update profile", e),
-            })?;
-        let item = out
-            .attributes
-            .ok_or_else(|| Error::internal("update profile", "no attributes returned"))?;
-        user_from_item(&item)
+        let out = req.update_expression(expression.trim()).send().await;
+        updated_user(out, "update profile")
     }
 
     /// Stores the new hash and moves the account to a new session

@@ -8,7 +8,6 @@
 //! be purged before the mailer reads it). SQS retries what the mailer could
 //! not send; what never sends ends in the mail dead-letter queue.
 
-use aws_sdk_sesv2::error::DisplayErrorContext;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 use mail_builder::MessageBuilder;
@@ -248,15 +247,24 @@ pub async fn send(app: &App, letter: &Letter) -> Result<Sent> {
     match result {
         Ok(_) => Ok(Sent::Sent),
         Err(err) => {
+            use aws_sdk_sesv2::error::ProvideErrorMetadata;
             use aws_sdk_sesv2::operation::send_email::SendEmailError;
+            // SES's messages name the addresses they are about: only the
+            // error code goes to the logs.
+            let code = err.code().unwrap_or("no error code").to_owned();
             match err.as_service_error() {
                 Some(
                     SendEmailError::MessageRejected(_) | SendEmailError::BadRequestException(_),
                 ) => {
-                    tracing::warn!(error = %DisplayErrorContext(&err), "SES rejected the message");
+                    tracing::warn!(code = %code, "SES rejected the message");
                     Ok(Sent::Rejected)
                 }
-                _ => Err(Error::internal("send mail", DisplayErrorContext(err))),
+                Some(_) => Err(Error::internal("send mail", format!("SES: {code}"))),
+                // Not SES's answer (timeout, connection): nothing personal in it.
+                None => Err(Error::internal(
+                    "send mail",
+                    aws_sdk_sesv2::error::DisplayErrorContext(err),
+                )),
             }
         }
     }
