@@ -140,7 +140,10 @@ async fn duplicate_and_racing_registrations_get_one_account() {
     let users = scan_all(&db, &harness().config.accounts_table)
         .await
         .into_iter()
-        .filter(|i| i.get("email") == Some(&AttributeValue::S(email.clone())))
+        .filter(|i| {
+            i.get("kind") == Some(&AttributeValue::S("user".into()))
+                && i.get("email") == Some(&AttributeValue::S(email.clone()))
+        })
         .count();
     assert_eq!(users, 1);
 }

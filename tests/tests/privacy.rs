@@ -109,6 +109,9 @@ async fn export_holds_every_record_the_tables_hold_about_the_user() {
     assert_eq!(x["credits"]["balance"], 5, "trial 1 + starter 5 - video 1");
     assert_eq!(len(&x["sessions"]), count("SESSION#"));
     assert_eq!(len(&x["free_trial"]), count("TRIAL#IP#"));
+    // The mailer may store a link (a video mail's unsubscribe) meanwhile.
+    assert!(len(&x["email_links"]) <= count("LINK#"));
+    assert!(x["account"]["email_verified"] == true);
     assert_eq!(len(&x["payments"]), count("EVENT#"));
     assert_eq!(len(&x["uploads"]), count("UPLOAD#"));
     assert_eq!(len(&x["videos"]), count("JOB#"));
@@ -143,6 +146,7 @@ async fn export_holds_every_record_the_tables_hold_about_the_user() {
             "USER#",
             "EMAIL#",
             "SESSION#",
+            "LINK#",
             "TRIAL#IP#",
             "EVENT#",
             "UPLOAD#",

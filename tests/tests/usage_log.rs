@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 #[tokio::test]
 async fn each_request_writes_a_line_expiring_in_30_days() {
     let anon = Api::new();
-    let (me, _) = anon.signed_up().await;
+    let (me, _) = anon.signed_up_unverified().await;
     let before = glimvid::clock::epoch_seconds(glimvid::clock::now());
     assert_eq!(me.get("/me").await.status, StatusCode::OK);
     assert_eq!(anon.get("/me").await.status, StatusCode::UNAUTHORIZED);
@@ -49,7 +49,7 @@ async fn each_request_writes_a_line_expiring_in_30_days() {
 
 #[tokio::test]
 async fn reads_filter_out_expired_lines_that_ttl_has_not_deleted() {
-    let (me, _) = Api::new().signed_up().await;
+    let (me, _) = Api::new().signed_up_unverified().await;
     let user_id = me.get("/me").await.body["id"].as_str().unwrap().to_owned();
     let db = dynamo().await;
     let app = App::new(

@@ -26,6 +26,9 @@ pub struct Export {
     pub sessions: Vec<SessionRecord>,
     pub credits: CreditsRecord,
     pub free_trial: Vec<TrialRecord>,
+    /// Links mailed to the account and not yet used (their tokens are
+    /// kept only as hashes, so only what they are for and until when).
+    pub email_links: Vec<LinkRecord>,
     /// Policy versions the account acknowledged, and when.
     pub policy_acknowledgements: Vec<PolicyAckRecord>,
     /// When each IP the account signed in from within 30 days was last
@@ -65,6 +68,14 @@ pub struct TrialRecord {
 }
 
 #[derive(Debug, Serialize)]
+pub struct LinkRecord {
+    pub purpose: String,
+    pub sent_to: String,
+    pub created_at: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Serialize)]
 pub struct PolicyAckRecord {
     pub version: String,
     pub acknowledged_at: String,
@@ -92,6 +103,7 @@ pub async fn export(app: &App, principal: &Principal) -> Result<Export> {
     let mut payments = Vec::new();
     let mut policy_acknowledgements = Vec::new();
     let mut recent_sign_ins = Vec::new();
+    let mut email_links = Vec::new();
     for (table, item) in &records {
         let pk = get_opt_s(item, "pk").unwrap_or_default();
         let sk = get_opt_s(item, "sk").unwrap_or_default();
@@ -104,6 +116,13 @@ pub async fn export(app: &App, principal: &Principal) -> Result<Export> {
                     acknowledged_at: get_opt_s(ack, "at").unwrap_or_default(),
                 });
             }
+        } else if table == &app.config.accounts_table && pk.starts_with("LINK#") {
+            email_links.push(LinkRecord {
+                purpose: get_opt_s(item, "purpose").unwrap_or_default(),
+                sent_to: get_opt_s(item, "email").unwrap_or_default(),
+                created_at: get_opt_s(item, "created_at").unwrap_or_default(),
+                expires_at: get_n(item, "expires_at").unwrap_or_default(),
+            });
         } else if table == &app.config.accounts_table && sk.starts_with("SIGNIN#") {
             recent_sign_ins.extend(get_opt_s(item, "last_seen"));
         } else if table == &app.config.accounts_table && pk.starts_with("SESSION#") {
@@ -155,6 +174,7 @@ pub async fn export(app: &App, principal: &Principal) -> Result<Export> {
             ledger: credits::ledger(app, &user.id).await?,
         },
         free_trial,
+        email_links,
         policy_acknowledgements,
         recent_sign_ins,
         payments,
