@@ -51,6 +51,13 @@ pub enum Error {
     RouteNotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A part of the service is not set up (e.g. payments without their
+    /// webhook secret): the caller may retry once an operator has acted.
+    #[error("{message}")]
+    Unavailable {
+        code: &'static str,
+        message: Cow<'static, str>,
+    },
     /// Anything the client cannot fix: AWS faults, bugs. Never shown verbatim.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

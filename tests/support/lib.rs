@@ -476,13 +476,35 @@ pub fn for_the_walk(o: &mut glimvid_runner::Options) {
 
 /// A checkout.session.completed event for `user_id` buying `pack`.
 pub fn checkout_event(event_id: &str, user_id: &str, pack: &str) -> String {
-    serde_json::json!({
+    checkout_event_with(
+        event_id,
+        "checkout.session.completed",
+        user_id,
+        pack,
+        |_| {},
+    )
+}
+
+/// An event of type `kind` for a paid Checkout Session for `pack` at its
+/// price, which `edit` may change (status, amount, currency, session id).
+pub fn checkout_event_with(
+    event_id: &str,
+    kind: &str,
+    user_id: &str,
+    pack: &str,
+    edit: impl FnOnce(&mut Value),
+) -> String {
+    let price = glimvid::credits::packs::find(pack).map_or(0, |p| p.price_cents);
+    let mut event = serde_json::json!({
         "id": event_id,
-        "type": "checkout.session.completed",
-        "data": {"object": {"id": format!("cs_{event_id}"), "client_reference_id": user_id,
-                            "payment_status": "paid", "metadata": {"pack": pack}}}
-    })
-    .to_string()
+        "type": kind,
+        "data": {"object": {"id": format!("cs_{event_id}"), "object": "checkout.session",
+                            "client_reference_id": user_id, "payment_status": "paid",
+                            "amount_total": price, "currency": "usd", "mode": "payment",
+                            "metadata": {"pack": pack}}}
+    });
+    edit(&mut event["data"]["object"]);
+    event.to_string()
 }
 
 impl Api {

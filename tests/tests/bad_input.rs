@@ -420,3 +420,28 @@ async fn every_field_of_every_route_rejects_bad_input_and_writes_nothing() {
     }
     assert_eq!(before, after, "a rejected request changed a table");
 }
+
+/// Without its signing secret the webhook trusts nothing: 503 (Stripe
+/// retries until an operator stores the secret), and nothing changes.
+#[tokio::test]
+async fn a_webhook_without_its_secret_is_unavailable() {
+    harness();
+    let event = glimvid_tests::checkout_event("evt_unconfigured", "nobody", "starter");
+    let reply = Api::new()
+        .webhook(
+            &event,
+            &glimvid_tests::stripe_signature(
+                "whsec_any",
+                glimvid::clock::epoch_seconds(glimvid::clock::now()),
+                &event,
+            ),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.body["error"]["code"], "webhook_not_configured");
+}

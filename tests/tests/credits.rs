@@ -1,8 +1,8 @@
 //! Credits, payments and the free trial.
 
 use glimvid_tests::{
-    Api, WEBHOOK_SECRET, assert_ledger_consistent, checkout_event, harness_with, stripe_signature,
-    with_payments,
+    Api, WEBHOOK_SECRET, assert_ledger_consistent, checkout_event, checkout_event_with,
+    harness_with, stripe_signature, with_payments,
 };
 use reqwest::StatusCode;
 use serde_json::json;
@@ -83,6 +83,95 @@ async fn webhook_grants_once_and_refuses_bad_or_stale_signatures() {
             .iter()
             .any(|p| p["id"] == "starter" && p["credits"] == 5)
     );
+}
+
+/// Only what was paid, at the pack's price, is granted; everything else is
+/// answered 200 (so Stripe stops retrying) and grants nothing.
+#[tokio::test]
+async fn a_webhook_grants_only_a_paid_session_at_the_packs_price_once() {
+    let (me, _) = api().signed_up().await;
+    let user = me.user_id().await;
+    let provider = Api::new();
+    let send = |event: String| {
+        let provider = provider.clone();
+        async move {
+            let reply = provider
+                .webhook(&event, &stripe_signature(WEBHOOK_SECRET, now(), &event))
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            reply.body["status"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    let id = || format!("evt_{}", uuid::Uuid::new_v4().simple());
+    let completed = "checkout.session.completed";
+    for (what, edit) in [
+        (
+            "wrong amount",
+            Box::new(|s: &mut serde_json::Value| s["amount_total"] = json!(1))
+                as Box<dyn FnOnce(&mut serde_json::Value)>,
+        ),
+        (
+            "another currency",
+            Box::new(|s: &mut serde_json::Value| s["currency"] = json!("eur")),
+        ),
+        (
+            "unpaid",
+            Box::new(|s: &mut serde_json::Value| s["payment_status"] = json!("unpaid")),
+        ),
+        (
+            "no status",
+            Box::new(|s: &mut serde_json::Value| {
+                s.as_object_mut().unwrap().remove("payment_status");
+            }),
+        ),
+        (
+            "no amount",
+            Box::new(|s: &mut serde_json::Value| {
+                s.as_object_mut().unwrap().remove("amount_total");
+            }),
+        ),
+    ] {
+        let status = send(checkout_event_with(
+            &id(),
+            completed,
+            &user,
+            "starter",
+            edit,
+        ))
+        .await;
+        assert_eq!(status, "ignored", "{what}");
+    }
+    let unknown = send(checkout_event_with(
+        &id(),
+        "customer.created",
+        &user,
+        "starter",
+        |_| {},
+    ))
+    .await;
+    assert_eq!(unknown, "ignored");
+    assert_eq!(assert_ledger_consistent(&user).await, 1, "only the trial");
+
+    // A delayed method: completed unpaid, then settled; then a replay of
+    // the settlement under another event id names the same session.
+    let session = json!(format!("cs_{}", uuid::Uuid::new_v4().simple()));
+    let pending = checkout_event_with(&id(), completed, &user, "creator", |s| {
+        s["id"] = session.clone();
+        s["payment_status"] = json!("unpaid");
+    });
+    assert_eq!(send(pending).await, "ignored");
+    let settled = |event_id: String| {
+        checkout_event_with(
+            &event_id,
+            "checkout.session.async_payment_succeeded",
+            &user,
+            "creator",
+            |s| s["id"] = session.clone(),
+        )
+    };
+    assert_eq!(send(settled(id())).await, "granted");
+    assert_eq!(send(settled(id())).await, "duplicate");
+    assert_eq!(assert_ledger_consistent(&user).await, 21);
 }
 
 #[tokio::test]

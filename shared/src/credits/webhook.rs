@@ -1,7 +1,14 @@
 //! Payment webhooks, Stripe-compatible: `Stripe-Signature: t=…,v1=…` is an
-//! HMAC-SHA256 over `"{t}.{raw body}"`, accepted within five minutes. A
-//! `checkout.session.completed` event grants its pack once per event id:
-//! the event's idempotency record and the grant are one transaction.
+//! HMAC-SHA256 over `"{t}.{raw body}"`, accepted within five minutes.
+//!
+//! Only what was paid is granted: a Checkout Session whose `payment_status`
+//! is `paid` (on `checkout.session.completed`, or on
+//! `checkout.session.async_payment_succeeded` for methods that settle
+//! later), for exactly the pack's amount and currency. Each event and each
+//! session grants once: their idempotency records and the grant are one
+//! transaction. Anything else is answered 200 (so Stripe stops retrying)
+//! and grants nothing; a mismatched amount is logged and counted for an
+//! operator.
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use hmac::{Hmac, Mac};
@@ -73,6 +80,12 @@ struct EventData {
 #[derive(Debug, Deserialize)]
 struct Session {
     #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    amount_total: Option<i64>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
     client_reference_id: Option<String>,
     #[serde(default)]
     payment_status: Option<String>,
@@ -85,31 +98,50 @@ pub async fn handle(app: &App, signature: Option<&str>, body: &[u8]) -> Result<O
         .config
         .payment_webhook_secret
         .as_deref()
-        .ok_or_else(|| Error::conflict("webhook_not_configured", "payments are not configured"))?;
+        .ok_or_else(|| Error::Unavailable {
+            code: "webhook_not_configured",
+            message: "payments are not configured".into(),
+        })?;
     verify(secret, signature, body, clock::epoch_seconds(clock::now()))?;
     let event: Event = serde_json::from_slice(body).map_err(|e| {
         Error::bad_request("invalid_event", format!("the event is not understood: {e}"))
     })?;
-    if event.kind != "checkout.session.completed" {
+    if !matches!(
+        event.kind.as_str(),
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded"
+    ) {
         return Ok(Outcome::Ignored("event type not handled"));
     }
     let session = event.data.object;
-    if session
-        .payment_status
-        .as_deref()
-        .is_some_and(|s| s != "paid")
-    {
+    if session.payment_status.as_deref() != Some("paid") {
         return Ok(Outcome::Ignored("session not paid"));
     }
-    let (Some(user_id), Some(pack)) = (
+    let (Some(user_id), Some(pack), Some(session_id)) = (
         session.client_reference_id,
         session.metadata.get("pack").and_then(|p| packs::find(p)),
+        session.id,
     ) else {
         return Err(Error::bad_request(
             "invalid_event",
-            "the session names no user or no known pack",
+            "the session names no user, no known pack or no id",
         ));
     };
+    let currency = session.currency.unwrap_or_default().to_ascii_lowercase();
+    if session.amount_total != Some(pack.price_cents) || currency != pack.currency {
+        // Not what the pack costs: a misconfigured price, or a session made
+        // elsewhere. Nothing is granted; an operator looks.
+        tracing::warn!(
+            event_id = %event.id,
+            pack = pack.id,
+            amount = ?session.amount_total,
+            currency = %currency,
+            "paid session does not match its pack's price; nothing granted"
+        );
+        crate::telemetry::count("PaymentMismatch", 1, &[("event_id", &event.id)]);
+        return Ok(Outcome::Ignored(
+            "amount or currency does not match the pack",
+        ));
+    }
     if crate::accounts::AccountStore::new(&app.dynamo, &app.config.accounts_table)
         .user_by_id(&user_id)
         .await?
@@ -137,8 +169,18 @@ pub async fn handle(app: &App, signature: Option<&str>, body: &[u8]) -> Result<O
         .item("kind", s("payment_pointer"))
         .build()
         .map_err(|e| Error::internal("event pointer", e))?;
+    // A session settles once, whichever of its events says so first.
+    let session_record = Put::builder()
+        .table_name(&app.config.credits_table)
+        .item("pk", s(format!("SESSION#{session_id}")))
+        .item("sk", s("SESSION"))
+        .item("event_id", s(&event.id))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(|e| Error::internal("session record", e))?;
     let mut items = vec![
         TransactWriteItem::builder().put(record).build(),
+        TransactWriteItem::builder().put(session_record).build(),
         TransactWriteItem::builder().put(pointer).build(),
     ];
     items.extend(change_items(

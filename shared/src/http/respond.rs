@@ -59,6 +59,7 @@ fn status_of(err: &Error) -> StatusCode {
         Error::InsufficientCredits { .. } => StatusCode::PAYMENT_REQUIRED,
         Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -68,7 +69,8 @@ fn code_of(err: &Error) -> &'static str {
         Error::Invalid { code, .. }
         | Error::Forbidden { code, .. }
         | Error::Conflict { code, .. }
-        | Error::Unprocessable { code, .. } => code,
+        | Error::Unprocessable { code, .. }
+        | Error::Unavailable { code, .. } => code,
         Error::InsufficientCredits { .. } => "insufficient_credits",
         Error::Unauthenticated { .. } => "unauthenticated",
         Error::NotFound { .. } => "not_found",
