@@ -104,23 +104,35 @@ where
     }
 }
 
-/// Commits the transaction. Ok(false) when one of its conditions failed,
+/// A conditional write's result: Ok(false) when its condition failed,
 /// which for idempotent writes means "already done" or "no longer applies".
+pub fn written<T, E, R>(
+    result: std::result::Result<T, SdkError<E, R>>,
+    context: &'static str,
+) -> Result<bool, Error>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if classify(&e) == WriteFailure::ConditionFailed => Ok(false),
+        Err(e) => Err(sdk_error(context, e)),
+    }
+}
+
+/// Commits the transaction; Ok(false) when one of its conditions failed.
 pub async fn transact_if(
     db: &aws_sdk_dynamodb::Client,
     items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
     context: &'static str,
 ) -> Result<bool, Error> {
-    match db
+    let result = db
         .transact_write_items()
         .set_transact_items(Some(items))
         .send()
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(e) if classify(&e) == WriteFailure::ConditionFailed => Ok(false),
-        Err(e) => Err(sdk_error(context, e)),
-    }
+        .await;
+    written(result, context)
 }
 
 pub fn sdk_error<E, R>(context: &'static str, err: SdkError<E, R>) -> Error

@@ -53,65 +53,57 @@ pub async fn run_lambda(endpoint: http::Endpoint) -> Result<(), lambda_http::Err
     .await
 }
 
+/// Runs a Lambda function whose events are `E`: logging first, then the
+/// App, built once per cold start and shared by every invocation.
+async fn run_events<E, R, F, Fut>(
+    app: impl std::future::Future<Output = anyhow::Result<App>>,
+    handle: F,
+) -> Result<(), lambda_runtime::Error>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize,
+    F: Fn(std::sync::Arc<App>, E) -> Fut,
+    Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>>,
+{
+    telemetry::init_json();
+    let app = std::sync::Arc::new(app.await?);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<E>| handle(app.clone(), event.payload),
+    ))
+    .await
+}
+
 /// Runs one pipeline stage worker as an SQS-triggered Lambda function.
 #[cfg(feature = "pipeline")]
 pub async fn run_worker(worker: pipeline::Worker) -> Result<(), lambda_runtime::Error> {
-    telemetry::init_json();
-    let app = std::sync::Arc::new(App::for_worker().await?);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
-            let app = app.clone();
-            async move {
-                Ok::<_, std::convert::Infallible>(
-                    pipeline::handle_batch(&app, worker, event.payload).await,
-                )
-            }
-        },
-    ))
+    run_events(App::for_worker(), move |app, event| async move {
+        Ok(pipeline::handle_batch(&app, worker, event).await)
+    })
     .await
 }
 
 /// Runs the mailer as an SQS-triggered Lambda function.
 pub async fn run_mailer() -> Result<(), lambda_runtime::Error> {
-    telemetry::init_json();
-    let app = std::sync::Arc::new(App::from_env().await?);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
-            let app = app.clone();
-            async move {
-                Ok::<_, std::convert::Infallible>(notify::handle_batch(&app, event.payload).await)
-            }
-        },
-    ))
+    run_events(App::from_env(), |app, event| async move {
+        Ok(notify::handle_batch(&app, event).await)
+    })
     .await
 }
 
 /// Runs the operator's policy publish (invoked by hand, `scripts/publish-policy`).
 pub async fn run_policy_publish() -> Result<(), lambda_runtime::Error> {
-    telemetry::init_json();
-    let app = std::sync::Arc::new(App::from_env().await?);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let app = app.clone();
-            async move { policy::publish_event(&app, event.payload).await }
-        },
-    ))
+    run_events(App::from_env(), |app, event| async move {
+        policy::publish_event(&app, event).await
+    })
     .await
 }
 
 /// Runs the retention sweeper as a scheduled Lambda function.
 pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
-    telemetry::init_json();
-    let app = std::sync::Arc::new(App::from_env().await?);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let app = app.clone();
-            async move {
-                sweeper::run(&app)
-                    .await
-                    .map_err(|e| lambda_runtime::Error::from(format!("{e:#}")))
-            }
-        },
-    ))
+    run_events(App::from_env(), |app, _: serde_json::Value| async move {
+        sweeper::run(&app)
+            .await
+            .map_err(|e| lambda_runtime::Error::from(format!("{e:#}")))
+    })
     .await
 }

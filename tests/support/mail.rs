@@ -117,46 +117,38 @@ pub async fn to(address: &str) -> Vec<Mail> {
         .collect()
 }
 
-/// Waits (bounded) until `address` has a message whose subject contains
-/// `subject`, and returns the newest such.
-pub async fn wait_for(address: &str, subject: &str) -> Mail {
+/// Polls the mail to `address` (bounded, 30 s) until `find` picks
+/// something from it, newest first.
+async fn wait_until<T>(address: &str, what: &str, find: impl Fn(&Mail) -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Some(mail) = to(address)
-            .await
-            .into_iter()
-            .rev()
-            .find(|m| m.subject.contains(subject))
-        {
-            return mail;
+        if let Some(found) = to(address).await.iter().rev().find_map(&find) {
+            return found;
         }
         assert!(
             Instant::now() < deadline,
-            "no mail \"{subject}\" to {address} within 30 s"
+            "no mail {what} to {address} within 30 s"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
-/// Waits (bounded) for a mail to `address` with a link containing
-/// `marker`, in whatever language, and returns the newest link's token.
+/// Waits until `address` has a message whose subject contains `subject`,
+/// and returns the newest such.
+pub async fn wait_for(address: &str, subject: &str) -> Mail {
+    wait_until(address, &format!("\"{subject}\""), |m| {
+        m.subject.contains(subject).then(|| m.clone())
+    })
+    .await
+}
+
+/// Waits for a mail to `address` with a link containing `marker`, in
+/// whatever language, and returns the newest link's token.
 pub async fn wait_for_link(address: &str, marker: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(token) = to(address)
-            .await
-            .into_iter()
-            .rev()
-            .find_map(|m| m.token_after(marker))
-        {
-            return token;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no mail with {marker} to {address} within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_until(address, &format!("with {marker}"), |m| {
+        m.token_after(marker)
+    })
+    .await
 }
 
 /// Lets the mailer drain what is queued (a test that expects no mail waits

@@ -113,18 +113,7 @@ pub async fn read(app: &App, token: &str, purposes: &[Purpose]) -> Result<Link> 
         return Err(invalid());
     }
     let hash = token::digest(token);
-    let item = app
-        .dynamo
-        .get_item()
-        .table_name(&app.config.accounts_table)
-        .key("pk", s(pk(&hash)))
-        .key("sk", s("LINK"))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| dynamo::sdk_error("read link", e))?
-        .item
-        .ok_or_else(invalid)?;
+    let item = get(app, &hash).await?.ok_or_else(invalid)?;
     let purpose = get_opt_s(&item, "purpose")
         .and_then(|p| Purpose::ALL.into_iter().find(|x| x.as_str() == p))
         .filter(|p| purposes.contains(p))
@@ -161,15 +150,19 @@ pub fn consume(app: &App, link: &Link) -> Result<TransactWriteItem> {
 /// Whether the link still exists (after a failed transaction: was it the
 /// link's condition, or another?).
 pub async fn still_there(app: &App, link: &Link) -> Result<bool> {
+    Ok(get(app, &link.token_hash).await?.is_some())
+}
+
+async fn get(app: &App, hash: &str) -> Result<Option<Item>> {
     let out = app
         .dynamo
         .get_item()
         .table_name(&app.config.accounts_table)
-        .key("pk", s(pk(&link.token_hash)))
+        .key("pk", s(pk(hash)))
         .key("sk", s("LINK"))
         .consistent_read(true)
         .send()
         .await
         .map_err(|e| dynamo::sdk_error("read link", e))?;
-    Ok(out.item.is_some())
+    Ok(out.item)
 }

@@ -533,10 +533,12 @@ async fn confirm_new_email(app: &App, user: User, link: &links::Link) -> Result<
         });
     }
     tracing::info!(user_id = %user.id, "email address changed");
-    let user = store
-        .user_by_id(&user.id)
-        .await?
-        .ok_or_else(links::invalid)?;
+    let user = User {
+        email: link.email.clone(),
+        email_verified: true,
+        pending_email: None,
+        ..user
+    };
     Ok(Verified {
         user: UserView::from(&user),
         trial_granted: false,

@@ -46,6 +46,16 @@ fn email_pk(email: &str) -> String {
     format!("EMAIL#{email}")
 }
 
+/// The item that makes an address belong to one account.
+fn email_claim(email: &str, user_id: &str) -> Item {
+    Item::from([
+        ("pk".into(), s(email_pk(email))),
+        ("sk".into(), s("EMAIL")),
+        ("kind".into(), s("email_claim")),
+        ("user_id".into(), s(user_id)),
+    ])
+}
+
 fn user_item(user: &User) -> Item {
     let mut item = Item::from([
         ("pk".into(), s(user_pk(&user.id))),
@@ -189,12 +199,7 @@ impl<'a> AccountStore<'a> {
         session: &NewSession,
         extra: Vec<TransactWriteItem>,
     ) -> Result<()> {
-        let claim = Item::from([
-            ("pk".into(), s(email_pk(&user.email))),
-            ("sk".into(), s("EMAIL")),
-            ("kind".into(), s("email_claim")),
-            ("user_id".into(), s(&user.id)),
-        ]);
+        let claim = email_claim(&user.email, &user.id);
         let put = |item: Item, unique: bool| -> Result<TransactWriteItem> {
             let mut p = Put::builder().table_name(self.table).set_item(Some(item));
             if unique {
@@ -283,11 +288,7 @@ impl<'a> AccountStore<'a> {
             .expression_attribute_values(":cutoff", n(now - cooldown_s))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if dynamo::classify(&e) == WriteFailure::ConditionFailed => Ok(false),
-            Err(e) => Err(dynamo::sdk_error("stamp verification", e)),
-        }
+        dynamo::written(result, "stamp verification")
     }
 
     /// Records the address the account asked to move to.
@@ -324,10 +325,7 @@ impl<'a> AccountStore<'a> {
         use aws_sdk_dynamodb::types::Delete;
         let claim = Put::builder()
             .table_name(self.table)
-            .item("pk", s(email_pk(new)))
-            .item("sk", s("EMAIL"))
-            .item("kind", s("email_claim"))
-            .item("user_id", s(&user.id))
+            .set_item(Some(email_claim(new, &user.id)))
             .condition_expression("attribute_not_exists(pk)");
         let release = Delete::builder()
             .table_name(self.table)
@@ -446,11 +444,7 @@ impl<'a> AccountStore<'a> {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if dynamo::classify(&e) == WriteFailure::ConditionFailed => Ok(false),
-            Err(e) => Err(dynamo::sdk_error("claim mail", e)),
-        }
+        dynamo::written(result, "claim mail")
     }
 
     /// Gives a claim back after a send that failed, so the retry sends.

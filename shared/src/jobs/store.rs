@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::{Job, JobError, Stage, Status};
 use crate::app::App;
-use crate::dynamo::{self, Item, WriteFailure, get_n, get_opt_s, get_s, n, s};
+use crate::dynamo::{self, Item, get_n, get_opt_s, get_s, n, s};
 use crate::error::{Error, Result};
 
 pub const PAGE_SIZE: i32 = 20;
@@ -175,11 +175,7 @@ pub async fn update_live(
     for (k, v) in values {
         req = req.expression_attribute_values(k, v);
     }
-    match req.send().await {
-        Ok(_) => Ok(true),
-        Err(e) if dynamo::classify(&e) == WriteFailure::ConditionFailed => Ok(false),
-        Err(e) => Err(dynamo::sdk_error("update job", e)),
-    }
+    dynamo::written(req.send().await, "update job")
 }
 
 /// Ends a live job (failed or cancelled) and returns its credits, in one
@@ -277,29 +273,19 @@ pub async fn finish(app: &App, job: &Job, public_id: &str) -> Result<bool> {
         .item("job_id", s(&job.id))
         .item("user_id", s(&job.user_id))
         .condition_expression("attribute_not_exists(pk)");
-    let result = app
-        .dynamo
-        .transact_write_items()
-        .transact_items(
-            TransactWriteItem::builder()
-                .update(dynamo::built(update.build())?)
-                .build(),
-        )
-        .transact_items(
-            TransactWriteItem::builder()
-                .put(dynamo::built(link.build())?)
-                .build(),
-        )
-        .send()
-        .await;
-    match result {
-        Ok(_) => {
-            ended_notice(app, job).await;
-            Ok(true)
-        }
-        Err(e) if dynamo::classify(&e) == WriteFailure::ConditionFailed => Ok(false),
-        Err(e) => Err(dynamo::sdk_error("finish job", e)),
+    let items = vec![
+        TransactWriteItem::builder()
+            .update(dynamo::built(update.build())?)
+            .build(),
+        TransactWriteItem::builder()
+            .put(dynamo::built(link.build())?)
+            .build(),
+    ];
+    let finished = dynamo::transact_if(&app.dynamo, items, "finish job").await?;
+    if finished {
+        ended_notice(app, job).await;
     }
+    Ok(finished)
 }
 
 pub async fn job_for_public_id(app: &App, public_id: &str) -> Result<Option<Job>> {
