@@ -15,6 +15,7 @@ pub mod provision;
 pub mod roles;
 pub mod s3front;
 pub mod server;
+pub mod stripe_sandbox;
 pub mod template;
 pub mod timing;
 
@@ -173,15 +174,12 @@ impl Running {
 
 /// What a local run takes from its own environment over the template's:
 /// AI provider settings and keys (a self-hosted model server on loopback
-/// included), the payment webhook secret and retention settings (README).
+/// included), Stripe's endpoint and secrets, and retention settings (README).
 pub fn local_overrides(var: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
     glimvid::config::PROVIDER_VARS
         .iter()
-        .chain(&[
-            "PAYMENT_WEBHOOK_SECRET",
-            "UPLOAD_RETENTION_DAYS",
-            "JOB_DEADLINE_MINUTES",
-        ])
+        .chain(glimvid::config::PAYMENT_VARS)
+        .chain(&["UPLOAD_RETENTION_DAYS", "JOB_DEADLINE_MINUTES"])
         .filter_map(|k| var(k).map(|v| ((*k).to_owned(), v)))
         .collect()
 }
@@ -377,11 +375,17 @@ pub async fn start(options: Options) -> Result<Running> {
             .served
             .insert(var.to_owned(), format!("http://{addr}"));
     }
-    // A webhook secret given locally goes where it lives on AWS: into
-    // Secrets Manager, read at cold start by the one function whose role
-    // may (`secrets::resolve_webhook`), never into any environment.
+    // Payment secrets given locally go where they live on AWS: into
+    // Secrets Manager, read at cold start by the functions whose roles may
+    // (`secrets::resolve_payments`), never into any environment.
     let mut overrides = options.env_overrides.clone();
-    let webhook_secret = overrides.remove("PAYMENT_WEBHOOK_SECRET");
+    let payment_secrets: Vec<(&str, String)> = [
+        ("PAYMENT_WEBHOOK_SECRET_NAME", "PAYMENT_WEBHOOK_SECRET"),
+        ("STRIPE_API_KEY_NAME", "STRIPE_API_KEY"),
+    ]
+    .into_iter()
+    .filter_map(|(name, var)| Some((name, overrides.remove(var)?)))
+    .collect();
     let local_env = |mut env: BTreeMap<String, String>| {
         timing::scale_environment(&mut env, time_scale);
         env.extend(overrides.clone());
@@ -437,15 +441,16 @@ pub async fn start(options: Options) -> Result<Running> {
             .with_context(|| format!("{}: configuration from the template", spec.logical_id))?;
         let mut config = config;
         let sdk = identity.sdk_config(&root).await;
-        if let (Some(name), Some(value)) = (env.get("PAYMENT_WEBHOOK_SECRET_NAME"), &webhook_secret)
-        {
-            provision::put_secret(&root, name, value).await?;
+        for (name_var, value) in &payment_secrets {
+            if let Some(name) = env.get(*name_var) {
+                provision::put_secret(&root, name, value).await?;
+            }
         }
         // What `App::from_env` does at cold start, with the audit on.
         let mut secrets = aws_sdk_secretsmanager::config::Builder::from(&sdk);
         secrets.set_interceptors(std::iter::once(identity.audit.clone()));
         let secrets = aws_sdk_secretsmanager::Client::from_conf(secrets.build());
-        glimvid::secrets::resolve_webhook(&mut config, &secrets)
+        glimvid::secrets::resolve_payments(&mut config, &secrets)
             .await
             .with_context(|| format!("{}: cold start", spec.logical_id))?;
         let s3_endpoint = Some(s3_front.url());

@@ -527,8 +527,8 @@ mod tests {
         }
         assert_eq!(
             checked,
-            36 + 1 + 1,
-            "36 functions, the state machine, the API stage"
+            40 + 1 + 1,
+            "40 functions, the state machine, the API stage"
         );
     }
 

@@ -21,15 +21,15 @@ pub struct App {
 impl App {
     /// Loads AWS configuration the standard way (so `AWS_ENDPOINT_URL` points
     /// the SDK at the local emulator) and the app configuration from the
-    /// environment, with the payment webhook's secret where the environment
-    /// names one (`secrets::resolve_webhook`).
+    /// environment, with Stripe's key and webhook secret where the
+    /// environment names them (`secrets::resolve_payments`).
     pub async fn from_env() -> anyhow::Result<Self> {
         let mut config = Config::from_env()?;
         let sdk = aws_sdk_config().await;
-        // Only the webhook function's environment names its secret; for the
-        // others this reads nothing.
+        // Only the payment functions' environments name the secrets; for
+        // the others this reads nothing.
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-        crate::secrets::resolve_webhook(&mut config, &secrets).await?;
+        crate::secrets::resolve_payments(&mut config, &secrets).await?;
         Ok(Self::new(config, &sdk))
     }
 

@@ -32,3 +32,9 @@ pub fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
         .ok()
         .map(|t| t.to_offset(time::UtcOffset::UTC))
 }
+
+/// An epoch time from outside (a provider's timestamp); out-of-range
+/// values clamp to the epoch rather than fail.
+pub fn from_epoch(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}

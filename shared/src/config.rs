@@ -25,11 +25,8 @@ pub struct Config {
     pub transient_faults: BTreeMap<String, u32>,
     /// How a stage worker retries through its queue.
     pub stages: Stages,
-    /// Signs payment webhooks; without it the webhook refuses every event.
-    /// Given directly only locally; on Lambda it is read at cold start from
-    /// the secret `payment_webhook_secret_name` names (`secrets`).
-    pub payment_webhook_secret: Option<String>,
-    pub payment_webhook_secret_name: Option<String>,
+    /// Stripe: its API and the two secrets payments need.
+    pub payments: Payments,
     /// Uploads older than this that no live job needs are deleted.
     pub upload_retention_days: i64,
     /// A job still running this long after it was created is failed and refunded.
@@ -51,6 +48,23 @@ pub struct Mail {
     pub web_app_url: String,
     /// `API_URL`: where a mail client posts a one-click unsubscribe.
     pub api_url: String,
+}
+
+/// Stripe. Each secret is given directly only locally; on Lambda it is read
+/// at cold start from the Secrets Manager secret its `_name` names, and only
+/// the functions that need it name it (`secrets::resolve_payments`).
+#[derive(Debug, Clone, Default)]
+pub struct Payments {
+    /// `STRIPE_API_BASE`: `https://api.stripe.com`, or a loopback fake in
+    /// tests (plain HTTP only under `PROVIDER_ALLOW_HTTP_LOOPBACK`).
+    pub api_base: String,
+    /// The restricted or secret API key (`sk_…`/`rk_…`) that creates
+    /// Checkout and portal sessions and cancels subscriptions.
+    pub api_key: ApiKey,
+    pub api_key_name: Option<String>,
+    /// Signs webhooks (`whsec_…`); without it the webhook refuses every event.
+    pub webhook_secret: Option<String>,
+    pub webhook_secret_name: Option<String>,
 }
 
 /// Abuse and retention limits. Defaults are the product's promises; the
@@ -400,6 +414,40 @@ fn check_base_url(key: &str, url: &str, allow_http_loopback: bool) -> anyhow::Re
     bail!("{key}={url} must be an https:// URL")
 }
 
+/// Payment variables a local run may set (README); the secrets among them
+/// go into Secrets Manager, never into a function's environment.
+pub const PAYMENT_VARS: &[&str] = &[
+    "STRIPE_API_BASE",
+    "STRIPE_API_KEY",
+    "PAYMENT_WEBHOOK_SECRET",
+];
+
+impl Payments {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |key: &str| {
+            lookup(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let api_base = get("STRIPE_API_BASE")
+            .unwrap_or_else(|| "https://api.stripe.com".to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        let loopback = matches!(
+            get("PROVIDER_ALLOW_HTTP_LOOPBACK").as_deref(),
+            Some("true" | "on" | "1")
+        );
+        check_base_url("STRIPE_API_BASE", &api_base, loopback)?;
+        Ok(Payments {
+            api_base,
+            api_key: ApiKey::new(get("STRIPE_API_KEY").unwrap_or_default()),
+            api_key_name: get("STRIPE_API_KEY_NAME"),
+            webhook_secret: get("PAYMENT_WEBHOOK_SECRET"),
+            webhook_secret_name: get("PAYMENT_WEBHOOK_SECRET_NAME"),
+        })
+    }
+}
+
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
         Self::from_lookup(|key| std::env::var(key).ok())
@@ -447,9 +495,7 @@ impl Config {
                 backoff_base_s: small("STAGE_BACKOFF_BASE_SECONDS", stage_defaults.backoff_base_s)?,
                 backoff_max_s: small("STAGE_BACKOFF_MAX_SECONDS", stage_defaults.backoff_max_s)?,
             },
-            payment_webhook_secret: lookup("PAYMENT_WEBHOOK_SECRET").filter(|v| !v.is_empty()),
-            payment_webhook_secret_name: lookup("PAYMENT_WEBHOOK_SECRET_NAME")
-                .filter(|v| !v.is_empty()),
+            payments: Payments::from_lookup(&lookup)?,
             upload_retention_days: number("UPLOAD_RETENTION_DAYS", 30)?,
             job_deadline_minutes: number("JOB_DEADLINE_MINUTES", 90)?,
             providers: Providers::from_lookup(&lookup)?,

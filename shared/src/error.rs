@@ -58,6 +58,13 @@ pub enum Error {
         code: &'static str,
         message: Cow<'static, str>,
     },
+    /// A provider the request depends on (Stripe) failed or did not answer;
+    /// retrying later may work.
+    #[error("{message}")]
+    Upstream {
+        code: &'static str,
+        message: Cow<'static, str>,
+    },
     /// Anything the client cannot fix: AWS faults, bugs. Never shown verbatim.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

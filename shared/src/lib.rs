@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod billing;
 pub mod clock;
 pub mod config;
 pub mod credits;

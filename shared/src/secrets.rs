@@ -35,22 +35,29 @@ pub async fn read(
     Ok(Some(value.to_owned()))
 }
 
-/// The payment webhook's signing secret, for the webhook function alone
-/// (only its role may read it). Until the secret is created, payments stay
-/// off and every event is refused as not configured.
-pub async fn resolve_webhook(
+/// Stripe's API key and webhook secret, each for the functions whose
+/// environment names it (only their roles may read it). A missing secret
+/// leaves payments off: checkout answers 503, and so does the webhook.
+pub async fn resolve_payments(
     config: &mut crate::config::Config,
     client: &aws_sdk_secretsmanager::Client,
 ) -> anyhow::Result<()> {
-    if config.payment_webhook_secret.is_some() {
-        return Ok(());
+    let payments = &mut config.payments;
+    if payments.webhook_secret.is_none()
+        && let Some(name) = payments.webhook_secret_name.clone()
+    {
+        payments.webhook_secret = read(client, &name).await?;
+        if payments.webhook_secret.is_none() {
+            tracing::warn!(secret = %name, "payment webhook secret not found; payments are off");
+        }
     }
-    let Some(name) = config.payment_webhook_secret_name.clone() else {
-        return Ok(());
-    };
-    config.payment_webhook_secret = read(client, &name).await?;
-    if config.payment_webhook_secret.is_none() {
-        tracing::warn!(secret = %name, "payment webhook secret not found; payments are off");
+    if payments.api_key.is_empty()
+        && let Some(name) = payments.api_key_name.clone()
+    {
+        match read(client, &name).await? {
+            Some(key) => payments.api_key = crate::config::ApiKey::new(key),
+            None => tracing::warn!(secret = %name, "Stripe API key not found; payments are off"),
+        }
     }
     Ok(())
 }

@@ -201,6 +201,25 @@ pub async fn walk(invoker: &mut dyn Invoker, email: &str) -> Vec<(String, u16)> 
         !packs["packs"].as_array().expect("packs").is_empty(),
         "{packs}"
     );
+    assert!(
+        !packs["plans"].as_array().expect("plans").is_empty(),
+        "{packs}"
+    );
+    // Checkout goes to Stripe (the sandbox); nothing is paid yet, so there
+    // is no plan, no payment and no customer for a portal.
+    let checkout = http!("billing-checkout", sample("billing-checkout"), 200);
+    assert!(
+        checkout["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("/c/pay/cs_")),
+        "{checkout}"
+    );
+    let plan = http!("billing-subscription", sample("billing-subscription"), 200);
+    assert_eq!(plan, json!({"subscription": null}));
+    let invoices = http!("billing-invoices", sample("billing-invoices"), 200);
+    assert_eq!(invoices, json!({"invoices": []}));
+    let portal = http!("billing-portal", sample("billing-portal"), 409);
+    assert_eq!(portal["error"]["code"], "no_billing_account", "{portal}");
 
     let ticket = http!("uploads-create", sample("uploads-create"), 201);
     assert_eq!(ticket["method"], "PUT");

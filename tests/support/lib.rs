@@ -459,10 +459,54 @@ pub fn stripe_signature(secret: &str, timestamp: i64, body: &str) -> String {
 
 pub const WEBHOOK_SECRET: &str = "whsec_test_only";
 
-/// Runner options for tests that take payments.
+pub const STRIPE_KEY: &str = "sk_test_glimvid_tests_only";
+
+/// Runner options for tests that take payments: Stripe is this binary's
+/// sandbox (`stripe()`), which signs its events with `WEBHOOK_SECRET`.
 pub fn with_payments(o: &mut glimvid_runner::Options) {
-    o.env_overrides
-        .insert("PAYMENT_WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
+    for (k, v) in [
+        ("PAYMENT_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
+        ("STRIPE_API_KEY", STRIPE_KEY.to_owned()),
+        ("STRIPE_API_BASE", stripe().base_url()),
+        ("PROVIDER_ALLOW_HTTP_LOOPBACK", "true".to_owned()),
+    ] {
+        o.env_overrides.insert(k.into(), v);
+    }
+}
+
+/// The Stripe sandbox of this test binary, on its own thread and runtime
+/// (each `#[tokio::test]` runtime ends with its test). Its events go to the
+/// runner once the runner is up (`stripe_harness`).
+pub fn stripe() -> &'static glimvid_runner::stripe_sandbox::Sandbox {
+    static SANDBOX: OnceLock<glimvid_runner::stripe_sandbox::Sandbox> = OnceLock::new();
+    SANDBOX.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let sandbox = glimvid_runner::stripe_sandbox::Sandbox::start(STRIPE_KEY)
+                    .await
+                    .expect("Stripe sandbox");
+                let _ = tx.send(sandbox);
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().expect("Stripe sandbox thread")
+    })
+}
+
+/// The runner with payments on, its webhook wired to the sandbox.
+pub fn stripe_harness() -> &'static Harness {
+    let harness = harness_with(with_payments);
+    stripe().deliver_to(
+        &format!("{}/billing/webhook", harness.base_url),
+        WEBHOOK_SECRET,
+    );
+    harness
 }
 
 /// What the sample-event walk runs with: payments on (the webhook's sample
@@ -494,7 +538,7 @@ pub fn checkout_event_with(
     pack: &str,
     edit: impl FnOnce(&mut Value),
 ) -> String {
-    let price = glimvid::credits::packs::find(pack).map_or(0, |p| p.price_cents);
+    let price = glimvid::billing::catalog::pack(pack).map_or(0, |p| p.price_cents);
     let mut event = serde_json::json!({
         "id": event_id,
         "type": kind,
@@ -565,6 +609,7 @@ pub async fn grant(user_id: &str, credits: i64) {
             amount: credits,
             reason: "test pack",
             job_id: None,
+            source: None,
         },
     )
     .expect("grant items");

@@ -163,6 +163,20 @@ fn routes() -> Vec<JsonRoute> {
             ],
         },
         JsonRoute {
+            method: Method::POST,
+            path: "/billing/checkout",
+            authenticated: true,
+            valid: json!({"pack": "starter"}),
+            fields: vec![
+                (
+                    "pack",
+                    Kind::OptionalText,
+                    vec![json!("nope"), json!(""), json!("STARTER")],
+                ),
+                ("plan", Kind::OptionalText, vec![json!("monthly-999")]),
+            ],
+        },
+        JsonRoute {
             method: Method::DELETE,
             path: "/me",
             authenticated: true,
@@ -444,4 +458,28 @@ async fn a_webhook_without_its_secret_is_unavailable() {
         reply.body
     );
     assert_eq!(reply.body["error"]["code"], "webhook_not_configured");
+}
+
+/// Without Stripe's key nothing can be bought: 503, and nothing is written.
+#[tokio::test]
+async fn checkout_without_a_stripe_key_is_unavailable() {
+    harness();
+    let (me, _) = Api::new().signed_up().await;
+    for body in [json!({"pack": "starter"}), json!({"plan": "monthly-20"})] {
+        let reply = me.post("/billing/checkout", body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            reply.body
+        );
+        assert_eq!(reply.error_code(), "payments_unavailable");
+    }
+    let portal = me.post("/billing/portal", json!({})).await;
+    assert_eq!(
+        portal.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        portal.body
+    );
 }

@@ -197,6 +197,7 @@ async fn fifty_concurrent_submissions_against_three_credits() {
             amount: -3,
             reason: "test spend",
             job_id: None,
+            source: None,
         },
     )
     .unwrap();

@@ -1208,7 +1208,51 @@ function viewVideos() {
 
 // ---------------------------------------------------------------- credits
 
-function viewCredits() {
+// The balance before a checkout, kept (in this tab only) for the trip to the
+// payment page: the webhook may credit the account before the browser is back.
+const CHECKOUT_KEY = "glimvid.checkout";
+const CHECKOUT_POLL_MS = 1500;
+const CHECKOUT_WAIT_MS = 30000;
+
+function rememberCheckout(id, balance) {
+  try {
+    sessionStorage.setItem(CHECKOUT_KEY, JSON.stringify({ id: id || null, balance }));
+  } catch {
+    // Storage off: the balance on arrival is the one to compare with.
+  }
+}
+
+/** The balance remembered before checkout `id`, if any; forgets it either way. */
+function takeCheckout(id) {
+  try {
+    const mark = JSON.parse(sessionStorage.getItem(CHECKOUT_KEY) || "null");
+    sessionStorage.removeItem(CHECKOUT_KEY);
+    if (mark && typeof mark.balance === "number" && (!id || !mark.id || mark.id === id)) return mark.balance;
+  } catch {
+    // Nothing usable remembered.
+  }
+  return null;
+}
+
+// A subscription's status as one of the job badges' colours.
+const SUB_BADGE = {
+  active: "succeeded",
+  trialing: "succeeded",
+  past_due: "failed",
+  unpaid: "failed",
+  incomplete: "cancelled",
+  paused: "cancelled",
+  canceled: "queued",
+  incomplete_expired: "queued",
+};
+// Statuses of a plan that is over: a new one can be bought.
+const SUB_ENDED = new Set(["canceled", "incomplete_expired"]);
+
+function viewCredits(params) {
+  let alive = true;
+  let timer = null;
+  let shownBalance = null;
+  let subscription; // undefined until known, then null or the plan
   const balance = h("p", { class: "balance", id: "balance" }, "–");
   const ledger = h("tbody");
   const packs = h("div", { class: "packs", id: "packs" });
@@ -1232,24 +1276,52 @@ function viewCredits() {
   );
   let cursor = null;
 
-  async function loadLedger() {
+  // ---- back from the payment page: `?checkout=success&session=cs_…` or `?checkout=cancelled`
+  const checkout = params ? params.get("checkout") : null;
+  const checkoutId = (params && params.get("session")) || null;
+  const before = takeCheckout(checkoutId);
+  const paid = checkout === "success";
+  const cancelled = checkout === "cancelled" || checkout === "canceled";
+  const banner =
+    paid || cancelled
+      ? h("p", {
+          class: `notice checkout-result ${paid ? "notice-ok" : "notice-info"}`,
+          id: "checkout-result",
+          role: "status",
+          "aria-live": "polite",
+          "data-state": paid ? "pending" : "cancelled",
+          t: paid ? "checkout.success" : "checkout.cancelled",
+        })
+      : null;
+  // A reload must not show (or wait for) the same payment again.
+  if (checkout !== null) history.replaceState(null, "", "#/credits");
+
+  function ledgerRow(e) {
+    return h(
+      "tr",
+      {},
+      h("td", { fmt: { kind: "date", value: e.created_at } }),
+      h("td", {}, h("span", { class: `kind kind-${e.kind}`, t: `kind.${e.kind}` }), e.reason ? h("span", { class: "muted small reason" }, ` ${e.reason}`) : null),
+      h("td", { class: `num ${e.amount < 0 ? "neg" : "pos"}` }, e.amount > 0 ? `+${e.amount}` : String(e.amount)),
+    );
+  }
+
+  /** Shows a page of the statement: the first one replaces the table, later ones add to it. */
+  function showStatement(c, append) {
+    shownBalance = c.balance;
+    balance.textContent = String(c.balance);
+    if (!append) ledger.replaceChildren();
+    ledger.append(...(c.entries || []).map(ledgerRow));
+    if (!ledger.children.length) ledger.append(h("tr", {}, h("td", { colspan: "3", class: "muted", t: "credits.noEntries" })));
+    cursor = c.next_cursor || null;
+    more.hidden = !cursor;
+  }
+
+  async function loadLedger(append = false) {
     try {
-      const c = await api("GET", `/credits${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
-      balance.textContent = String(c.balance);
-      for (const e of c.entries || []) {
-        ledger.append(
-          h(
-            "tr",
-            {},
-            h("td", { fmt: { kind: "date", value: e.created_at } }),
-            h("td", {}, h("span", { class: `kind kind-${e.kind}`, t: `kind.${e.kind}` }), e.reason ? h("span", { class: "muted small reason" }, ` ${e.reason}`) : null),
-            h("td", { class: `num ${e.amount < 0 ? "neg" : "pos"}` }, e.amount > 0 ? `+${e.amount}` : String(e.amount)),
-          ),
-        );
-      }
-      if (!ledger.children.length) ledger.append(h("tr", {}, h("td", { colspan: "3", class: "muted", t: "credits.noEntries" })));
-      cursor = c.next_cursor || null;
-      more.hidden = !cursor;
+      const c = await api("GET", `/credits${append && cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
+      if (alive) showStatement(c, append);
+      return c;
     } catch (err) {
       if (err.status === 404) {
         setT(note, "credits.unavailable");
@@ -1258,57 +1330,354 @@ function viewCredits() {
       } else {
         showError(node, err);
       }
+      return null;
     }
   }
-  more.addEventListener("click", () => busy(more, loadLedger));
+  more.addEventListener("click", () => busy(more, () => loadLedger(true)));
+
+  /**
+   * Polls the balance until the payment's credits arrive, for up to half a
+   * minute: the balance moved from before the checkout (or from arrival), or
+   * an entry names the checkout session as its source.
+   */
+  function watchCheckout(loaded) {
+    let baseline = before !== null ? before : loaded ? loaded.balance : null;
+    const deadline = Date.now() + CHECKOUT_WAIT_MS;
+    const arrived = (c) =>
+      (baseline !== null && c.balance !== baseline) || (!!checkoutId && (c.entries || []).some((e) => e.source === checkoutId));
+    const finish = (state, key) => {
+      if (!alive) return;
+      banner.dataset.state = state;
+      banner.className = `notice checkout-result ${state === "slow" ? "notice-warn" : "notice-ok"}`;
+      say(banner, key);
+      // A plan's subscription and the new payment show up with the credits.
+      loadSubscription();
+      loadInvoices();
+    };
+    if (loaded && arrived(loaded)) {
+      finish("done", "checkout.arrived");
+      return;
+    }
+    const tick = async () => {
+      if (!alive) return;
+      let c = null;
+      try {
+        c = await api("GET", "/credits");
+      } catch {
+        // The next tick tries again.
+      }
+      if (!alive) return;
+      if (c) {
+        if (c.balance !== shownBalance) showStatement(c, false);
+        if (arrived(c)) {
+          finish("done", "checkout.arrived");
+          return;
+        }
+        if (baseline === null) baseline = c.balance;
+      }
+      if (Date.now() + CHECKOUT_POLL_MS > deadline) finish("slow", "checkout.slow");
+      else timer = setTimeout(tick, CHECKOUT_POLL_MS);
+    };
+    timer = setTimeout(tick, CHECKOUT_POLL_MS);
+  }
+
+  // ---- buying: a pack once, or a plan every month, on the provider's hosted page
+  function checkoutButton(key, body, attrs) {
+    const slot = h("p", { class: "inline-error", role: "alert", hidden: true });
+    const btn = button(key, {
+      class: "btn btn-primary btn-block",
+      ...attrs,
+      on: {
+        click: async () => {
+          slot.hidden = true;
+          await busy(btn, async () => {
+            try {
+              const r = await api("POST", "/billing/checkout", body);
+              if (r && r.url) {
+                rememberCheckout(r.id, shownBalance);
+                window.location.assign(r.url);
+              } else {
+                say(slot, "err.generic");
+              }
+            } catch (err) {
+              if (err.status === 404) say(slot, "credits.buyUnavailable");
+              else {
+                errorText(slot, err);
+                slot.hidden = false;
+              }
+              if (err.code === "already_subscribed") await loadSubscription();
+            }
+          });
+          // busy() enables the button again; a plan may rule it out.
+          updatePlans();
+        },
+      },
+    });
+    return [btn, slot];
+  }
+
+  const plansBox = h("div", { class: "packs", id: "plans" });
+  const plansHint = h("p", { class: "hint", id: "plans-hint", hidden: true, t: "plans.subscribedHint" });
+  const plansCard = h(
+    "section",
+    { class: "card", id: "plans-card", hidden: true },
+    h("h2", { t: "credits.plans" }),
+    h("p", { class: "muted small", t: "plans.lead" }),
+    plansBox,
+    plansHint,
+  );
+
+  function planCard(p) {
+    const [btn, slot] = checkoutButton("plans.subscribe", { plan: p.id }, { "data-plan": p.id });
+    return h(
+      "div",
+      { class: "pack plan", "data-plan-card": p.id },
+      h("p", { class: "pack-credits", t: "plans.credits", vars: { n: p.credits_per_month } }),
+      h(
+        "p",
+        { class: "pack-price" },
+        h("span", { fmt: { kind: "money", value: p.price_cents, currency: p.currency } }),
+        h("span", { class: "per", t: "plans.perMonth" }),
+      ),
+      h("p", { class: "muted small", t: "plans.videos", vars: { n: p.credits_per_month } }),
+      h("p", { class: "plan-current", hidden: true }, h("span", { class: "badge badge-running", t: "plans.current" })),
+      btn,
+      slot,
+    );
+  }
+
+  /** With a plan running, the plans can't be bought again (the portal changes them). */
+  function updatePlans() {
+    const active = !!subscription && !SUB_ENDED.has(subscription.status);
+    plansHint.hidden = !active;
+    for (const card of plansBox.querySelectorAll("[data-plan-card]")) {
+      const mine = active && subscription.plan === card.dataset.planCard;
+      card.classList.toggle("pack-current", mine);
+      card.querySelector(".plan-current").hidden = !mine;
+      const btn = card.querySelector("button[data-plan]");
+      if (btn.hasAttribute("aria-busy")) continue;
+      btn.disabled = active;
+      if (active) btn.setAttribute("aria-describedby", "plans-hint");
+      else btn.removeAttribute("aria-describedby");
+    }
+  }
 
   api("GET", "/credits/packs")
-    .then(({ packs: list }) => {
+    .then(({ packs: list, plans: planList }) => {
       packs.replaceChildren(
-        ...list.map((p) =>
+        ...(list || []).map((p) =>
           h(
             "div",
             { class: "pack" },
             h("p", { class: "pack-credits", t: "credits.packCredits", vars: { n: p.credits } }),
             h("p", { class: "pack-price", fmt: { kind: "money", value: p.price_cents, currency: p.currency } }),
             h("p", { class: "muted small", t: "credits.packVideos", vars: { n: p.credits } }),
-            button("credits.buy", {
-              class: "btn btn-primary btn-block",
-              on: {
-                click: (e) =>
-                  busy(e.currentTarget, async () => {
-                    const slot = e.currentTarget.parentElement.querySelector(".inline-error");
-                    try {
-                      const r = await api("POST", "/credits/checkout", { pack_id: p.id });
-                      if (r && r.url) window.location.assign(r.url);
-                    } catch (err) {
-                      if (err.status === 404) setT(slot, "credits.buyUnavailable");
-                      else errorText(slot, err);
-                      slot.hidden = false;
-                    }
-                  }),
-              },
-            }),
-            h("p", { class: "inline-error", role: "alert", hidden: true }),
+            ...checkoutButton("credits.buy", { pack: p.id }, { "data-pack": p.id }),
           ),
         ),
       );
+      plansBox.replaceChildren(...(planList || []).map(planCard));
+      plansCard.hidden = !plansBox.children.length;
+      updatePlans();
     })
     .catch(() => {
       packs.replaceChildren(h("p", { class: "muted", t: "credits.packsUnavailable" }));
     });
 
+  // ---- the monthly plan
+  const subBody = h("div", { class: "subscription-body" }, h("p", { class: "muted" }, "…"));
+  const subError = h("p", { class: "inline-error", role: "alert", hidden: true });
+  const manage = button("sub.manage", {
+    class: "btn",
+    id: "manage-billing",
+    hidden: true,
+    on: {
+      click: () =>
+        busy(manage, async () => {
+          subError.hidden = true;
+          try {
+            const r = await api("POST", "/billing/portal");
+            if (r && r.url) window.location.assign(r.url);
+            else say(subError, "err.generic");
+          } catch (err) {
+            errorText(subError, err);
+            subError.hidden = false;
+            if (err.code === "no_billing_account") {
+              manage.hidden = true;
+              manageHint.hidden = true;
+            }
+          }
+        }),
+    },
+  });
+  const manageHint = h("p", { class: "muted small", t: "sub.manageHint", hidden: true });
+  const subCard = h(
+    "section",
+    { class: "card", id: "subscription", "data-state": "loading" },
+    h("h2", { t: "sub.title" }),
+    subBody,
+    h("div", { class: "form-actions start" }, manage, manageHint),
+    subError,
+  );
+
+  function renderSubscription() {
+    const s = subscription;
+    subCard.dataset.state = s ? s.status : "none";
+    manage.hidden = !s;
+    manageHint.hidden = !s;
+    if (!s) {
+      subBody.replaceChildren(h("p", { class: "muted", id: "subscription-none", t: "sub.none" }));
+      return;
+    }
+    const statusKey = `sub.status.${s.status}`;
+    const known = t(statusKey, null, null) !== null;
+    const ended = SUB_ENDED.has(s.status);
+    const parts = [
+      h(
+        "p",
+        { class: "plan-line" },
+        h("strong", { class: "plan-name", id: "subscription-plan", "data-plan-id": s.plan, t: "plans.credits", vars: { n: s.credits_per_month } }),
+        h("span", { class: `badge badge-${SUB_BADGE[s.status] || "queued"}`, id: "subscription-status", "data-status": s.status, t: known ? statusKey : null }, known ? null : s.status),
+      ),
+      s.current_period_end
+        ? h("p", {
+            class: "muted",
+            id: "subscription-period",
+            t: ended ? "sub.ended" : s.cancel_at_period_end ? "sub.ends" : "sub.renews",
+            vars: { date: { kind: "date", value: s.current_period_end } },
+          })
+        : null,
+      s.status === "past_due" || s.status === "unpaid" ? h("p", { class: "inline-error", id: "subscription-past-due", t: "sub.pastDue" }) : null,
+    ];
+    subBody.replaceChildren(...parts.filter(Boolean));
+  }
+
+  async function loadSubscription() {
+    try {
+      const r = await api("GET", "/billing/subscription");
+      if (!alive) return;
+      subscription = (r && r.subscription) || null;
+      subError.hidden = true;
+      renderSubscription();
+    } catch (err) {
+      if (!alive) return;
+      if (err.status === 404) {
+        subCard.dataset.state = "unavailable";
+        subBody.replaceChildren(h("p", { class: "muted", t: "sub.unavailable" }));
+      } else {
+        if (subscription === undefined) subCard.dataset.state = "error";
+        errorText(subError, err);
+        subError.hidden = false;
+      }
+    }
+    updatePlans();
+  }
+
+  // ---- payments made
+  const invoiceRows = h("tbody");
+  const invoiceNote = h("p", { class: "muted", hidden: true });
+  const invoiceError = h("p", { class: "inline-error", role: "alert", hidden: true });
+  const invoiceTable = h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "ledger invoices" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { scope: "col", t: "invoices.date" }),
+          h("th", { scope: "col", t: "invoices.what" }),
+          h("th", { scope: "col", class: "num", t: "invoices.credits" }),
+          h("th", { scope: "col", class: "num", t: "invoices.amount" }),
+          h("th", { scope: "col", t: "invoices.invoice" }),
+        ),
+      ),
+      invoiceRows,
+    ),
+  );
+  const invoicesCard = h("section", { class: "card", id: "invoices" }, h("h2", { t: "invoices.title" }), invoiceTable, invoiceNote, invoiceError);
+
+  function invoiceRow(inv) {
+    const known = inv.kind === "pack" || inv.kind === "plan";
+    // Only a web address becomes a link (never e.g. a javascript: one).
+    const url = typeof inv.invoice_url === "string" && /^https?:\/\//i.test(inv.invoice_url) ? inv.invoice_url : null;
+    return h(
+      "tr",
+      { "data-invoice": inv.id },
+      h("td", { fmt: { kind: "date", value: inv.paid_at } }),
+      h(
+        "td",
+        {},
+        known ? h("span", { class: `kind kind-${inv.kind}`, t: `invoices.kind.${inv.kind}` }) : null,
+        inv.description ? h("span", { class: known ? "muted small reason" : null }, known ? ` ${inv.description}` : inv.description) : null,
+      ),
+      h("td", { class: "num pos" }, inv.credits ? `+${inv.credits}` : "–"),
+      h("td", { class: "num", fmt: { kind: "money", value: inv.amount_cents, currency: inv.currency } }),
+      h(
+        "td",
+        {},
+        url
+          ? h(
+              "a",
+              { href: url, target: "_blank", rel: "noopener noreferrer", class: "invoice-link" },
+              h("span", { t: "invoices.link" }),
+              h("span", { class: "sr-only", t: "common.newTab" }),
+            )
+          : null,
+      ),
+    );
+  }
+
+  async function loadInvoices() {
+    try {
+      const r = await api("GET", "/billing/invoices");
+      if (!alive) return;
+      const list = (r && r.invoices) || [];
+      invoiceRows.replaceChildren(...list.map(invoiceRow));
+      if (!list.length) invoiceRows.append(h("tr", {}, h("td", { colspan: "5", class: "muted", id: "invoices-empty", t: "invoices.none" })));
+      invoicesCard.dataset.count = String(list.length);
+      invoiceError.hidden = true;
+    } catch (err) {
+      if (!alive) return;
+      if (err.status === 404) {
+        say(invoiceNote, "invoices.unavailable");
+        invoiceTable.hidden = true;
+      } else {
+        errorText(invoiceError, err);
+        invoiceError.hidden = false;
+      }
+    }
+  }
+
   const node = h(
     "section",
     { class: "page" },
     pageHead("credits.title", "credits.lead"),
+    banner,
     formError(),
     h("div", { class: "card balance-card" }, h("p", { class: "label", t: "credits.balance" }), balance, note, h("p", { class: "muted small", t: "credits.prices" })),
     h("section", { class: "card" }, h("h2", { t: "credits.packs" }), packs, h("p", { class: "muted small", t: "credits.cardNote" })),
+    plansCard,
+    subCard,
+    invoicesCard,
     ledgerCard,
   );
-  loadLedger();
-  return { title: "credits.title", node };
+  const loaded = loadLedger();
+  if (paid) loaded.then(watchCheckout);
+  loadSubscription();
+  loadInvoices();
+  return {
+    title: "credits.title",
+    node,
+    leave: () => {
+      alive = false;
+      clearTimeout(timer);
+    },
+  };
 }
 
 // ---------------------------------------------------------------- account

@@ -9,9 +9,6 @@
 //! Layout (CreditsTable): balance `pk=USER#{id}, sk=BALANCE`; entries
 //! `pk=USER#{id}, sk=ENTRY#{time}#{ref}`.
 
-pub mod packs;
-pub mod webhook;
-
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::Serialize;
 
@@ -38,7 +35,10 @@ pub enum EntryKind {
     Grant,
     Debit,
     Refund,
+    /// A credit pack, paid once.
     Purchase,
+    /// A monthly plan's credits for one paid period.
+    Plan,
 }
 
 impl EntryKind {
@@ -48,6 +48,7 @@ impl EntryKind {
             EntryKind::Debit => "debit",
             EntryKind::Refund => "refund",
             EntryKind::Purchase => "purchase",
+            EntryKind::Plan => "plan",
         }
     }
 }
@@ -58,6 +59,9 @@ pub struct Entry {
     pub amount: i64,
     pub reason: String,
     pub job_id: Option<String>,
+    /// What paid for it: the Stripe Checkout Session or invoice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     pub created_at: String,
 }
 
@@ -72,6 +76,7 @@ pub struct Change<'a> {
     pub amount: i64,
     pub reason: &'a str,
     pub job_id: Option<&'a str>,
+    pub source: Option<&'a str>,
 }
 
 /// The two transaction items for a balance change: the conditional balance
@@ -93,6 +98,7 @@ pub fn change_items(table: &str, change: &Change<'_>) -> Result<Vec<TransactWrit
     }
     let reference = change
         .job_id
+        .or(change.source)
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut entry = Item::from([
@@ -112,6 +118,9 @@ pub fn change_items(table: &str, change: &Change<'_>) -> Result<Vec<TransactWrit
     ]);
     if let Some(job) = change.job_id {
         entry.insert("job_id".into(), s(job));
+    }
+    if let Some(source) = change.source {
+        entry.insert("source".into(), s(source));
     }
     Ok(vec![
         TransactWriteItem::builder()
@@ -161,6 +170,7 @@ pub fn trial_items(app: &App, user_id: &str, ips: &[&str]) -> Result<Vec<Transac
             amount: TRIAL_CREDITS,
             reason: "free trial",
             job_id: None,
+            source: None,
         },
     )?;
     let mut ips = ips.to_vec();
@@ -255,6 +265,7 @@ fn entry_from_item(item: &Item) -> Result<Entry> {
         amount: get_n(item, "amount")?,
         reason: get_s(item, "reason")?,
         job_id: get_opt_s(item, "job_id"),
+        source: get_opt_s(item, "source"),
         created_at: get_s(item, "created_at")?,
     })
 }

@@ -81,7 +81,11 @@ endpoints! {
     PublicVideo => "public-video", Api, routes::videos::public;
     CreditsGet => "credits-get", Api, routes::credits::statement;
     CreditsPacks => "credits-packs", Api, routes::credits::packs;
-    BillingWebhook => "billing-webhook", Api, routes::credits::webhook;
+    BillingWebhook => "billing-webhook", Api, routes::billing::webhook;
+    BillingCheckout => "billing-checkout", Api, routes::billing::checkout;
+    BillingPortal => "billing-portal", Api, routes::billing::portal;
+    BillingSubscription => "billing-subscription", Api, routes::billing::subscription;
+    BillingInvoices => "billing-invoices", Api, routes::billing::invoices;
 }
 
 impl Endpoint {

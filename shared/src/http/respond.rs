@@ -60,6 +60,7 @@ fn status_of(err: &Error) -> StatusCode {
         Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Upstream { .. } => StatusCode::BAD_GATEWAY,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -70,7 +71,8 @@ fn code_of(err: &Error) -> &'static str {
         | Error::Forbidden { code, .. }
         | Error::Conflict { code, .. }
         | Error::Unprocessable { code, .. }
-        | Error::Unavailable { code, .. } => code,
+        | Error::Unavailable { code, .. }
+        | Error::Upstream { code, .. } => code,
         Error::InsufficientCredits { .. } => "insufficient_credits",
         Error::Unauthenticated { .. } => "unauthenticated",
         Error::NotFound { .. } => "not_found",

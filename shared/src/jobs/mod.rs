@@ -339,6 +339,7 @@ pub async fn create(app: &App, user_id: &str, input: NewJob) -> Result<Job> {
             amount: -price,
             reason: "video",
             job_id: Some(&job.id),
+            source: None,
         },
     )?;
     items.push(store::put_new(app, &job)?);

@@ -226,6 +226,7 @@ pub async fn end_with_refund(
             amount: job.price,
             reason,
             job_id: Some(&job.id),
+            source: None,
         },
     )?);
     let ended = dynamo::transact_if(&app.dynamo, items, "end job with refund").await?;

@@ -67,6 +67,11 @@ pub enum Notice {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<[String; 2]>,
     },
+    /// A receipt: credits a payment bought (a pack, or a plan's month).
+    PaymentReceived {
+        user_id: String,
+        payment_id: String,
+    },
     /// One account's notice of a policy version.
     PolicyChange {
         user_id: String,
@@ -88,6 +93,7 @@ impl Notice {
             Notice::JobEnded { .. } => "job_ended",
             Notice::PolicyPublished { .. } => "policy_published",
             Notice::PolicyChange { .. } => "policy_change",
+            Notice::PaymentReceived { .. } => "payment_received",
         }
     }
 }

@@ -284,8 +284,13 @@ pub fn deletion(l: Language, requested_at: &str) -> Draft {
             ),
             pick(
                 l,
-                "What stays: the fact that a free trial was used from your IP address, with nothing linking it to you. Unused credits are not refunded.",
-                "保留的内容：你的 IP 地址曾使用过免费试用这一记录，且不再与你关联。未使用的额度不予退还。",
+                "Any monthly plan was cancelled at Stripe before this, so you will not be charged again.",
+                "在此之前，你的月度套餐已在 Stripe 取消，之后不会再扣费。",
+            ),
+            pick(
+                l,
+                "What stays: the fact that a free trial was used from your IP address, and the record of each payment (date, amount, what it bought, Stripe's invoice number) that tax law makes us keep, with nothing linking either to you or to your content. Stripe keeps its own invoices. Unused credits are not refunded.",
+                "保留的内容：你的 IP 地址曾使用过免费试用这一记录，以及税法要求我们保存的每笔付款记录（日期、金额、所购内容、Stripe 发票号），两者都不再与你或你的内容关联。Stripe 会保留其自身的发票。未使用的额度不予退还。",
             ),
         ],
         action: None,
@@ -382,6 +387,68 @@ pub fn policy_change(l: Language, effective_at: &str, summary: &str, web: &str) 
             l,
             "You get this because we notify every account of policy changes by email; it can't be turned off.",
             "我们会通过邮件通知每个账户政策变更，此类邮件无法退订。",
+        ),
+    }
+}
+
+/// `1499, "usd"` → `USD 14.99`: no locale guesswork about symbols.
+pub fn money(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    format!(
+        "{} {sign}{}.{:02}",
+        currency.to_ascii_uppercase(),
+        cents / 100,
+        cents % 100
+    )
+}
+
+pub fn receipt(l: Language, payment: &crate::billing::Payment, web: &str) -> Draft {
+    let amount = money(payment.amount_cents, &payment.currency);
+    let credits = payment.credits;
+    Draft {
+        subject: pick(l, "Your Glimvid receipt", "你的 Glimvid 收据"),
+        paragraphs: vec![
+            match (l, payment.kind.as_str()) {
+                (Language::En, "plan") => format!(
+                    "Thank you: your monthly plan renewed and {credits} credits were added to your balance."
+                ),
+                (Language::Zh, "plan") => {
+                    format!("感谢支持：你的月度套餐已续订，{credits} 个额度已加入余额。")
+                }
+                (Language::En, _) => {
+                    format!("Thank you: {credits} credits were added to your balance.")
+                }
+                (Language::Zh, _) => format!("感谢支持：{credits} 个额度已加入余额。"),
+            },
+            match l {
+                Language::En => format!(
+                    "{}: {amount}, paid {} (UTC). Reference {}.",
+                    payment.description,
+                    payment.paid_at.replace('T', " ").trim_end_matches('Z'),
+                    payment.id
+                ),
+                Language::Zh => format!(
+                    "{}：{amount}，支付时间 {}（UTC）。参考号 {}。",
+                    payment.description,
+                    payment.paid_at.replace('T', " ").trim_end_matches('Z'),
+                    payment.id
+                ),
+            },
+            pick(
+                l,
+                "Stripe processed the payment; Glimvid never sees your card. The invoice is on your Credits page.",
+                "付款由 Stripe 处理，Glimvid 不会接触你的银行卡信息。发票可在「额度」页面查看。",
+            ),
+        ],
+        action: Some((
+            pick(l, "See payments and invoices", "查看付款和发票"),
+            format!("{web}/#/credits"),
+        )),
+        footer: pick(
+            l,
+            "You get this because you paid for Glimvid credits; receipts can't be turned off.",
+            "你收到此邮件是因为你购买了 Glimvid 额度；收据无法退订。",
         ),
     }
 }

@@ -5,8 +5,8 @@
 //! Each notice sends at most once: a claim on the account (`SENT#{key}`,
 //! expiring) goes before the send and is given back when the send fails, so
 //! SQS's redelivery retries it and a duplicate delivery finds it taken. The
-//! key is the job for video mail, the version for policy mail, the SQS
-//! message otherwise.
+//! key is the job for video mail, the version for policy mail, the payment
+//! for receipts, the SQS message otherwise.
 
 pub mod compose;
 
@@ -156,6 +156,28 @@ async fn deliver(app: &App, notice: Notice, message_id: &str) -> Result<&'static
             sent(mail::send(app, &letter).await?)
         }
         Notice::JobEnded { user_id, job_id } => job_ended(app, &user_id, &job_id).await,
+        Notice::PaymentReceived {
+            user_id,
+            payment_id,
+        } => {
+            let Some(user) = account(app, &user_id).await? else {
+                return Ok("skipped");
+            };
+            let Some(payment) =
+                crate::billing::records::payment(app, &user.id, &payment_id).await?
+            else {
+                return Ok("skipped");
+            };
+            let letter = compose::receipt(user.language, &payment, web).letter(
+                &user.email,
+                user.language,
+                None,
+            );
+            send_once(app, &user.id, &format!("PAY#{payment_id}"), async {
+                Ok(letter)
+            })
+            .await
+        }
         Notice::PolicyPublished { version, after } => {
             let (users, next) = store(app).verified_users(after.as_ref()).await?;
             let mut notices: Vec<Notice> = users

@@ -428,6 +428,7 @@ async fn fallback(app: &App, job: &Job, request: &VideoRequest<'_>) -> Result<Ou
                 amount: job.price - new_price,
                 reason: "video made by the fallback renderer",
                 job_id: Some(&job.id),
+                source: None,
             },
         )?);
     }

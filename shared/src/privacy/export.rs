@@ -34,7 +34,10 @@ pub struct Export {
     /// When each IP the account signed in from within 30 days was last
     /// seen (the IPs are kept only as salted hashes, to spot new ones).
     pub recent_sign_ins: Vec<String>,
-    pub payments: Vec<PaymentRecord>,
+    /// Every payment, with Stripe's invoice link. After a deletion these
+    /// stay (for tax law) with nothing linking them to the account.
+    pub payments: Vec<crate::billing::Payment>,
+    pub subscriptions: Vec<crate::billing::Subscription>,
     pub uploads: Vec<ExportedUpload>,
     pub videos: Vec<JobView>,
     pub usage_log: Vec<UsageLine>,
@@ -82,13 +85,6 @@ pub struct PolicyAckRecord {
 }
 
 #[derive(Debug, Serialize)]
-pub struct PaymentRecord {
-    pub event_id: String,
-    pub pack: String,
-    pub received_at: String,
-}
-
-#[derive(Debug, Serialize)]
 pub struct ExportedUpload {
     #[serde(flatten)]
     pub upload: UploadView,
@@ -100,7 +96,6 @@ pub async fn export(app: &App, principal: &Principal) -> Result<Export> {
     let records = crate::privacy::purge::records_of(app, &user.id).await?;
     let mut sessions = Vec::new();
     let mut free_trial = Vec::new();
-    let mut payments = Vec::new();
     let mut policy_acknowledgements = Vec::new();
     let mut recent_sign_ins = Vec::new();
     let mut email_links = Vec::new();
@@ -134,12 +129,6 @@ pub async fn export(app: &App, principal: &Principal) -> Result<Export> {
             free_trial.push(TrialRecord {
                 ip: get_opt_s(item, "ip").unwrap_or_default(),
                 claimed_at: get_opt_s(item, "claimed_at").unwrap_or_default(),
-            });
-        } else if let Some(event) = pk.strip_prefix("EVENT#") {
-            payments.push(PaymentRecord {
-                event_id: event.to_owned(),
-                pack: get_opt_s(item, "pack").unwrap_or_default(),
-                received_at: get_opt_s(item, "received_at").unwrap_or_default(),
             });
         }
     }
@@ -177,7 +166,8 @@ pub async fn export(app: &App, principal: &Principal) -> Result<Export> {
         email_links,
         policy_acknowledgements,
         recent_sign_ins,
-        payments,
+        payments: crate::billing::records::payments(app, &user.id).await?,
+        subscriptions: crate::billing::records::subscriptions(app, &user.id).await?,
         uploads,
         videos,
         usage_log: usage::for_user(app, &user.id).await?,

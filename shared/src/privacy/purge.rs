@@ -2,6 +2,8 @@
 //! session at once and leaves a purge marker; the retention sweeper then
 //! removes every record and object of the user in bounded, idempotent
 //! steps, so a purge interrupted anywhere simply resumes on the next run.
+//! Payment records are the exception tax law makes: each is kept without
+//! anything linking it to the user (`billing::records::keep_for_tax`).
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::Deserialize;
@@ -35,6 +37,9 @@ pub async fn request_deletion(
             message: "the password is incorrect".into(),
         });
     }
+    // Stripe first: an account that cannot stop its plan is not deleted,
+    // or it would go on being charged with nobody to see it.
+    crate::billing::cancel_all(app, &user.id).await?;
     let table = &app.config.accounts_table;
     let now = clock::rfc3339(clock::now());
     let revoke = Update::builder()
@@ -169,7 +174,10 @@ pub async fn records_of(app: &App, user_id: &str) -> Result<Vec<(String, Item)>>
         let sk = get_opt_s(item, "sk").unwrap_or_default();
         if let Some(ip) = sk.strip_prefix("TRIAL#") {
             referenced.push(format!("TRIAL#IP#{ip}"));
-        } else if let Some(event) = sk.strip_prefix("PAYMENT#") {
+        } else if get_opt_s(item, "kind").as_deref() == Some("payment_pointer")
+            && let Some(event) = sk.strip_prefix("PAYMENT#")
+        {
+            // Older grants pointed at their event record, which named the user.
             referenced.push(format!("EVENT#{event}"));
         }
     }
@@ -267,6 +275,10 @@ pub async fn purge_step(app: &App, user_id: &str, budget: usize) -> Result<bool>
             return Ok(false);
         }
         let pk = get_opt_s(item, "pk").unwrap_or_default();
+        let payment = crate::billing::records::payment_from_item(item);
+        if let Some(payment) = payment.filter(|_| table == &app.config.credits_table) {
+            crate::billing::records::keep_for_tax(app, &payment).await?;
+        }
         if pk.starts_with("TRIAL#IP#") {
             // The IP's claim stays (the trial is once per IP, ever) but no
             // longer says whose it was.

@@ -1,6 +1,7 @@
 //! Thin handlers: parse, call the domain, shape the reply.
 
 pub mod accounts;
+pub mod billing;
 pub mod credits;
 pub mod privacy;
 pub mod uploads;
