@@ -57,8 +57,14 @@ fn statuses(deliveries: &[Delivery]) -> Vec<(String, u16, String)> {
         .collect()
 }
 
-fn deliveries_after(count: usize) -> Vec<Delivery> {
-    stripe().deliveries().into_iter().skip(count).collect()
+/// Deliveries since the `count`th that concern `user` (tests share the sandbox).
+fn deliveries_after(count: usize, user: &str) -> Vec<Delivery> {
+    stripe()
+        .deliveries()
+        .into_iter()
+        .skip(count)
+        .filter(|d| d.body.contains(user))
+        .collect()
 }
 
 #[tokio::test]
@@ -111,7 +117,7 @@ async fn a_pack_bought_through_checkout_is_granted_once_however_often_delivered(
     let seen = stripe().deliveries().len();
     let back = stripe().pay(&session).await.expect("paid");
     assert!(back.ends_with(&format!("session={session}")), "{back}");
-    let delivered = deliveries_after(seen);
+    let delivered = deliveries_after(seen, &user);
     assert_eq!(
         statuses(&delivered),
         vec![
@@ -234,7 +240,7 @@ async fn a_plan_grants_each_paid_month_once_and_stops_when_cancelled() {
     }
     let seen = stripe().deliveries().len();
     stripe().pay(&session).await.expect("paid");
-    let kinds: Vec<_> = statuses(&deliveries_after(seen));
+    let kinds: Vec<_> = statuses(&deliveries_after(seen, &user));
     assert!(
         kinds.contains(&("invoice.paid".into(), 200, "granted".into())),
         "{kinds:?}"

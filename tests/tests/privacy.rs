@@ -114,7 +114,7 @@ async fn export_holds_every_record_the_tables_hold_about_the_user() {
     assert!(x["account"]["email_verified"] == true);
     let payment_records = credits_items
         .iter()
-        .filter(|i| matches!(i.get("record"), Some(AttributeValue::S(s)) if s == "payment"))
+        .filter(|i| matches!(i.get("billing_record"), Some(AttributeValue::S(s)) if s == "payment"))
         .count();
     assert_eq!(payment_records, 1);
     assert_eq!(len(&x["payments"]), payment_records);

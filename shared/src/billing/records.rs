@@ -58,8 +58,8 @@ pub fn payment_update(
             .key("pk", s(user_pk(user_id)))
             .key("sk", s(format!("PAYMENT#{stripe_id}")))
             .update_expression(
-                "SET record = :payment, paid_at = :at, amount_cents = :amount, currency = :cur, \
-                 description = :what, product_kind = :kind, item = :item, credits = :credits",
+                "SET billing_record = :payment, paid_at = :at, amount_cents = :amount, currency = :cur, \
+                 product_description = :what, product_kind = :kind, product_id = :item, credits = :credits",
             )
             .expression_attribute_values(":payment", s("payment"))
             .expression_attribute_values(":at", s(clock::rfc3339(clock::from_epoch(paid_at))))
@@ -90,7 +90,7 @@ pub async fn set_invoice_url(app: &App, user_id: &str, stripe_id: &str, url: &st
 
 pub fn payment_from_item(item: &Item) -> Option<Payment> {
     // A link that arrived before its payment is not a payment yet.
-    if get_opt_s(item, "record").as_deref() != Some("payment") {
+    if get_opt_s(item, "billing_record").as_deref() != Some("payment") {
         return None;
     }
     Some(Payment {
@@ -98,9 +98,9 @@ pub fn payment_from_item(item: &Item) -> Option<Payment> {
         paid_at: get_opt_s(item, "paid_at").unwrap_or_default(),
         amount_cents: dynamo::get_n(item, "amount_cents").ok()?,
         currency: get_opt_s(item, "currency").unwrap_or_default(),
-        description: get_opt_s(item, "description").unwrap_or_default(),
+        description: get_opt_s(item, "product_description").unwrap_or_default(),
         kind: get_opt_s(item, "product_kind").unwrap_or_default(),
-        item: get_opt_s(item, "item").unwrap_or_default(),
+        item: get_opt_s(item, "product_id").unwrap_or_default(),
         credits: dynamo::get_n(item, "credits").unwrap_or_default(),
         invoice_url: get_opt_s(item, "invoice_url"),
     })
@@ -184,7 +184,7 @@ pub async fn record_subscription(
     user_id: &str,
     state: &SubscriptionState<'_>,
 ) -> Result<bool> {
-    let mut sets = vec!["event_at = :at", "record = :sub"];
+    let mut sets = vec!["event_at = :at", "billing_record = :sub"];
     let mut update = app
         .dynamo
         .update_item()
@@ -195,7 +195,7 @@ pub async fn record_subscription(
         .expression_attribute_values(":at", n(state.event_created))
         .expression_attribute_values(":sub", s("subscription"));
     if let Some(plan) = state.plan {
-        sets.push("plan = :plan");
+        sets.push("plan_id = :plan");
         update = update.expression_attribute_values(":plan", s(plan));
     }
     if let Some(status) = state.status {
@@ -211,7 +211,7 @@ pub async fn record_subscription(
         update = update.expression_attribute_values(":cancel", dynamo::b(cancel));
     }
     if let Some(customer) = state.customer {
-        sets.push("customer = :customer");
+        sets.push("stripe_customer = :customer");
         update = update.expression_attribute_values(":customer", s(customer));
     }
     let result = update
@@ -225,7 +225,7 @@ fn subscription_from_item(item: &Item) -> Option<Subscription> {
     let id = get_opt_s(item, "sk")?
         .strip_prefix("SUBSCRIPTION#")?
         .to_owned();
-    let plan = get_opt_s(item, "plan").unwrap_or_default();
+    let plan = get_opt_s(item, "plan_id").unwrap_or_default();
     Some(Subscription {
         id,
         credits_per_month: super::catalog::plan(&plan).map_or(0, |p| p.credits_per_month),
@@ -280,7 +280,7 @@ pub async fn customer(app: &App, user_id: &str) -> Result<Option<String>> {
         .send()
         .await
         .map_err(|e| dynamo::sdk_error("get customer", e))?;
-    Ok(out.item.and_then(|i| get_opt_s(&i, "customer")))
+    Ok(out.item.and_then(|i| get_opt_s(&i, "stripe_customer")))
 }
 
 pub fn customer_update(app: &App, user_id: &str, customer: &str) -> Result<Update> {
@@ -289,7 +289,7 @@ pub fn customer_update(app: &App, user_id: &str, customer: &str) -> Result<Updat
             .table_name(&app.config.credits_table)
             .key("pk", s(user_pk(user_id)))
             .key("sk", s("CUSTOMER"))
-            .update_expression("SET customer = :c")
+            .update_expression("SET stripe_customer = :c")
             .expression_attribute_values(":c", s(customer))
             .build(),
     )
@@ -325,9 +325,9 @@ pub async fn keep_for_tax(app: &App, payment: &Payment) -> Result<()> {
         .item("paid_at", s(&payment.paid_at))
         .item("amount_cents", n(payment.amount_cents))
         .item("currency", s(&payment.currency))
-        .item("description", s(&payment.description))
+        .item("product_description", s(&payment.description))
         .item("product_kind", s(&payment.kind))
-        .item("item", s(&payment.item))
+        .item("product_id", s(&payment.item))
         .item("stripe_id", s(&payment.id))
         .item("expires_at", n(expires))
         .send()
