@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 /// The browser's requests all come from 127.0.0.1; give the credential
 /// routes room (the flow itself makes only a handful of them).
 fn options(o: &mut glimvid_runner::Options) {
+    glimvid_tests::with_payments(o);
     o.env_overrides
         .insert("AUTH_RATE_LIMIT_PER_MINUTE".into(), "100".into());
 }
@@ -506,11 +507,60 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
     ensure!(cards == json!(1), "{cards} videos listed");
     screenshots(c, shots, "05-my-videos").await?;
 
-    // ---- credits (renders whether or not the credits API exists yet)
+    // ---- credits: buy a pack, then a plan, through Stripe's hosted pages
+    // (the sandbox), and cancel the plan in its portal
     click(c, "a.nav-link[href='#/credits']").await?;
     wait_for(c, ".balance-card").await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for(c, "button[data-pack='starter']").await?;
+    let before: i64 = text_of(c, "#balance").await?.parse()?;
     screenshots(c, shots, "06-credits").await?;
+    click(c, "button[data-pack='starter']").await?;
+    wait_for(c, "#pay").await?;
+    ensure!(
+        text_of(c, "#amount").await? == "USD 4.99",
+        "the pack's price at checkout"
+    );
+    click(c, "#pay").await?;
+    wait_for(c, "#checkout-result[data-state='done']").await?;
+    ensure!(
+        text_of(c, "#balance").await?.parse::<i64>()? == before + 5,
+        "5 credits after paying for the starter pack"
+    );
+    wait_for(c, "#invoices tr[data-invoice] a.invoice-link").await?;
+    screenshots(c, shots, "06-credits-paid").await?;
+    click(c, "button[data-plan='monthly-20']").await?;
+    wait_for(c, "#pay").await?;
+    ensure!(
+        text_of(c, "#amount").await?.ends_with("/ month"),
+        "a monthly price"
+    );
+    click(c, "#pay").await?;
+    wait_for(c, "#checkout-result[data-state='done']").await?;
+    wait_for(c, "#subscription-status[data-status='active']").await?;
+    ensure!(
+        text_of(c, "#balance").await?.parse::<i64>()? == before + 25,
+        "the plan's first month"
+    );
+    ensure!(
+        js(
+            c,
+            "return document.querySelector(\"button[data-plan='monthly-60']\").disabled"
+        )
+        .await?
+            == json!(true),
+        "one plan at a time"
+    );
+    click(c, "#manage-billing").await?;
+    click(c, "button.cancel-plan").await?;
+    wait_for(c, "#subscription-period").await?;
+    wait_js(
+        c,
+        "the plan to end at its period's end",
+        "const e = document.getElementById('subscription-period'); return !!e && e.textContent.startsWith('Ends on')",
+        Duration::from_secs(20),
+    )
+    .await?;
+    screenshots(c, shots, "06-credits-plan").await?;
 
     // ---- account, then Chinese without a reload
     click(c, "a.nav-link[href='#/account']").await?;
@@ -656,6 +706,10 @@ async fn storage_answers_preflight(base: &str) -> bool {
 #[tokio::test]
 async fn shop_owner_flow_in_a_real_browser() {
     let base = harness_with(options).base_url.clone();
+    glimvid_tests::stripe().deliver_to(
+        &format!("{base}/billing/webhook"),
+        glimvid_tests::WEBHOOK_SECRET,
+    );
     let shots = screenshot_dir();
     let work = scratch_dir("browser");
     let photo_path = work.join("candle.jpg");
