@@ -93,6 +93,20 @@ pub struct Sandbox {
     inner: Arc<Inner>,
 }
 
+/// A poisoned lock still holds the sandbox's state; a panicking test must
+/// not take the others' sandbox down with it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn not_found(what: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(format!("<h1>{what} not found</h1>")),
+    )
+        .into_response()
+}
+
 fn now() -> i64 {
     glimvid::clock::epoch_seconds(glimvid::clock::now())
 }
@@ -193,24 +207,15 @@ impl Sandbox {
 
     /// Where events go, and the secret they are signed with.
     pub fn deliver_to(&self, url: &str, secret: &str) {
-        *self.inner.webhook.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((url.to_owned(), secret.to_owned()));
+        *lock(&self.inner.webhook) = Some((url.to_owned(), secret.to_owned()));
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
-        self.inner
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.inner.requests).clone()
     }
 
     pub fn deliveries(&self) -> Vec<Delivery> {
-        self.inner
-            .deliveries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.inner.deliveries).clone()
     }
 
     /// Pays an open Checkout Session as its hosted page's button does;
@@ -224,10 +229,7 @@ impl Sandbox {
     pub async fn renew(&self, subscription_id: &str) -> Vec<Delivery> {
         let inner = &self.inner;
         let (sub, ended) = {
-            let mut subs = inner
-                .subscriptions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut subs = lock(&inner.subscriptions);
             let Some(sub) = subs.get_mut(subscription_id) else {
                 return Vec::new();
             };
@@ -267,11 +269,7 @@ impl Sandbox {
 
     /// The subscription a Checkout Session started, once paid.
     pub fn subscription_of(&self, session_id: &str) -> Option<String> {
-        let sessions = self
-            .inner
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let sessions = lock(&self.inner.sessions);
         sessions.get(session_id)?.object["subscription"]
             .as_str()
             .map(str::to_owned)
@@ -279,11 +277,7 @@ impl Sandbox {
 
     /// A subscription as Stripe holds it.
     pub fn subscription(&self, id: &str) -> Option<Value> {
-        let subs = self
-            .inner
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let subs = lock(&self.inner.subscriptions);
         subs.get(id).map(|s| s.object.clone())
     }
 
@@ -306,15 +300,12 @@ impl Inner {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
             .collect();
-        self.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Recorded {
-                method: method.to_string(),
-                path: path.to_owned(),
-                headers,
-                form: form.to_vec(),
-            });
+        lock(&self.requests).push(Recorded {
+            method: method.to_string(),
+            path: path.to_owned(),
+            headers,
+            form: form.to_vec(),
+        });
     }
 
     /// Stripe's answer to a missing or wrong key.
@@ -375,12 +366,7 @@ async fn create_checkout(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if let Some(key) = &key
-        && let Some((status, body)) = inner
-            .idempotent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-            .cloned()
+        && let Some((status, body)) = lock(&inner.idempotent).get(key).cloned()
     {
         return reply(
             StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
@@ -420,12 +406,7 @@ async fn create_checkout(
         );
     }
     if let Some(customer) = param(&form, "customer") {
-        let known = inner
-            .customers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .any(|c| c == customer);
+        let known = lock(&inner.customers).iter().any(|c| c == customer);
         if !known {
             return no_such("customer", customer);
         }
@@ -463,24 +444,16 @@ async fn create_checkout(
         "subscription": null,
         "url": format!("{}/c/pay/{id}", inner.base_url),
     });
-    inner
-        .sessions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(
-            id.clone(),
-            CheckoutSession {
-                form: form.clone(),
-                object: object.clone(),
-                paid: false,
-            },
-        );
+    lock(&inner.sessions).insert(
+        id.clone(),
+        CheckoutSession {
+            form: form.clone(),
+            object: object.clone(),
+            paid: false,
+        },
+    );
     if let Some(key) = key {
-        inner
-            .idempotent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (200, object.clone()));
+        lock(&inner.idempotent).insert(key, (200, object.clone()));
     }
     reply(StatusCode::OK, &object)
 }
@@ -503,22 +476,13 @@ async fn create_portal(
     let Some(customer) = param(&form, "customer") else {
         return missing("customer");
     };
-    let known = inner
-        .customers
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .any(|c| c == customer);
+    let known = lock(&inner.customers).iter().any(|c| c == customer);
     if !known {
         return no_such("customer", customer);
     }
     let return_url = param(&form, "return_url").unwrap_or_default().to_owned();
     let id = inner.id("bps");
-    inner
-        .portals
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(id.clone(), (customer.to_owned(), return_url.clone()));
+    lock(&inner.portals).insert(id.clone(), (customer.to_owned(), return_url.clone()));
     reply(
         StatusCode::OK,
         &json!({
@@ -546,10 +510,7 @@ async fn cancel_subscription(
         return *denied;
     }
     let sub = {
-        let mut subs = inner
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut subs = lock(&inner.subscriptions);
         let Some(sub) = subs.get_mut(&id) else {
             return no_such("subscription", &id);
         };
@@ -566,13 +527,9 @@ async fn cancel_subscription(
 }
 
 async fn pay_page(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> Response {
-    let sessions = inner.sessions.lock().unwrap_or_else(|e| e.into_inner());
+    let sessions = lock(&inner.sessions);
     let Some(session) = sessions.get(&id) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html("<h1>Checkout session not found</h1>"),
-        )
-            .into_response();
+        return not_found("Checkout session");
     };
     let name = param(
         &session.form,
@@ -608,11 +565,7 @@ async fn pay_page(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> Re
 async fn pay(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> Response {
     match complete(&inner, &id).await {
         Some(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Html("<h1>Checkout session not found or already paid</h1>"),
-        )
-            .into_response(),
+        None => not_found("An open checkout session"),
     }
 }
 
@@ -654,7 +607,7 @@ fn invoice(inner: &Inner, sub: &Subscription, reason: &str) -> Value {
 
 async fn complete(inner: &Arc<Inner>, id: &str) -> Option<String> {
     let session = {
-        let mut sessions = inner.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sessions = lock(&inner.sessions);
         let session = sessions.get_mut(id).filter(|s| !s.paid)?;
         session.paid = true;
         session.clone()
@@ -665,11 +618,7 @@ async fn complete(inner: &Arc<Inner>, id: &str) -> Option<String> {
         Some(c) => c.to_owned(),
         None => {
             let c = inner.id("cus");
-            inner
-                .customers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(c.clone());
+            lock(&inner.customers).push(c.clone());
             c
         }
     };
@@ -698,11 +647,7 @@ async fn complete(inner: &Arc<Inner>, id: &str) -> Option<String> {
             price_cents: amount,
             currency: currency.clone(),
         };
-        inner
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(sub_id.clone(), sub.clone());
+        lock(&inner.subscriptions).insert(sub_id.clone(), sub.clone());
         object["subscription"] = json!(sub_id);
         events.push(("customer.subscription.created", sub.object.clone()));
         events.push(("invoice.paid", invoice(inner, &sub, "subscription_create")));
@@ -726,12 +671,7 @@ async fn complete(inner: &Arc<Inner>, id: &str) -> Option<String> {
         ));
     }
     events.insert(0, ("checkout.session.completed", object.clone()));
-    if let Some(s) = inner
-        .sessions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_mut(id)
-    {
+    if let Some(s) = lock(&inner.sessions).get_mut(id) {
         s.object = object.clone();
     }
     for (kind, data) in events {
@@ -743,10 +683,7 @@ async fn complete(inner: &Arc<Inner>, id: &str) -> Option<String> {
 
 async fn cancel_later(inner: &Arc<Inner>, id: &str) -> Option<Delivery> {
     let sub = {
-        let mut subs = inner
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut subs = lock(&inner.subscriptions);
         let sub = subs.get_mut(id)?;
         sub.object["cancel_at_period_end"] = json!(true);
         sub.object["cancel_at"] = sub.object["items"]["data"][0]["current_period_end"].clone();
@@ -756,23 +693,10 @@ async fn cancel_later(inner: &Arc<Inner>, id: &str) -> Option<Delivery> {
 }
 
 async fn portal_page(State(inner): State<Arc<Inner>>, Path(id): Path<String>) -> Response {
-    let Some((customer, return_url)) = inner
-        .portals
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&id)
-        .cloned()
-    else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html("<h1>Portal session not found</h1>"),
-        )
-            .into_response();
+    let Some((customer, return_url)) = lock(&inner.portals).get(&id).cloned() else {
+        return not_found("Portal session");
     };
-    let subs = inner
-        .subscriptions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let subs = lock(&inner.subscriptions);
     let mut rows = String::new();
     for sub in subs
         .values()
@@ -806,18 +730,8 @@ async fn portal_cancel(
     State(inner): State<Arc<Inner>>,
     Path((id, sub)): Path<(String, String)>,
 ) -> Response {
-    let Some((_, return_url)) = inner
-        .portals
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&id)
-        .cloned()
-    else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html("<h1>Portal session not found</h1>"),
-        )
-            .into_response();
+    let Some((_, return_url)) = lock(&inner.portals).get(&id).cloned() else {
+        return not_found("Portal session");
     };
     cancel_later(&inner, &sub).await;
     (StatusCode::SEE_OTHER, [(header::LOCATION, return_url)]).into_response()
@@ -847,11 +761,7 @@ async fn emit(inner: &Arc<Inner>, kind: &str, object: Value) -> Delivery {
 
 async fn send(inner: &Arc<Inner>, event: Value) -> Delivery {
     let body = event.to_string();
-    let target = inner
-        .webhook
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let target = lock(&inner.webhook).clone();
     let mut delivery = Delivery {
         event_id: event["id"].as_str().unwrap_or_default().to_owned(),
         kind: event["type"].as_str().unwrap_or_default().to_owned(),
@@ -877,11 +787,7 @@ async fn send(inner: &Arc<Inner>, event: Value) -> Delivery {
             Err(e) => tracing::warn!(error = %e, "sandbox webhook delivery failed"),
         }
     }
-    inner
-        .deliveries
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(delivery.clone());
+    lock(&inner.deliveries).push(delivery.clone());
     delivery
 }
 

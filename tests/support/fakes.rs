@@ -166,46 +166,33 @@ impl Fakes {
 }
 
 /// The fake providers of this test binary, started on first use on their
-/// own thread and runtime (each `#[tokio::test]` runtime ends with its test).
+/// own runtime (`on_own_runtime`).
 pub fn fakes() -> &'static Fakes {
     static FAKES: OnceLock<Fakes> = OnceLock::new();
     FAKES.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                let addr = listener.local_addr().expect("addr");
-                let inner = Arc::new(Inner {
-                    port: addr.port(),
-                    requests: Mutex::new(Vec::new()),
-                    applied: Mutex::new(HashMap::new()),
-                    tasks: Mutex::new(HashMap::new()),
-                    image_jpeg: crate::media::photo(
-                        1600,
-                        900,
-                        glimvid_media::image::ImageFormat::Jpeg,
-                    ),
-                    video_mp4: sample_video(),
-                });
-                let app = Router::new()
-                    .route("/chat/completions", post(chat))
-                    .route("/api/v3/images/generations", post(images))
-                    .route("/api/v3/contents/generations/tasks", post(create_task))
-                    .route("/api/v3/contents/generations/tasks/{id}", get(get_task))
-                    .route("/files/{name}", get(file))
-                    .with_state(inner.clone());
-                let _ = tx.send(Fakes { addr, inner });
-                axum::serve(listener, app).await.expect("fake providers");
+        crate::on_own_runtime(|tx| async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            let inner = Arc::new(Inner {
+                port: addr.port(),
+                requests: Mutex::new(Vec::new()),
+                applied: Mutex::new(HashMap::new()),
+                tasks: Mutex::new(HashMap::new()),
+                image_jpeg: crate::media::photo(1600, 900, glimvid_media::image::ImageFormat::Jpeg),
+                video_mp4: sample_video(),
             });
-        });
-        rx.recv().expect("fake providers started")
+            let app = Router::new()
+                .route("/chat/completions", post(chat))
+                .route("/api/v3/images/generations", post(images))
+                .route("/api/v3/contents/generations/tasks", post(create_task))
+                .route("/api/v3/contents/generations/tasks/{id}", get(get_task))
+                .route("/files/{name}", get(file))
+                .with_state(inner.clone());
+            let _ = tx.send(Fakes { addr, inner });
+            axum::serve(listener, app).await.expect("fake providers");
+        })
     })
 }
 

@@ -46,7 +46,6 @@ pub fn harness_with(setup: fn(&mut glimvid_runner::Options)) -> &'static Harness
     HARNESS.get_or_init(|| {
         require_emulator();
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let (tx, rx) = std::sync::mpsc::channel();
         let mut options = glimvid_runner::Options {
             template: glimvid_runner::Options::repo_template(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -55,34 +54,25 @@ pub fn harness_with(setup: fn(&mut glimvid_runner::Options)) -> &'static Harness
             ..glimvid_runner::Options::default()
         };
         setup(&mut options);
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                match glimvid_runner::start(options).await {
-                    Ok(running) => {
-                        let _ = tx.send(Ok((
-                            running.base_url(),
-                            running.config.clone(),
-                            running.functions.clone(),
-                            running.auditor.clone(),
-                        )));
-                        // Serve until the test process exits.
-                        std::future::pending::<()>().await;
-                    }
-                    Err(err) => {
-                        let _ = tx.send(Err(format!("{err:#}")));
-                    }
+        let started = on_own_runtime(move |tx| async move {
+            match glimvid_runner::start(options).await {
+                Ok(running) => {
+                    let _ = tx.send(Ok((
+                        running.base_url(),
+                        running.config.clone(),
+                        running.functions.clone(),
+                        running.auditor.clone(),
+                    )));
+                    // Serve until the test process exits.
+                    std::future::pending::<()>().await;
                 }
-            });
+                Err(err) => {
+                    let _ = tx.send(Err(format!("{err:#}")));
+                }
+            }
         });
-        let (base_url, config, functions, auditor) = rx
-            .recv()
-            .expect("runner thread")
-            .unwrap_or_else(|e| panic!("runner failed to start: {e}"));
+        let (base_url, config, functions, auditor) =
+            started.unwrap_or_else(|e| panic!("runner failed to start: {e}"));
         Harness {
             base_url,
             config,
@@ -91,6 +81,28 @@ pub fn harness_with(setup: fn(&mut glimvid_runner::Options)) -> &'static Harness
             auditor,
         }
     })
+}
+
+/// What `start` sends, from a thread and runtime of its own that live until
+/// the test process exits: servers a binary's tests share must outlive
+/// each `#[tokio::test]`'s runtime, which ends with its test.
+pub fn on_own_runtime<T, F>(
+    start: impl FnOnce(std::sync::mpsc::Sender<T>) -> F + Send + 'static,
+) -> T
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = ()>,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(start(tx));
+    });
+    rx.recv().expect("a server on its own runtime")
 }
 
 /// SDK client for inspecting tables, built in the calling test's runtime.
@@ -480,22 +492,13 @@ pub fn with_payments(o: &mut glimvid_runner::Options) {
 pub fn stripe() -> &'static glimvid_runner::stripe_sandbox::Sandbox {
     static SANDBOX: OnceLock<glimvid_runner::stripe_sandbox::Sandbox> = OnceLock::new();
     SANDBOX.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let sandbox = glimvid_runner::stripe_sandbox::Sandbox::start(STRIPE_KEY)
-                    .await
-                    .expect("Stripe sandbox");
-                let _ = tx.send(sandbox);
-                std::future::pending::<()>().await;
-            });
-        });
-        rx.recv().expect("Stripe sandbox thread")
+        on_own_runtime(|tx| async move {
+            let sandbox = glimvid_runner::stripe_sandbox::Sandbox::start(STRIPE_KEY)
+                .await
+                .expect("Stripe sandbox");
+            let _ = tx.send(sandbox);
+            std::future::pending::<()>().await;
+        })
     })
 }
 
@@ -571,6 +574,16 @@ impl Api {
             headers,
             body,
         }
+    }
+
+    /// `DELETE /me`, which asks for the password again.
+    pub async fn delete_account(&self, password: &str) -> Reply {
+        self.call(
+            Method::DELETE,
+            "/me",
+            Some(serde_json::json!({ "password": password })),
+        )
+        .await
     }
 
     pub async fn user_id(&self) -> String {

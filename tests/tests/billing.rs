@@ -406,13 +406,7 @@ async fn deleting_an_account_cancels_its_plan_at_stripe_first_and_keeps_payments
     let export = me.get("/me/export").await.body;
     assert_eq!(export["subscriptions"][0]["plan"], "monthly-60", "{export}");
 
-    let deleted = me
-        .call(
-            reqwest::Method::DELETE,
-            "/me",
-            Some(json!({"password": PASSWORD})),
-        )
-        .await;
+    let deleted = me.delete_account(PASSWORD).await;
     assert_eq!(deleted.status, StatusCode::ACCEPTED, "{}", deleted.body);
     assert!(
         stripe()

@@ -174,21 +174,9 @@ async fn deleting_the_account_leaves_nothing_after_one_sweep() {
     finished_video(&me, &upload).await;
     assert!(!items_about(&user, &email).await.is_empty());
 
-    let wrong = me
-        .call(
-            reqwest::Method::DELETE,
-            "/me",
-            Some(json!({"password": "not my password"})),
-        )
-        .await;
+    let wrong = me.delete_account("not my password").await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
-    let deleted = me
-        .call(
-            reqwest::Method::DELETE,
-            "/me",
-            Some(json!({"password": PASSWORD})),
-        )
-        .await;
+    let deleted = me.delete_account(PASSWORD).await;
     assert_eq!(deleted.status, StatusCode::ACCEPTED, "{}", deleted.body);
     assert_eq!(
         me.get("/me").await.status,
