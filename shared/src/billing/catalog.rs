@@ -119,14 +119,6 @@ impl Product {
             ),
         }
     }
-
-    pub fn by_kind(kind: &str, id: &str) -> Option<Product> {
-        match kind {
-            "pack" => pack(id).map(Product::Pack),
-            "plan" => plan(id).map(Product::Plan),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -51,26 +51,29 @@ pub fn payment_update(
     stripe_id: &str,
     product: Product,
     paid_at: i64,
+    invoice_url: Option<&str>,
 ) -> Result<Update> {
-    dynamo::built(
-        Update::builder()
-            .table_name(&app.config.credits_table)
-            .key("pk", s(user_pk(user_id)))
-            .key("sk", s(format!("PAYMENT#{stripe_id}")))
-            .update_expression(
-                "SET billing_record = :payment, paid_at = :at, amount_cents = :amount, currency = :cur, \
-                 product_description = :what, product_kind = :kind, product_id = :item, credits = :credits",
-            )
-            .expression_attribute_values(":payment", s("payment"))
-            .expression_attribute_values(":at", s(clock::rfc3339(clock::from_epoch(paid_at))))
-            .expression_attribute_values(":amount", n(product.price_cents()))
-            .expression_attribute_values(":cur", s(product.currency()))
-            .expression_attribute_values(":what", s(product.description()))
-            .expression_attribute_values(":kind", s(product.kind()))
-            .expression_attribute_values(":item", s(product.id()))
-            .expression_attribute_values(":credits", n(product.credits()))
-            .build(),
-    )
+    let mut expression = String::from(
+        "SET billing_record = :payment, paid_at = :at, amount_cents = :amount, currency = :cur, \
+         product_description = :what, product_kind = :kind, product_id = :item, credits = :credits",
+    );
+    let mut update = Update::builder()
+        .table_name(&app.config.credits_table)
+        .key("pk", s(user_pk(user_id)))
+        .key("sk", s(format!("PAYMENT#{stripe_id}")))
+        .expression_attribute_values(":payment", s("payment"))
+        .expression_attribute_values(":at", s(clock::rfc3339(clock::from_epoch(paid_at))))
+        .expression_attribute_values(":amount", n(product.price_cents()))
+        .expression_attribute_values(":cur", s(product.currency()))
+        .expression_attribute_values(":what", s(product.description()))
+        .expression_attribute_values(":kind", s(product.kind()))
+        .expression_attribute_values(":item", s(product.id()))
+        .expression_attribute_values(":credits", n(product.credits()));
+    if let Some(url) = invoice_url {
+        expression.push_str(", invoice_url = :url");
+        update = update.expression_attribute_values(":url", s(url));
+    }
+    dynamo::built(update.update_expression(expression).build())
 }
 
 /// Records Stripe's hosted invoice link on the payment it belongs to.
@@ -129,18 +132,24 @@ pub async fn payments(app: &App, user_id: &str) -> Result<Vec<Payment>> {
     Ok(list)
 }
 
-pub async fn payment(app: &App, user_id: &str, stripe_id: &str) -> Result<Option<Payment>> {
+/// One of the user's billing records, by its sort key.
+async fn record(app: &App, user_id: &str, sk: String) -> Result<Option<Item>> {
     let out = app
         .dynamo
         .get_item()
         .table_name(&app.config.credits_table)
         .key("pk", s(user_pk(user_id)))
-        .key("sk", s(format!("PAYMENT#{stripe_id}")))
+        .key("sk", s(sk))
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| dynamo::sdk_error("get payment", e))?;
-    Ok(out.item.as_ref().and_then(payment_from_item))
+        .map_err(|e| dynamo::sdk_error("get billing record", e))?;
+    Ok(out.item)
+}
+
+pub async fn payment(app: &App, user_id: &str, stripe_id: &str) -> Result<Option<Payment>> {
+    let item = record(app, user_id, format!("PAYMENT#{stripe_id}")).await?;
+    Ok(item.as_ref().and_then(payment_from_item))
 }
 
 /// A plan's subscription as the user sees it.
@@ -255,32 +264,14 @@ pub async fn subscriptions(app: &App, user_id: &str) -> Result<Vec<Subscription>
 }
 
 pub async fn subscription(app: &App, user_id: &str, id: &str) -> Result<Option<Subscription>> {
-    let out = app
-        .dynamo
-        .get_item()
-        .table_name(&app.config.credits_table)
-        .key("pk", s(user_pk(user_id)))
-        .key("sk", s(format!("SUBSCRIPTION#{id}")))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| dynamo::sdk_error("get subscription", e))?;
-    Ok(out.item.as_ref().and_then(subscription_from_item))
+    let item = record(app, user_id, format!("SUBSCRIPTION#{id}")).await?;
+    Ok(item.as_ref().and_then(subscription_from_item))
 }
 
 /// The user's Stripe customer, once a checkout made one.
 pub async fn customer(app: &App, user_id: &str) -> Result<Option<String>> {
-    let out = app
-        .dynamo
-        .get_item()
-        .table_name(&app.config.credits_table)
-        .key("pk", s(user_pk(user_id)))
-        .key("sk", s("CUSTOMER"))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| dynamo::sdk_error("get customer", e))?;
-    Ok(out.item.and_then(|i| get_opt_s(&i, "stripe_customer")))
+    let item = record(app, user_id, "CUSTOMER".to_owned()).await?;
+    Ok(item.and_then(|i| get_opt_s(&i, "stripe_customer")))
 }
 
 pub fn customer_update(app: &App, user_id: &str, customer: &str) -> Result<Update> {
@@ -296,13 +287,13 @@ pub fn customer_update(app: &App, user_id: &str, customer: &str) -> Result<Updat
 }
 
 pub async fn record_customer(app: &App, user_id: &str, customer: &str) -> Result<()> {
-    let update = customer_update(app, user_id, customer)?;
     app.dynamo
         .update_item()
-        .set_table_name(Some(update.table_name))
-        .set_key(Some(update.key))
-        .set_update_expression(Some(update.update_expression))
-        .set_expression_attribute_values(update.expression_attribute_values)
+        .table_name(&app.config.credits_table)
+        .key("pk", s(user_pk(user_id)))
+        .key("sk", s("CUSTOMER"))
+        .update_expression("SET stripe_customer = :c")
+        .expression_attribute_values(":c", s(customer))
         .send()
         .await
         .map_err(|e| dynamo::sdk_error("record customer", e))?;

@@ -212,8 +212,8 @@ fn invalid(message: &'static str) -> Error {
     Error::bad_request("invalid_event", message)
 }
 
-fn object<T: serde::de::DeserializeOwned>(event: &Event) -> Result<T> {
-    serde_json::from_value(event.data.object.clone()).map_err(|e| {
+fn parse<T: serde::de::DeserializeOwned>(object: serde_json::Value) -> Result<T> {
+    serde_json::from_value(object).map_err(|e| {
         Error::bad_request(
             "invalid_event",
             format!("the event's object is not understood: {e}"),
@@ -232,20 +232,21 @@ pub async fn handle(app: &App, signature: Option<&str>, body: &[u8]) -> Result<O
             message: "payments are not configured".into(),
         })?;
     verify(secret, signature, body, clock::epoch_seconds(clock::now()))?;
-    let event: Event = serde_json::from_slice(body).map_err(|e| {
+    let mut event: Event = serde_json::from_slice(body).map_err(|e| {
         Error::bad_request("invalid_event", format!("the event is not understood: {e}"))
     })?;
+    let object = event.data.object.take();
     match event.kind.as_str() {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
-            session_paid(app, &event, object(&event)?).await
+            session_paid(app, &event, parse(object)?).await
         }
         "invoice.paid" | "invoice.payment_succeeded" => {
-            invoice_paid(app, &event, object(&event)?).await
+            invoice_paid(app, &event, parse(object)?).await
         }
         "customer.subscription.created"
         | "customer.subscription.updated"
         | "customer.subscription.deleted" => {
-            subscription_changed(app, &event, object(&event)?).await
+            subscription_changed(app, &event, parse(object)?).await
         }
         _ => Ok(Outcome::Ignored("event type not handled")),
     }
@@ -304,6 +305,7 @@ async fn grant(
     once: (String, &str),
     payment_id: &str,
     customer: Option<&str>,
+    invoice_url: Option<&str>,
     kind: EntryKind,
 ) -> Result<Outcome> {
     let reason = match product {
@@ -320,6 +322,7 @@ async fn grant(
                 payment_id,
                 product,
                 event.created,
+                invoice_url,
             )?)
             .build(),
     ];
@@ -425,6 +428,7 @@ async fn session_paid(app: &App, event: &Event, session: Session) -> Result<Outc
                 (format!("SESSION#{}", session.id), "SESSION"),
                 payment_id,
                 session.customer.as_deref(),
+                None,
                 EntryKind::Purchase,
             )
             .await
@@ -479,7 +483,7 @@ async fn invoice_paid(app: &App, event: &Event, invoice: Invoice) -> Result<Outc
         tracing::warn!(event_id = %event.id, subscription, "invoice paid for a cancelled subscription; nothing granted");
         return Ok(Outcome::Ignored("subscription cancelled"));
     }
-    let outcome = grant(
+    grant(
         app,
         event,
         &user_id,
@@ -487,13 +491,10 @@ async fn invoice_paid(app: &App, event: &Event, invoice: Invoice) -> Result<Outc
         (format!("INVOICE#{}", invoice.id), "INVOICE"),
         &invoice.id,
         invoice.customer.as_deref(),
+        invoice.hosted_invoice_url.as_deref(),
         EntryKind::Plan,
     )
-    .await?;
-    if let Some(url) = &invoice.hosted_invoice_url {
-        records::set_invoice_url(app, &user_id, &invoice.id, url).await?;
-    }
-    Ok(outcome)
+    .await
 }
 
 async fn subscription_changed(
