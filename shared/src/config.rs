@@ -73,6 +73,9 @@ pub struct Payments {
 pub struct Limits {
     pub auth_requests_per_minute: u32,
     pub api_requests_per_minute: u32,
+    /// Wrong passwords one address may get per 15 minutes, from all IPs
+    /// together, before its sign-ins are refused for the rest of the window.
+    pub login_failures_per_account: u32,
     pub session_days: i64,
     pub usage_log_days: i64,
 }
@@ -82,6 +85,7 @@ impl Default for Limits {
         Limits {
             auth_requests_per_minute: 10,
             api_requests_per_minute: 300,
+            login_failures_per_account: 10,
             session_days: 30,
             usage_log_days: 30,
         }
@@ -521,6 +525,10 @@ impl Config {
                 api_requests_per_minute: small(
                     "API_RATE_LIMIT_PER_MINUTE",
                     defaults.api_requests_per_minute,
+                )?,
+                login_failures_per_account: small(
+                    "LOGIN_FAILURES_PER_ACCOUNT",
+                    defaults.login_failures_per_account,
                 )?,
                 session_days: number("SESSION_DAYS", defaults.session_days)?,
                 usage_log_days: number("USAGE_LOG_RETENTION_DAYS", defaults.usage_log_days)?,

@@ -1,4 +1,5 @@
-//! Fixed-window request counters per client IP and route class.
+//! Fixed-window request counters per client IP and route class, and
+//! failed sign-ins per account.
 //!
 //! The window start is part of the key, so a counter is only ever read in
 //! its own window: an expired counter that DynamoDB has not yet deleted can
@@ -65,4 +66,88 @@ pub async fn admit(app: &App, ip: &str, class: RateClass) -> Result<()> {
         return Err(Error::RateLimited { retry_after_s });
     }
     Ok(())
+}
+
+const ACCOUNT_WINDOW_SECONDS: i64 = 15 * 60;
+
+/// Failed sign-ins are counted per address, from every IP together, so a
+/// guess spread over many IPs is slowed too. The key is a digest of what
+/// the caller typed (normalised when it is an address): known, unknown and
+/// malformed addresses are counted and refused alike, and the table never
+/// holds an address.
+pub struct AccountGuard {
+    key: String,
+    window_end: i64,
+}
+
+impl AccountGuard {
+    pub fn new(typed_email: &str) -> Self {
+        let id = crate::accounts::email::normalise(typed_email)
+            .unwrap_or_else(|_| typed_email.trim().to_lowercase());
+        let now = clock::epoch_seconds(clock::now());
+        let window_start = now - now.rem_euclid(ACCOUNT_WINDOW_SECONDS);
+        AccountGuard {
+            key: format!(
+                "login#{}#{window_start}",
+                crate::accounts::token::digest(&id)
+            ),
+            window_end: window_start + ACCOUNT_WINDOW_SECONDS,
+        }
+    }
+
+    /// Refuses the attempt, before any password is checked, once the
+    /// address's failures in this window reached the limit.
+    pub async fn admit(&self, app: &App) -> Result<()> {
+        let out = app
+            .dynamo
+            .get_item()
+            .table_name(&app.config.rate_limit_table)
+            .key("pk", s(&self.key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamo::sdk_error("login failures", e))?;
+        let failures = out
+            .item
+            .as_ref()
+            .map(|i| get_n(i, "hits"))
+            .transpose()?
+            .unwrap_or_default();
+        if failures >= i64::from(app.config.limits.login_failures_per_account) {
+            let now = clock::epoch_seconds(clock::now());
+            tracing::warn!(failures, "sign-ins refused for an address after repeated failures");
+            return Err(Error::RateLimited {
+                retry_after_s: u64::try_from(self.window_end - now).unwrap_or(1).max(1),
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn failed(&self, app: &App) -> Result<()> {
+        app.dynamo
+            .update_item()
+            .table_name(&app.config.rate_limit_table)
+            .key("pk", s(&self.key))
+            .update_expression(
+                "ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)",
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expires", n(self.window_end + ACCOUNT_WINDOW_SECONDS))
+            .send()
+            .await
+            .map_err(|e| dynamo::sdk_error("count login failure", e))?;
+        Ok(())
+    }
+
+    /// The owner proved they hold the mailbox (a reset link): the lock goes.
+    pub async fn lift(&self, app: &App) -> Result<()> {
+        app.dynamo
+            .delete_item()
+            .table_name(&app.config.rate_limit_table)
+            .key("pk", s(&self.key))
+            .send()
+            .await
+            .map_err(|e| dynamo::sdk_error("lift login lock", e))?;
+        Ok(())
+    }
 }

@@ -38,6 +38,20 @@ pub async fn get_bytes(app: &App, key: &str) -> Result<Vec<u8>> {
     Ok(bytes.into_bytes().to_vec())
 }
 
+/// A server-side copy within the media bucket, with the source's headers.
+pub async fn copy(app: &App, from: &str, to: &str) -> Result<()> {
+    let bucket = &app.config.media_bucket;
+    app.s3
+        .copy_object()
+        .bucket(bucket)
+        .copy_source(format!("{bucket}/{from}"))
+        .key(to)
+        .send()
+        .await
+        .map_err(|e| Error::internal("copy object", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    Ok(())
+}
+
 /// Deletes the keys; a key that is already gone is fine.
 pub async fn delete_objects(app: &App, keys: &[String]) -> Result<()> {
     for key in keys {

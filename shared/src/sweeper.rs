@@ -156,11 +156,7 @@ async fn expire_upload(app: &App, item: &Item) -> Result<bool> {
 
 async fn fail_stuck_job(app: &App, item: &Item) -> Result<bool> {
     let job = jobs::store::from_item(item)?;
-    let error = JobError {
-        stage: job.stage.as_str().to_owned(),
-        code: "deadline_exceeded".into(),
-        message: "the video took too long and was stopped; your credits were returned".into(),
-    };
+    let error = JobError::new(job.stage.as_str(), "deadline_exceeded");
     let ended =
         jobs::store::end_with_refund(app, &job, Status::Failed, Some(&error), "deadline exceeded")
             .await?;

@@ -282,6 +282,8 @@ pub async fn register(app: &App, input: RegisterInput, ip: &str) -> Result<Issue
 
 pub async fn login(app: &App, input: LoginInput, ip: &str) -> Result<IssuedSession> {
     let denied = || Error::unauthenticated("email or password is incorrect");
+    let guard = crate::ratelimit::AccountGuard::new(&input.email);
+    guard.admit(app).await?;
     // A malformed email cannot belong to an account; it still pays for a
     // hash so its timing matches a wrong password.
     let user = match email::normalise(&input.email) {
@@ -290,6 +292,7 @@ pub async fn login(app: &App, input: LoginInput, ip: &str) -> Result<IssuedSessi
     };
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     if !password::verify(input.password, stored).await? {
+        guard.failed(app).await?;
         return Err(denied());
     }
     let user = user.filter(|u| !u.deleting).ok_or_else(denied)?;
@@ -621,6 +624,9 @@ pub async fn reset_password(app: &App, input: ResetConfirm) -> Result<()> {
         return Err(links::invalid());
     }
     let removed = store.delete_other_sessions(&user.id, None).await?;
+    crate::ratelimit::AccountGuard::new(&user.email)
+        .lift(app)
+        .await?;
     tracing::info!(user_id = %user.id, removed_sessions = removed, "password reset");
     mail::enqueue(
         app,

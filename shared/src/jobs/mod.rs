@@ -3,6 +3,7 @@
 //! that writes it; every way a job can end without a video (failure,
 //! cancellation) refunds in the same transaction that ends it.
 
+pub mod failure;
 pub mod options;
 pub mod store;
 
@@ -107,11 +108,49 @@ impl Stage {
     }
 }
 
+/// Why a job failed, as its owner sees it: `code` is on the closed list
+/// of [`failure`] and `message` is that code's text, never what the
+/// failing call said (that goes to the logs with the job id).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct JobError {
     pub stage: String,
     pub code: String,
     pub message: String,
+    /// For `retries_exhausted`: the listed code of the last try's failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+impl JobError {
+    pub fn new(stage: &str, code: &str) -> Self {
+        let code = failure::listed(code);
+        JobError {
+            stage: stage.to_owned(),
+            code: code.to_owned(),
+            message: failure::message(code, stage, crate::accounts::Language::En),
+            cause: None,
+        }
+    }
+
+    /// A stage that failed on every try; `cause` is the last try's code.
+    pub fn retries_exhausted(stage: &str, cause: &str) -> Self {
+        let mut error = JobError::new(stage, failure::RETRIES_EXHAUSTED);
+        error.cause = Some(failure::listed(cause).to_owned());
+        error.message = error.text(crate::accounts::Language::En);
+        error
+    }
+
+    /// The message in the owner's language, rebuilt from the codes alone.
+    pub fn text(&self, language: crate::accounts::Language) -> String {
+        let own = failure::message(&self.code, &self.stage, language);
+        match &self.cause {
+            Some(cause) => format!(
+                "{}; {own}",
+                failure::message(cause, &self.stage, language)
+            ),
+            None => own,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -153,11 +192,13 @@ pub struct Job {
 impl Job {
     /// Every object the job made; deleting the job deletes these.
     pub fn object_keys(&self) -> Vec<String> {
-        [&self.enhanced_key, &self.video_key, &self.poster_key]
+        let mut keys: Vec<String> = [&self.enhanced_key, &self.video_key, &self.poster_key]
             .into_iter()
             .flatten()
             .cloned()
-            .collect()
+            .collect();
+        keys.extend(self.public_id.as_deref().map(public_video_key));
+        keys
     }
 
     pub fn prefix(&self) -> String {
@@ -348,11 +389,7 @@ pub async fn create(app: &App, user_id: &str, input: NewJob) -> Result<Job> {
         Ok(arn) => job.execution_arn = Some(arn),
         Err(err) => {
             tracing::error!(job_id = %job.id, error = %err, "could not start the pipeline");
-            let failure = JobError {
-                stage: "queued".into(),
-                code: "not_started".into(),
-                message: "the video could not be started; your credits were returned".into(),
-            };
+            let failure = JobError::new("queued", "not_started");
             store::end_with_refund(app, &job, Status::Failed, Some(&failure), "not started")
                 .await?;
             return Err(err);
@@ -490,7 +527,13 @@ pub async fn view(app: &App, job: &Job) -> Result<JobView> {
         } else {
             None
         },
-        public_path: job.public_id.as_ref().map(|id| format!("/v/{id}")),
+        // The id is reserved before the video is published; the link is
+        // only shown once it works.
+        public_path: job
+            .public_id
+            .as_ref()
+            .filter(|_| done)
+            .map(|id| format!("/v/{id}")),
         error: job.error.clone(),
         refunded: matches!(job.status, Status::Failed | Status::Cancelled),
         fallback: job.fallback,
@@ -564,7 +607,13 @@ pub async fn delete(app: &App, user_id: &str, id: &str) -> Result<()> {
     store::delete(app, &job).await
 }
 
-/// The video behind a public link, as a short-lived direct URL.
+/// Where a published video is copied: named by its public id alone.
+pub fn public_video_key(public_id: &str) -> String {
+    format!("public/{public_id}.mp4")
+}
+
+/// The video behind a public link, as a short-lived direct URL to its
+/// published copy, whose key names neither the owner nor the job.
 pub async fn public_video_url(app: &App, public_id: &str) -> Result<String> {
     let valid = public_id.len() == 43
         && public_id
@@ -575,8 +624,11 @@ pub async fn public_video_url(app: &App, public_id: &str) -> Result<String> {
     } else {
         None
     };
-    match job.and_then(|j| j.video_key) {
-        Some(key) => crate::storage::presigned_get(app, &key, Duration::from_secs(600)).await,
+    match job.filter(|j| j.status == Status::Succeeded) {
+        Some(_) => {
+            crate::storage::presigned_get(app, &public_video_key(public_id), Duration::from_secs(600))
+                .await
+        }
         None => Err(Error::NotFound { what: "video" }),
     }
 }

@@ -69,6 +69,7 @@ pub fn from_item(item: &Item) -> Result<Job> {
             stage,
             code,
             message,
+            cause: get_opt_s(item, "error_cause"),
         }),
         _ => None,
     };
@@ -212,6 +213,10 @@ pub async fn end_with_refund(
             .expression_attribute_values(":es", s(&err.stage))
             .expression_attribute_values(":ec", s(&err.code))
             .expression_attribute_values(":em", s(&err.message));
+        if let Some(cause) = &err.cause {
+            set.push_str(", error_cause = :cause");
+            update = update.expression_attribute_values(":cause", s(cause));
+        }
     }
     let mut items = vec![
         TransactWriteItem::builder()

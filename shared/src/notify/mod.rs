@@ -251,9 +251,9 @@ async fn job_ended(app: &App, user_id: &str, job_id: &str) -> Result<&'static st
             let reason = job
                 .error
                 .as_ref()
-                .map(|e| e.message.as_str())
+                .map(|e| e.text(user.language))
                 .unwrap_or_default();
-            compose::job_failed(user.language, &job.title, reason, job.price, &page, footer)
+            compose::job_failed(user.language, &job.title, &reason, job.price, &page, footer)
         };
         Ok(draft.letter(&user.email, user.language, Some(one_click)))
     })

@@ -111,19 +111,18 @@ async fn deliver(app: &App, worker: Worker, record: &SqsMessage, attempt: u32) -
             report(app, &message.task_token, false, wait_s).await
         }
         Err(failure) if failure.permanent || last_attempt => {
-            tracing::warn!(job_id = %job.id, stage = %message.stage, code = %failure.code, attempt, "stage failed");
-            let error = JobError {
-                stage: message.stage.clone(),
-                code: if failure.permanent {
-                    failure.code
-                } else {
-                    "retries_exhausted".into()
-                },
-                message: failure.message,
+            tracing::warn!(job_id = %job.id, stage = %message.stage, code = %failure.code, detail = %failure.detail, attempt, "stage failed");
+            let error = if failure.permanent {
+                JobError::new(&message.stage, &failure.code)
+            } else {
+                JobError::retries_exhausted(&message.stage, &failure.code)
             };
             report_failure(app, &message.task_token, &error).await
         }
-        Err(failure) => Err(Error::internal("transient stage fault", failure.message)),
+        Err(failure) => {
+            tracing::warn!(job_id = %job.id, stage = %message.stage, code = %failure.code, detail = %failure.detail, attempt, "stage failed for now");
+            Err(Error::internal("transient stage fault", failure.code))
+        }
     }
 }
 
@@ -135,22 +134,23 @@ fn describe_failure(job: &jobs::Job, error: Option<&serde_json::Value>) -> JobEr
         .and_then(|c| c.as_str())
         .and_then(|c| serde_json::from_str::<JobError>(c).ok());
     if let Some(err) = cause {
-        return err;
+        // Written by `report_failure`, but rebuilt from its codes so only
+        // listed text can ever reach the job.
+        return match err.cause {
+            Some(cause) => JobError::retries_exhausted(&err.stage, &cause),
+            None => JobError::new(&err.stage, &err.code),
+        };
     }
     let name = error
         .and_then(|e| e.get("Error"))
         .and_then(|e| e.as_str())
         .unwrap_or("States.Unknown");
-    let (code, message) = if name == "States.Timeout" {
-        ("timeout", "this step took too long")
+    let code = if name == "States.Timeout" {
+        "timeout"
     } else {
-        ("pipeline_error", "the video pipeline stopped unexpectedly")
+        "pipeline_error"
     };
-    JobError {
-        stage: job.stage.as_str().to_owned(),
-        code: code.to_owned(),
-        message: format!("{message}; your credits were returned"),
-    }
+    JobError::new(job.stage.as_str(), code)
 }
 
 /// A token the state machine no longer waits for (the execution moved on,

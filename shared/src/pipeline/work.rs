@@ -27,20 +27,22 @@ pub enum Outcome {
 }
 
 /// Why a stage did not finish. Permanent failures end the job; transient
-/// ones are retried through SQS redelivery.
+/// ones are retried through SQS redelivery. `code` is what the job will
+/// show (mapped onto the closed list of `jobs::failure`); `detail` is for
+/// the logs only.
 #[derive(Debug)]
 pub struct Failure {
     pub permanent: bool,
     pub code: String,
-    pub message: String,
+    pub detail: String,
 }
 
 impl From<Error> for Failure {
     fn from(err: Error) -> Self {
         Failure {
             permanent: false,
-            code: "internal".into(),
-            message: format!("{err:#}"),
+            code: crate::jobs::failure::INTERNAL.into(),
+            detail: format!("{err:#}"),
         }
     }
 }
@@ -50,7 +52,7 @@ impl From<MediaError> for Failure {
         Failure {
             permanent: true,
             code: err.code().into(),
-            message: err.to_string(),
+            detail: err.to_string(),
         }
     }
 }
@@ -60,16 +62,16 @@ impl From<ProviderError> for Failure {
         Failure {
             permanent: err.is_permanent(),
             code: err.code,
-            message: err.message,
+            detail: err.message,
         }
     }
 }
 
-fn permanent(code: &str, message: impl Into<String>) -> Failure {
+fn permanent(code: &str, detail: impl Into<String>) -> Failure {
     Failure {
         permanent: true,
         code: code.into(),
-        message: message.into(),
+        detail: detail.into(),
     }
 }
 
@@ -111,7 +113,7 @@ pub async fn run(
         return Err(Failure {
             permanent: false,
             code: "injected_transient_fault".into(),
-            message: format!(
+            detail: format!(
                 "the {} step failed for now (fault injected for testing)",
                 stage.as_str()
             ),
@@ -440,14 +442,44 @@ async fn fallback(app: &App, job: &Job, request: &VideoRequest<'_>) -> Result<Ou
     Ok(Outcome::Done)
 }
 
+/// Publishes the video under a key named by its public id alone, so a
+/// public link's redirect tells nobody whose video it is. The id is
+/// recorded before the copy: a retry publishes under the same id, and
+/// whoever ends the job knows which public object to remove.
 async fn finalize(app: &App, job: &Job) -> Result<Outcome, Failure> {
-    if job.video_key.is_none() {
+    let Some(video_key) = &job.video_key else {
         return Err(permanent(
             "missing_video",
             "the video step has not produced a video",
         ));
+    };
+    let public_id = match &job.public_id {
+        Some(id) => id.clone(),
+        None => {
+            let fresh = crate::accounts::token::generate()?;
+            store::update_live(
+                app,
+                &job.id,
+                "SET public_id = :pid, updated_at = :now",
+                Some("attribute_not_exists(public_id)"),
+                vec![
+                    (":pid", s(&fresh)),
+                    (":now", s(clock::rfc3339(clock::now()))),
+                ],
+            )
+            .await?;
+            // A failed condition: a redelivery set it first, or the job ended.
+            match store::get(app, &job.id).await?.and_then(|j| j.public_id) {
+                Some(id) => id,
+                None => return Ok(Outcome::Done),
+            }
+        }
+    };
+    let public_key = crate::jobs::public_video_key(&public_id);
+    storage::copy(app, video_key, &public_key).await?;
+    if !store::finish(app, job, &public_id).await? {
+        // The job ended (cancelled, deleted, past its deadline) meanwhile.
+        storage::delete_objects(app, &[public_key]).await?;
     }
-    let public_id = crate::accounts::token::generate()?;
-    store::finish(app, job, &public_id).await?;
     Ok(Outcome::Done)
 }
