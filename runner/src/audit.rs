@@ -230,6 +230,24 @@ pub fn needs(input: &Input, place: &Place) -> Option<Vec<Need>> {
     on!(s3::put_object_tagging::PutObjectTaggingInput, |i| vec![
         need("s3:PutObjectTagging", object(i.bucket(), i.key()))
     ]);
+    // A multipart upload is authorised as s3:PutObject, part by part;
+    // only its abort has an action of its own.
+    on!(
+        s3::create_multipart_upload::CreateMultipartUploadInput,
+        |i| vec![need("s3:PutObject", object(i.bucket(), i.key()))]
+    );
+    on!(s3::upload_part::UploadPartInput, |i| vec![need(
+        "s3:PutObject",
+        object(i.bucket(), i.key())
+    )]);
+    on!(
+        s3::complete_multipart_upload::CompleteMultipartUploadInput,
+        |i| vec![need("s3:PutObject", object(i.bucket(), i.key()))]
+    );
+    on!(
+        s3::abort_multipart_upload::AbortMultipartUploadInput,
+        |i| vec![need("s3:AbortMultipartUpload", object(i.bucket(), i.key()))]
+    );
     on!(s3::copy_object::CopyObjectInput, |i| {
         let source = i.copy_source().unwrap_or_default();
         let source = source.split('?').next().unwrap_or_default();

@@ -478,7 +478,7 @@ pub async fn start(options: Options) -> Result<Running> {
         let consumer =
             mapping::Consumer::from_handler(&subscription.handler).with_context(|| {
                 format!(
-                    "{} ({}) is neither a pipeline worker nor the mailer",
+                    "{} ({}) is neither a pipeline worker, the mailer nor the export worker",
                     subscription.function, subscription.handler
                 )
             })?;

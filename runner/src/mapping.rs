@@ -34,12 +34,13 @@ const WAIT_SECONDS: i32 = 1;
 /// The most SQS returns per receive.
 const MAX_BATCH: i32 = 10;
 
-/// What a subscribed function does with a batch: a pipeline stage, or the
-/// mailer.
+/// What a subscribed function does with a batch: a pipeline stage, the
+/// mailer, or the export worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consumer {
     Stage(Worker),
     Mailer,
+    Exporter,
 }
 
 impl Consumer {
@@ -48,6 +49,9 @@ impl Consumer {
         if handler == glimvid::notify::MAILER_HANDLER {
             return Some(Consumer::Mailer);
         }
+        if handler == glimvid::privacy::export::EXPORT_HANDLER {
+            return Some(Consumer::Exporter);
+        }
         Worker::from_name(handler).map(Consumer::Stage)
     }
 
@@ -55,6 +59,7 @@ impl Consumer {
         match self {
             Consumer::Stage(worker) => worker.name(),
             Consumer::Mailer => glimvid::notify::MAILER_HANDLER,
+            Consumer::Exporter => glimvid::privacy::export::EXPORT_HANDLER,
         }
     }
 
@@ -62,6 +67,7 @@ impl Consumer {
         match self {
             Consumer::Stage(worker) => glimvid::pipeline::handle_batch(app, worker, event).await,
             Consumer::Mailer => glimvid::notify::handle_batch(app, event).await,
+            Consumer::Exporter => glimvid::privacy::export::handle_batch(app, event).await,
         }
     }
 }

@@ -527,8 +527,8 @@ mod tests {
         }
         assert_eq!(
             checked,
-            40 + 1 + 1,
-            "40 functions, the state machine, the API stage"
+            43 + 1 + 1,
+            "43 functions, the state machine, the API stage"
         );
     }
 
@@ -540,7 +540,11 @@ mod tests {
         let resources = t.0["Resources"].as_object().unwrap();
         let of_type = |kind: &'static str| resources.iter().filter(move |(_, r)| r["Type"] == kind);
         let mappings: Vec<_> = of_type("AWS::Lambda::EventSourceMapping").collect();
-        assert_eq!(mappings.len(), 5, "four stages and the mailer");
+        assert_eq!(
+            mappings.len(),
+            6,
+            "four stages, the mailer and the export worker"
+        );
         for (id, m) in mappings {
             let cap = m
                 .pointer("/Properties/ScalingConfig/MaximumConcurrency")
@@ -588,7 +592,7 @@ mod tests {
             .filter(|(_, r)| r.pointer("/Properties/RedrivePolicy").is_some())
             .map(|(id, _)| id)
             .collect();
-        assert_eq!(queues_with_dlq.len(), 5);
+        assert_eq!(queues_with_dlq.len(), 6);
         for queue in queues_with_dlq {
             let dlq = resources[queue]
                 .pointer("/Properties/RedrivePolicy/deadLetterTargetArn/Fn::GetAtt/0")

@@ -31,6 +31,19 @@ pub struct Config {
     pub upload_retention_days: i64,
     /// A job still running this long after it was created is failed and refunded.
     pub job_deadline_minutes: i64,
+    /// `EXPORT_QUEUE_URL`: where `POST /me/exports` leaves work for the
+    /// export worker (only that route's function has it).
+    pub export_queue_url: Option<String>,
+    /// How long an upload's presigned PUT stays valid.
+    pub upload_url_ttl_seconds: i64,
+    /// How long after a job or an account is ended something may still
+    /// write for it: the longest worker timeout (300 s) and an upload URL's
+    /// life (900 s), with a margin. Only after this does a reconciliation
+    /// or a purge take the last look at what storage holds.
+    pub write_quiet_seconds: i64,
+    /// How long one sweeper run works before it stops (its Lambda timeout
+    /// is 300 s); what is left is still due and found first next run.
+    pub sweeper_budget_seconds: i64,
     /// Who does each AI stage, where they are and how hard we try.
     pub providers: Providers,
     pub mail: Mail,
@@ -502,6 +515,10 @@ impl Config {
             payments: Payments::from_lookup(&lookup)?,
             upload_retention_days: number("UPLOAD_RETENTION_DAYS", 30)?,
             job_deadline_minutes: number("JOB_DEADLINE_MINUTES", 90)?,
+            export_queue_url: lookup("EXPORT_QUEUE_URL").filter(|v| !v.is_empty()),
+            upload_url_ttl_seconds: number("UPLOAD_URL_TTL_SECONDS", 900)?,
+            write_quiet_seconds: number("WRITE_QUIET_SECONDS", 1200)?,
+            sweeper_budget_seconds: number("SWEEPER_BUDGET_SECONDS", 240)?,
             providers: Providers::from_lookup(&lookup)?,
             mail: Mail {
                 queue_url: lookup("MAIL_QUEUE_URL").filter(|v| !v.is_empty()),

@@ -12,6 +12,7 @@ pub mod billing;
 pub mod clock;
 pub mod config;
 pub mod credits;
+pub mod due;
 pub mod dynamo;
 pub mod error;
 pub mod http;
@@ -87,6 +88,14 @@ pub async fn run_worker(worker: pipeline::Worker) -> Result<(), lambda_runtime::
 pub async fn run_mailer() -> Result<(), lambda_runtime::Error> {
     run_events(App::from_env(), |app, event| async move {
         Ok(notify::handle_batch(&app, event).await)
+    })
+    .await
+}
+
+/// Runs the export worker as an SQS-triggered Lambda function.
+pub async fn run_exporter() -> Result<(), lambda_runtime::Error> {
+    run_events(App::from_env(), |app, event| async move {
+        Ok(privacy::export::handle_batch(&app, event).await)
     })
     .await
 }

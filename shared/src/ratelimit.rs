@@ -115,7 +115,10 @@ impl AccountGuard {
             .unwrap_or_default();
         if failures >= i64::from(app.config.limits.login_failures_per_account) {
             let now = clock::epoch_seconds(clock::now());
-            tracing::warn!(failures, "sign-ins refused for an address after repeated failures");
+            tracing::warn!(
+                failures,
+                "sign-ins refused for an address after repeated failures"
+            );
             return Err(Error::RateLimited {
                 retry_after_s: u64::try_from(self.window_end - now).unwrap_or(1).max(1),
             });
@@ -128,9 +131,7 @@ impl AccountGuard {
             .update_item()
             .table_name(&app.config.rate_limit_table)
             .key("pk", s(&self.key))
-            .update_expression(
-                "ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)",
-            )
+            .update_expression("ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":expires", n(self.window_end + ACCOUNT_WINDOW_SECONDS))
             .send()

@@ -21,6 +21,27 @@ pub async fn put_bytes(app: &App, key: &str, content_type: &str, bytes: Vec<u8>)
     Ok(())
 }
 
+/// A PutObject with its tags set in the same call.
+pub async fn put_tagged(
+    app: &App,
+    key: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+    tagging: String,
+) -> Result<()> {
+    app.s3
+        .put_object()
+        .bucket(&app.config.media_bucket)
+        .key(key)
+        .content_type(content_type)
+        .tagging(tagging)
+        .body(ByteStream::from(bytes))
+        .send()
+        .await
+        .map_err(|e| Error::internal("put object", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    Ok(())
+}
+
 pub async fn get_bytes(app: &App, key: &str) -> Result<Vec<u8>> {
     let out = app
         .s3
@@ -66,6 +87,74 @@ pub async fn delete_objects(app: &App, keys: &[String]) -> Result<()> {
             })?;
     }
     Ok(())
+}
+
+/// Asks the sweeper to delete everything under `prefixes` at `at` (unix
+/// seconds), once nothing can write there any more: what a running stage
+/// or a still-valid upload URL writes after a deletion goes then. The
+/// item is in the owner's content partition, so a purge finds it too.
+pub async fn sweep_later(app: &App, user_id: &str, prefixes: &[String], at: i64) -> Result<()> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let pk = format!("SWEEP#{id}");
+    let mut item = crate::dynamo::Item::from([
+        ("pk".to_owned(), crate::dynamo::s(&pk)),
+        ("sk".to_owned(), crate::dynamo::s("SWEEP")),
+        ("kind".to_owned(), crate::dynamo::s("sweep")),
+        ("user_id".to_owned(), crate::dynamo::s(user_id)),
+        (
+            "gsi1pk".to_owned(),
+            crate::dynamo::s(sweeps_partition(user_id)),
+        ),
+        ("gsi1sk".to_owned(), crate::dynamo::s(&id)),
+        (
+            "prefixes".to_owned(),
+            aws_sdk_dynamodb::types::AttributeValue::Ss(prefixes.to_vec()),
+        ),
+    ]);
+    item.extend(crate::due::attributes(&pk, at));
+    app.dynamo
+        .put_item()
+        .table_name(&app.config.content_table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|e| crate::dynamo::sdk_error("schedule sweep", e))?;
+    Ok(())
+}
+
+pub fn sweeps_partition(user_id: &str) -> String {
+    format!("USER#{user_id}#SWEEPS")
+}
+
+/// Deletes every object under `prefix`, page by page; returns how many.
+pub async fn delete_prefix(app: &App, prefix: &str) -> Result<usize> {
+    let mut deleted = 0;
+    loop {
+        let keys = list_keys(app, prefix, 1000).await?;
+        if keys.is_empty() {
+            return Ok(deleted);
+        }
+        delete_objects(app, &keys).await?;
+        deleted += keys.len();
+    }
+}
+
+/// Up to `max` keys under `prefix`.
+pub async fn list_keys(app: &App, prefix: &str, max: i32) -> Result<Vec<String>> {
+    let out = app
+        .s3
+        .list_objects_v2()
+        .bucket(&app.config.media_bucket)
+        .prefix(prefix)
+        .max_keys(max.clamp(1, 1000))
+        .send()
+        .await
+        .map_err(|e| Error::internal("list objects", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    Ok(out
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect())
 }
 
 /// A short-lived GET link to a private object.

@@ -65,7 +65,7 @@ pub async fn record(app: &App, req: Request<'_>) {
     }
 }
 
-fn line_from_item(item: &Item) -> Result<UsageLine> {
+pub fn line_from_item(item: &Item) -> Result<UsageLine> {
     Ok(UsageLine {
         ip: get_s(item, "ip")?,
         time: get_s(item, "time")?,
@@ -77,19 +77,25 @@ fn line_from_item(item: &Item) -> Result<UsageLine> {
     })
 }
 
-/// Every unexpired line about a user, oldest first.
-pub async fn for_user(app: &App, user_id: &str) -> Result<Vec<UsageLine>> {
+/// The unexpired lines about a user, oldest first, for reading page by page.
+pub fn query_for_user(
+    app: &App,
+    user_id: &str,
+) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
     let now = clock::epoch_seconds(clock::now());
-    let query = app
-        .dynamo
+    app.dynamo
         .query()
         .table_name(&app.config.usage_log_table)
         .index_name(GSI_BY_USER)
         .key_condition_expression("user_id = :user")
         .filter_expression("expires_at > :now")
         .expression_attribute_values(":user", s(user_id))
-        .expression_attribute_values(":now", n(now));
-    dynamo::query_all(query, "usage log query")
+        .expression_attribute_values(":now", n(now))
+}
+
+/// Every unexpired line about a user, oldest first.
+pub async fn for_user(app: &App, user_id: &str) -> Result<Vec<UsageLine>> {
+    dynamo::query_all(query_for_user(app, user_id), "usage log query")
         .await?
         .iter()
         .map(line_from_item)

@@ -53,6 +53,11 @@ pub fn harness_with(setup: fn(&mut glimvid_runner::Options)) -> &'static Harness
             trust_forwarded_for: true,
             ..glimvid_runner::Options::default()
         };
+        // Nothing here writes for long after a job or an account ends, so
+        // the sweeper's last look need not wait production's 20 minutes.
+        options
+            .env_overrides
+            .insert("WRITE_QUIET_SECONDS".into(), "2".into());
         setup(&mut options);
         let started = on_own_runtime(move |tx| async move {
             match glimvid_runner::start(options).await {
@@ -584,6 +589,37 @@ impl Api {
             Some(serde_json::json!({ "password": password })),
         )
         .await
+    }
+
+    /// Asks for an export, waits until the worker has written it, and
+    /// downloads it through its link: the first reply and the file.
+    pub async fn export(&self) -> (Reply, Value) {
+        let started = self.call(Method::POST, "/me/exports", None).await;
+        assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+        let id = started.body["id"].as_str().expect("export id").to_owned();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let ready = loop {
+            let got = self.get(&format!("/me/exports/{id}")).await;
+            assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+            match got.body["status"].as_str() {
+                Some("ready") => break got.body,
+                Some("pending") => {}
+                _ => panic!("export did not succeed: {}", got.body),
+            }
+            assert!(std::time::Instant::now() < deadline, "export still pending");
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        };
+        let url = ready["url"].as_str().expect("a link once ready");
+        let file = reqwest::get(url).await.expect("download the export");
+        assert_eq!(file.status(), StatusCode::OK);
+        let bytes = file.bytes().await.expect("export bytes");
+        assert_eq!(
+            ready["size_bytes"].as_u64(),
+            Some(bytes.len() as u64),
+            "{ready}"
+        );
+        let value = serde_json::from_slice(&bytes).expect("the export is JSON");
+        (started, value)
     }
 
     pub async fn user_id(&self) -> String {

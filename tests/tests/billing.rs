@@ -168,7 +168,7 @@ async fn a_pack_bought_through_checkout_is_granted_once_however_often_delivered(
     assert_eq!(paid["id"], purchase["source"]);
     let link = paid["invoice_url"].as_str().expect("invoice link");
     assert!(link.starts_with(&stripe().base_url()), "{link}");
-    let export = me.get("/me/export").await.body;
+    let (_, export) = me.export().await;
     assert_eq!(export["payments"], json!(list));
 
     // A receipt, with the amount, and the customer Stripe made for the portal.
@@ -403,7 +403,7 @@ async fn deleting_an_account_cancels_its_plan_at_stripe_first_and_keeps_payments
         .as_str()
         .expect("a payment")
         .to_owned();
-    let export = me.get("/me/export").await.body;
+    let (_, export) = me.export().await;
     assert_eq!(export["subscriptions"][0]["plan"], "monthly-60", "{export}");
 
     let deleted = me.delete_account(PASSWORD).await;

@@ -385,7 +385,7 @@ async fn a_policy_version_mails_every_verified_account_once_and_waits_for_acknow
         .await;
     assert_eq!(ack.status, StatusCode::OK, "{}", ack.body);
     assert_eq!(ack.body["policy_ack"], version.as_str());
-    let export = verified_en.get("/me/export").await.body;
+    let (_, export) = verified_en.export().await;
     assert_eq!(
         export["policy_acknowledgements"][0]["version"],
         version.as_str()

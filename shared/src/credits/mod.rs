@@ -259,7 +259,21 @@ pub async fn statement(app: &App, user_id: &str, after: Option<&str>) -> Result<
     })
 }
 
-fn entry_from_item(item: &Item) -> Result<Entry> {
+/// The user's ledger entries, oldest first, for reading page by page.
+pub fn ledger_query(
+    app: &App,
+    user_id: &str,
+) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    app.dynamo
+        .query()
+        .table_name(&app.config.credits_table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :entry)")
+        .expression_attribute_values(":pk", s(user_pk(user_id)))
+        .expression_attribute_values(":entry", s("ENTRY#"))
+        .consistent_read(true)
+}
+
+pub fn entry_from_item(item: &Item) -> Result<Entry> {
     Ok(Entry {
         kind: get_s(item, "kind")?,
         amount: get_n(item, "amount")?,
@@ -272,15 +286,7 @@ fn entry_from_item(item: &Item) -> Result<Entry> {
 
 /// The whole ledger, oldest first.
 pub async fn ledger(app: &App, user_id: &str) -> Result<Vec<Entry>> {
-    let query = app
-        .dynamo
-        .query()
-        .table_name(&app.config.credits_table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :entry)")
-        .expression_attribute_values(":pk", s(user_pk(user_id)))
-        .expression_attribute_values(":entry", s("ENTRY#"))
-        .consistent_read(true);
-    dynamo::query_all(query, "query ledger")
+    dynamo::query_all(ledger_query(app, user_id), "query ledger")
         .await?
         .iter()
         .map(entry_from_item)

@@ -67,7 +67,9 @@ endpoints! {
     MePolicyAck => "me-policy-ack", Api, routes::accounts::policy_ack;
     PolicyGet => "policy-get", Api, routes::accounts::policy;
     EmailUnsubscribe => "email-unsubscribe", Api, routes::accounts::unsubscribe;
-    MeExport => "me-export", Api, routes::privacy::export;
+    MeExportsCreate => "me-exports-create", Api, routes::privacy::start_export;
+    MeExportsList => "me-exports-list", Api, routes::privacy::list_exports;
+    MeExportsGet => "me-exports-get", Api, routes::privacy::get_export;
     MeDelete => "me-delete", Auth, routes::privacy::delete_account;
     UploadsCreate => "uploads-create", Api, routes::uploads::create;
     UploadsComplete => "uploads-complete", Api, routes::uploads::complete;

@@ -37,7 +37,11 @@ const REASONS: &[Reason] = &[
         "the video took too long and was stopped",
         "视频耗时过长，已被停止",
     ),
-    reason("timeout", "the {step} step took too long", "{step}步骤耗时过长"),
+    reason(
+        "timeout",
+        "the {step} step took too long",
+        "{step}步骤耗时过长",
+    ),
     reason(
         "pipeline_error",
         "the video pipeline stopped unexpectedly",
@@ -238,7 +242,11 @@ const REASONS: &[Reason] = &[
         "the enhanced photo could not be saved",
         "优化后的照片未能保存",
     ),
-    reason("audio_failed", "the sound track could not be made", "未能制作音轨"),
+    reason(
+        "audio_failed",
+        "the sound track could not be made",
+        "未能制作音轨",
+    ),
     reason(
         "fallback_failed",
         "the stand-in renderer could not make the video",

@@ -144,10 +144,7 @@ impl JobError {
     pub fn text(&self, language: crate::accounts::Language) -> String {
         let own = failure::message(&self.code, &self.stage, language);
         match &self.cause {
-            Some(cause) => format!(
-                "{}; {own}",
-                failure::message(cause, &self.stage, language)
-            ),
+            Some(cause) => format!("{}; {own}", failure::message(cause, &self.stage, language)),
             None => own,
         }
     }
@@ -603,8 +600,58 @@ pub async fn delete(app: &App, user_id: &str, id: &str) -> Result<()> {
         stop_execution(app, &job).await;
         job = store::owned(app, user_id, id).await?;
     }
+    // A stage still running may write after this; whatever it leaves goes
+    // once nothing can write for the job any more.
+    let mut prefixes = vec![job.prefix()];
+    prefixes.extend(job.public_id.as_deref().map(public_video_key));
+    let after = clock::now().unix_timestamp() + app.config.write_quiet_seconds;
+    crate::storage::sweep_later(app, user_id, &prefixes, after).await?;
     crate::storage::delete_objects(app, &job.object_keys()).await?;
     store::delete(app, &job).await
+}
+
+/// What storage holds for an ended job that its record does not name (a
+/// stage that stopped between writing and recording), deleted; a public
+/// copy goes too unless the job succeeded. Called once nothing can write
+/// for the job any more. Returns how many objects went.
+pub async fn reconcile(app: &App, job: &Job) -> Result<usize> {
+    let mut keep = job.object_keys();
+    if job.status != Status::Succeeded {
+        keep.retain(|k| !k.starts_with("public/"));
+    }
+    let mut stray: Vec<String> = Vec::new();
+    let mut token = None;
+    loop {
+        let page = app
+            .s3
+            .list_objects_v2()
+            .bucket(&app.config.media_bucket)
+            .prefix(job.prefix())
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                Error::internal("list objects", aws_sdk_s3::error::DisplayErrorContext(e))
+            })?;
+        stray.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .filter(|k| !keep.iter().any(|kept| kept == k))
+                .map(str::to_owned),
+        );
+        match page.next_continuation_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    if job.status != Status::Succeeded
+        && let Some(public_id) = &job.public_id
+    {
+        stray.push(public_video_key(public_id));
+    }
+    crate::storage::delete_objects(app, &stray).await?;
+    Ok(stray.len())
 }
 
 /// Where a published video is copied: named by its public id alone.
@@ -626,8 +673,12 @@ pub async fn public_video_url(app: &App, public_id: &str) -> Result<String> {
     };
     match job.filter(|j| j.status == Status::Succeeded) {
         Some(_) => {
-            crate::storage::presigned_get(app, &public_video_key(public_id), Duration::from_secs(600))
-                .await
+            crate::storage::presigned_get(
+                app,
+                &public_video_key(public_id),
+                Duration::from_secs(600),
+            )
+            .await
         }
         None => Err(Error::NotFound { what: "video" }),
     }

@@ -105,12 +105,17 @@ pub fn from_item(item: &Item) -> Result<Job> {
     })
 }
 
+/// The new job, due at the sweeper by its deadline: if it is still live
+/// then, it is failed and refunded.
 pub fn put_new(app: &App, job: &Job) -> Result<TransactWriteItem> {
+    let mut item = to_item(job);
+    let deadline = crate::clock::now().unix_timestamp() + app.config.job_deadline_minutes * 60;
+    item.extend(crate::due::attributes(&pk(&job.id), deadline));
     Ok(TransactWriteItem::builder()
         .put(dynamo::built(
             Put::builder()
                 .table_name(&app.config.content_table)
-                .set_item(Some(to_item(job)))
+                .set_item(Some(item))
                 .condition_expression("attribute_not_exists(pk)")
                 .build(),
         )?)
@@ -204,9 +209,12 @@ pub async fn end_with_refund(
         .expression_attribute_values(":price", n(job.price))
         .expression_attribute_values(":status", s(status.as_str()))
         .expression_attribute_values(":now", s(&now))
-        .expression_attribute_values(":true", dynamo::b(true));
+        .expression_attribute_values(":true", dynamo::b(true))
+        .expression_attribute_values(":reconcile", n(reconcile_at(app)));
     let mut set =
-        "SET #status = :status, updated_at = :now, finished_at = :now, refunded = :true".to_owned();
+        "SET #status = :status, updated_at = :now, finished_at = :now, refunded = :true, \
+                   due_at = :reconcile"
+            .to_owned();
     if let Some(err) = error {
         set.push_str(", error_stage = :es, error_code = :ec, error_message = :em");
         update = update
@@ -253,6 +261,12 @@ async fn ended_notice(app: &App, job: &Job) {
     .await;
 }
 
+/// When the sweeper reconciles an ended job's objects with its record:
+/// once nothing can write for it any more.
+fn reconcile_at(app: &App) -> i64 {
+    crate::clock::now().unix_timestamp() + app.config.write_quiet_seconds
+}
+
 /// Marks the job succeeded and publishes its link, once.
 pub async fn finish(app: &App, job: &Job, public_id: &str) -> Result<bool> {
     let now = crate::clock::rfc3339(crate::clock::now());
@@ -262,8 +276,10 @@ pub async fn finish(app: &App, job: &Job, public_id: &str) -> Result<bool> {
         .key("sk", s("JOB"))
         .condition_expression("#status IN (:queued, :running) AND attribute_exists(video_key)")
         .update_expression(
-            "SET #status = :succeeded, stage = :done, updated_at = :now, finished_at = :now, public_id = :pid",
+            "SET #status = :succeeded, stage = :done, updated_at = :now, finished_at = :now, \
+             public_id = :pid, due_at = :reconcile",
         )
+        .expression_attribute_values(":reconcile", n(reconcile_at(app)))
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":queued", s("queued"))
         .expression_attribute_values(":running", s("running"))

@@ -72,6 +72,11 @@ pub enum Notice {
         user_id: String,
         payment_id: String,
     },
+    /// A data export the account asked for is ready to download.
+    ExportReady {
+        user_id: String,
+        export_id: String,
+    },
     /// One account's notice of a policy version.
     PolicyChange {
         user_id: String,
@@ -94,6 +99,7 @@ impl Notice {
             Notice::PolicyPublished { .. } => "policy_published",
             Notice::PolicyChange { .. } => "policy_change",
             Notice::PaymentReceived { .. } => "payment_received",
+            Notice::ExportReady { .. } => "export_ready",
         }
     }
 }

@@ -229,6 +229,26 @@ pub fn password_changed(l: Language, by_reset: bool, web: &str) -> Draft {
     }
 }
 
+pub fn export_ready(l: Language, web: &str) -> Draft {
+    Draft {
+        subject: pick(
+            l,
+            "Your Glimvid data export is ready",
+            "你的 Glimvid 数据导出已就绪",
+        ),
+        paragraphs: vec![pick(
+            l,
+            "The copy of your data you asked for is ready. Download it from your account page within 7 days; after that it is deleted.",
+            "你申请的数据副本已准备好。请在 7 天内到账户页面下载，之后它会被删除。",
+        )],
+        action: Some((
+            pick(l, "Download my data", "下载我的数据"),
+            format!("{web}/#/account"),
+        )),
+        footer: security_footer(l),
+    }
+}
+
 pub fn new_signin(l: Language, ip: &str, at: &str, web: &str) -> Draft {
     Draft {
         subject: pick(

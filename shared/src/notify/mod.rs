@@ -133,6 +133,15 @@ async fn deliver(app: &App, notice: Notice, message_id: &str) -> Result<&'static
             );
             send_once(app, &user.id, &msg_key, async { Ok(letter) }).await
         }
+        Notice::ExportReady { user_id, export_id } => {
+            let Some(user) = account(app, &user_id).await? else {
+                return Ok("skipped");
+            };
+            tracing::info!(export_id = %export_id, "export-ready notice");
+            let letter =
+                compose::export_ready(user.language, web).letter(&user.email, user.language, None);
+            send_once(app, &user.id, &msg_key, async { Ok(letter) }).await
+        }
         Notice::NewSignIn { user_id, ip, at } => {
             let Some(user) = account(app, &user_id).await? else {
                 return Ok("skipped");

@@ -157,12 +157,22 @@ fn aspect(job: &Job) -> Result<Aspect, Failure> {
     Aspect::parse(&job.aspect_ratio).ok_or_else(|| permanent("bad_job", "unknown aspect ratio"))
 }
 
+/// Records a stage's output on the job, if it is still live and the output
+/// not yet recorded. `values` name the objects the stage just wrote: when
+/// the record is refused (the job was cancelled, deleted or timed out
+/// meanwhile, or a duplicate delivery recorded first) they are deleted,
+/// so every object a stage writes ends up named by the job or gone.
 async fn record(
     app: &App,
     job: &Job,
     attr: &str,
     values: Vec<(&str, String)>,
 ) -> Result<Outcome, Failure> {
+    let written: Vec<String> = values
+        .iter()
+        .filter(|(k, _)| k.ends_with("_key"))
+        .map(|(_, v)| v.clone())
+        .collect();
     let sets: Vec<String> = values.iter().map(|(k, _)| format!("{k} = :{k}")).collect();
     let names: Vec<(String, String)> = values
         .iter()
@@ -174,8 +184,18 @@ async fn record(
     attrs.push((":now", now));
     let set = format!("SET {}, updated_at = :now", sets.join(", "));
     let condition = format!("attribute_not_exists({attr})");
-    store::update_live(app, &job.id, &set, Some(&condition), attrs).await?;
+    if !store::update_live(app, &job.id, &set, Some(&condition), attrs).await? {
+        storage::delete_objects(app, &written).await?;
+    }
     Ok(Outcome::Done)
+}
+
+/// A key of its own for each write: two deliveries of one stage never
+/// write the same object, so the one whose record is refused can delete
+/// what it wrote without touching what the other recorded.
+fn output_key(job: &Job, name: &str, ext: &str) -> String {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}{name}-{}.{ext}", job.prefix(), &nonce[..12])
 }
 
 fn parse_script(job: &Job) -> Result<Script, Failure> {
@@ -235,7 +255,7 @@ async fn enhance(app: &App, job: &Job) -> Result<Outcome, Failure> {
             script: script.as_ref(),
         })
         .await?;
-    let key = format!("{}enhanced.jpg", job.prefix());
+    let key = output_key(job, "enhanced", "jpg");
     storage::put_bytes(app, &key, "image/jpeg", jpeg).await?;
     record(app, job, "enhanced_key", vec![("enhanced_key", key)]).await
 }
@@ -368,11 +388,11 @@ async fn store_video(
     mp4: Vec<u8>,
     poster: Option<Vec<u8>>,
 ) -> Result<Outcome, Failure> {
-    let video_key = format!("{}video.mp4", job.prefix());
+    let video_key = output_key(job, "video", "mp4");
     storage::put_bytes(app, &video_key, "video/mp4", mp4).await?;
     let mut values = vec![("video_key", video_key)];
     if let Some(poster) = poster {
-        let poster_key = format!("{}poster.jpg", job.prefix());
+        let poster_key = output_key(job, "poster", "jpg");
         storage::put_bytes(app, &poster_key, "image/jpeg", poster).await?;
         values.push(("poster_key", poster_key));
     }
@@ -391,11 +411,13 @@ async fn fallback(app: &App, job: &Job, request: &VideoRequest<'_>) -> Result<Ou
             "the offline renderer did not finish",
         ));
     };
-    let video_key = format!("{}video.mp4", job.prefix());
-    let poster_key = format!("{}poster.jpg", job.prefix());
+    let video_key = output_key(job, "video", "mp4");
+    let poster_key = output_key(job, "poster", "jpg");
     storage::put_bytes(app, &video_key, "video/mp4", mp4).await?;
+    let mut written = vec![video_key.clone()];
     if let Some(poster) = poster_jpeg {
         storage::put_bytes(app, &poster_key, "image/jpeg", poster).await?;
+        written.push(poster_key.clone());
     }
     let new_price = fallback_price(job.price);
     let update = dynamo::built(
@@ -438,6 +460,8 @@ async fn fallback(app: &App, job: &Job, request: &VideoRequest<'_>) -> Result<Ou
     // ended): nothing left to do either way.
     if dynamo::transact_if(&app.dynamo, items, "record fallback video").await? {
         tracing::info!(job_id = %job.id, refunded = job.price - new_price, "fallback video recorded");
+    } else {
+        storage::delete_objects(app, &written).await?;
     }
     Ok(Outcome::Done)
 }

@@ -6,5 +6,4 @@ pub mod export;
 pub mod purge;
 pub mod training;
 
-pub use export::export;
 pub use purge::{purge_step, request_deletion};

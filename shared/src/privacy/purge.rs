@@ -87,30 +87,25 @@ pub async fn request_deletion(
     Ok(())
 }
 
-/// Users whose purge is pending, oldest request first.
-pub async fn pending(app: &App, limit: i32) -> Result<Vec<(String, String)>> {
-    let out = app
+/// Every pending purge, oldest request first: `(user id, requested at)`.
+pub async fn pending(app: &App) -> Result<Vec<(String, String)>> {
+    let query = app
         .dynamo
         .query()
         .table_name(&app.config.accounts_table)
         .index_name("gsi1")
         .key_condition_expression("gsi1pk = :p")
-        .expression_attribute_values(":p", s(MARKERS))
-        .limit(limit)
-        .send()
-        .await
-        .map_err(|e| dynamo::sdk_error("list purges", e))?;
-    Ok(out
-        .items()
+        .expression_attribute_values(":p", s(MARKERS));
+    Ok(dynamo::query_all(query, "list purges")
+        .await?
         .iter()
-        .filter_map(|i| Some((get_opt_s(i, "user_id")?, get_opt_s(i, "email")?)))
+        .filter_map(|i| Some((get_opt_s(i, "user_id")?, get_opt_s(i, "requested_at")?)))
         .collect())
 }
 
-/// Every record about the user, table by table, found through keys and
-/// indexes (no scans): the account partition, sessions, the credits
-/// partition and what its pointers name, content, usage-log lines.
-pub async fn records_of(app: &App, user_id: &str) -> Result<Vec<(String, Item)>> {
+/// The user's records in the accounts and credits tables: what does not
+/// grow with use (the export reads the rest page by page).
+pub async fn account_records(app: &App, user_id: &str) -> Result<Vec<(String, Item)>> {
     let c = &app.config;
     let mut out = Vec::new();
     let mut add = |table: &str, items: Vec<Item>| {
@@ -192,10 +187,24 @@ pub async fn records_of(app: &App, user_id: &str) -> Result<Vec<(String, Item)>>
                 .collect(),
         );
     }
+    Ok(out)
+}
+
+/// Every record about the user, table by table, found through keys and
+/// indexes (no scans): the account and credits records, content (uploads,
+/// videos, their public links, scheduled sweeps, exports), usage-log lines.
+pub async fn records_of(app: &App, user_id: &str) -> Result<Vec<(String, Item)>> {
+    let c = &app.config;
+    let mut out = account_records(app, user_id).await?;
+    let mut add = |table: &str, items: Vec<Item>| {
+        out.extend(items.into_iter().map(|i| (table.to_owned(), i)))
+    };
     let mut content = Vec::new();
     for partition in [
         format!("USER#{user_id}#UPLOADS"),
         format!("USER#{user_id}#JOBS"),
+        crate::storage::sweeps_partition(user_id),
+        crate::privacy::export::user_partition(user_id),
     ] {
         content.extend(query(app, &c.content_table, Some("gsi1"), "gsi1pk", &partition).await?);
     }
@@ -244,10 +253,19 @@ async fn query(
     dynamo::query_all(query, "query user records").await
 }
 
-/// One bounded step of a purge. Returns true when nothing of the user is left.
-pub async fn purge_step(app: &App, user_id: &str, budget: usize) -> Result<bool> {
+/// One bounded step of a purge. Returns true when nothing of the user is
+/// left: only once `write_quiet_seconds` have passed since the request,
+/// when no stage and no upload URL can write for the user any more, and
+/// a last listing of the user's prefix finds it empty.
+pub async fn purge_step(
+    app: &App,
+    user_id: &str,
+    requested_at: &str,
+    budget: usize,
+) -> Result<bool> {
     let mut spent = 0;
-    // Live executions would keep writing; stop them first.
+    // Live executions would keep writing; stop them first. Published
+    // copies live outside the user's prefix: they go by their job.
     for job in jobs::store::all_of(app, user_id).await? {
         if job.status.is_live()
             && let Some(arn) = &job.execution_arn
@@ -260,74 +278,93 @@ pub async fn purge_step(app: &App, user_id: &str, budget: usize) -> Result<bool>
                 .send()
                 .await;
         }
+        if let Some(public_id) = &job.public_id {
+            crate::storage::delete_objects(app, &[jobs::public_video_key(public_id)]).await?;
+        }
     }
-    spent += delete_prefix(app, &format!("users/{user_id}/"), budget).await?;
+    let prefix = format!("users/{user_id}/");
+    let keys =
+        crate::storage::list_keys(app, &prefix, i32::try_from(budget).unwrap_or(1000)).await?;
+    crate::storage::delete_objects(app, &keys).await?;
+    spent += keys.len();
     if spent >= budget {
         return Ok(false);
     }
     let records = records_of(app, user_id).await?;
-    // The marker goes last, so an interrupted purge is found again.
+    // Sweeps scheduled for the user's deleted videos may name public
+    // copies; they are done now rather than dropped.
+    for (_, item) in &records {
+        if get_opt_s(item, "kind").as_deref() == Some("sweep") {
+            for prefix in item
+                .get("prefixes")
+                .and_then(|v| v.as_ss().ok())
+                .into_iter()
+                .flatten()
+            {
+                crate::storage::delete_prefix(app, prefix).await?;
+            }
+        }
+    }
+    let quiet_since = clock::parse_rfc3339(requested_at)
+        .map(|t| t.unix_timestamp() + app.config.write_quiet_seconds)
+        .unwrap_or_default();
+    let settled = clock::now().unix_timestamp() >= quiet_since;
+    // The marker goes last, so an interrupted purge is found again; and it
+    // stays until writes can no longer arrive.
     let (markers, rest): (Vec<_>, Vec<_>) = records
         .into_iter()
         .partition(|(_, i)| get_opt_s(i, "pk").is_some_and(|pk| pk.starts_with("PURGE#")));
-    for (table, item) in rest.iter().chain(markers.iter()) {
+    for (table, item) in rest.iter() {
         if spent >= budget {
             return Ok(false);
         }
-        let pk = get_opt_s(item, "pk").unwrap_or_default();
-        let payment = crate::billing::records::payment_from_item(item);
-        if let Some(payment) = payment.filter(|_| table == &app.config.credits_table) {
-            crate::billing::records::keep_for_tax(app, &payment).await?;
-        }
-        if pk.starts_with("TRIAL#IP#") {
-            // The IP's claim stays (the trial is once per IP, ever) but no
-            // longer says whose it was.
-            app.dynamo
-                .update_item()
-                .table_name(table)
-                .key("pk", s(&pk))
-                .key("sk", s("TRIAL"))
-                .update_expression("REMOVE user_id")
-                .send()
-                .await
-                .map_err(|e| dynamo::sdk_error("anonymise trial claim", e))?;
-        } else {
-            let mut key = Item::new();
-            for attr in ["pk", "sk"] {
-                if let Some(v) = item.get(attr) {
-                    key.insert(attr.to_owned(), v.clone());
-                }
-            }
-            app.dynamo
-                .delete_item()
-                .table_name(table)
-                .set_key(Some(key))
-                .send()
-                .await
-                .map_err(|e| dynamo::sdk_error("purge record", e))?;
-        }
+        forget(app, table, item).await?;
         spent += 1;
+    }
+    if !settled || !crate::storage::list_keys(app, &prefix, 1).await?.is_empty() {
+        return Ok(false);
+    }
+    for (table, item) in &markers {
+        forget(app, table, item).await?;
     }
     tracing::info!(user_id, deleted = spent, "account purged");
     Ok(true)
 }
 
-/// Deletes up to `budget` objects under `prefix`; returns how many.
-async fn delete_prefix(app: &App, prefix: &str, budget: usize) -> Result<usize> {
-    let out = app
-        .s3
-        .list_objects_v2()
-        .bucket(&app.config.media_bucket)
-        .prefix(prefix)
-        .max_keys(i32::try_from(budget).unwrap_or(1000).min(1000))
-        .send()
-        .await
-        .map_err(|e| Error::internal("list objects", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-    let keys: Vec<String> = out
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect();
-    crate::storage::delete_objects(app, &keys).await?;
-    Ok(keys.len())
+/// Deletes one record of a purged user (payments first kept for tax,
+/// trial claims kept without the user).
+async fn forget(app: &App, table: &str, item: &Item) -> Result<()> {
+    let pk = get_opt_s(item, "pk").unwrap_or_default();
+    let payment = crate::billing::records::payment_from_item(item);
+    if let Some(payment) = payment.filter(|_| table == app.config.credits_table) {
+        crate::billing::records::keep_for_tax(app, &payment).await?;
+    }
+    if pk.starts_with("TRIAL#IP#") {
+        // The IP's claim stays (the trial is once per IP, ever) but no
+        // longer says whose it was.
+        app.dynamo
+            .update_item()
+            .table_name(table)
+            .key("pk", s(&pk))
+            .key("sk", s("TRIAL"))
+            .update_expression("REMOVE user_id")
+            .send()
+            .await
+            .map_err(|e| dynamo::sdk_error("anonymise trial claim", e))?;
+    } else {
+        let mut key = Item::new();
+        for attr in ["pk", "sk"] {
+            if let Some(v) = item.get(attr) {
+                key.insert(attr.to_owned(), v.clone());
+            }
+        }
+        app.dynamo
+            .delete_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .send()
+            .await
+            .map_err(|e| dynamo::sdk_error("purge record", e))?;
+    }
+    Ok(())
 }

@@ -19,6 +19,11 @@ fn value(opt_out: bool) -> &'static str {
     if opt_out { "opt-out" } else { "allowed" }
 }
 
+/// The tag as a PutObject's `x-amz-tagging` header value.
+pub fn tagging(opt_out: bool) -> String {
+    format!("{TAG}={}", value(opt_out))
+}
+
 pub async fn tag_object(app: &App, key: &str, opt_out: bool) -> Result<()> {
     let tag = Tag::builder()
         .key(TAG)

@@ -1,8 +1,9 @@
 //! Uploads: the browser sends the photo straight to S3 with a presigned
 //! PUT whose signature covers Content-Type and Content-Length, so storage
 //! itself refuses any other type or size. A completion call then checks the
-//! stored bytes carry a real image header of a usable size before any stage
-//! may use them.
+//! stored bytes carry a real image header of a usable size and writes them
+//! to a key no presigned URL names, before any stage may use them: the
+//! ticket, valid for its whole life, can never change a verified photo.
 
 mod store;
 
@@ -23,7 +24,6 @@ pub const MIN_SIDE: u32 = 300;
 pub const MAX_SIDE: u32 = 6000;
 const MIN_RATIO: f64 = 0.4;
 const MAX_RATIO: f64 = 2.5;
-const PUT_URL_TTL: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,6 +93,7 @@ pub async fn create(app: &App, user_id: &str, input: NewUpload) -> Result<Ticket
     let id = uuid::Uuid::new_v4().to_string();
     let upload = Upload {
         key: format!("users/{user_id}/uploads/{id}.{extension}"),
+        incoming_key: Some(format!("users/{user_id}/incoming/{id}.{extension}")),
         id,
         user_id: user_id.to_owned(),
         status: UploadStatus::Pending,
@@ -102,21 +103,22 @@ pub async fn create(app: &App, user_id: &str, input: NewUpload) -> Result<Ticket
         height: None,
         created_at: clock::rfc3339(clock::now()),
     };
-    let presign = PresigningConfig::expires_in(PUT_URL_TTL)
-        .map_err(|e| Error::internal("presign config", e))?;
+    let ttl = url_ttl(app);
+    let presign =
+        PresigningConfig::expires_in(ttl).map_err(|e| Error::internal("presign config", e))?;
     let size = i64::try_from(upload.size_bytes).map_err(|e| Error::internal("size", e))?;
     let request = app
         .s3
         .put_object()
         .bucket(&app.config.media_bucket)
-        .key(&upload.key)
+        .key(upload.put_key())
         .content_type(&upload.content_type)
         .content_length(size)
         .tagging(crate::privacy::training::PENDING_TAGGING)
         .presigned(presign)
         .await
         .map_err(|e| Error::internal("presign upload", e))?;
-    store::put(app, &upload).await?;
+    store::put(app, &upload, first_due(app, clock::now())).await?;
     let headers = BTreeMap::from([
         ("content-type".to_owned(), upload.content_type.clone()),
         ("content-length".to_owned(), upload.size_bytes.to_string()),
@@ -130,8 +132,34 @@ pub async fn create(app: &App, user_id: &str, input: NewUpload) -> Result<Ticket
         method: "PUT",
         url: request.uri().to_owned(),
         headers,
-        expires_in: PUT_URL_TTL.as_secs(),
+        expires_in: ttl.as_secs(),
     })
+}
+
+fn url_ttl(app: &App) -> Duration {
+    Duration::from_secs(u64::try_from(app.config.upload_url_ttl_seconds).unwrap_or(900))
+}
+
+/// When the sweeper first looks at a new upload: once its URL has expired
+/// and nothing can write any more. It then removes whatever the ticket
+/// left at the incoming key, forgets an upload never completed, and moves
+/// a completed one on to its retention date.
+fn first_due(app: &App, created: time::OffsetDateTime) -> i64 {
+    created.unix_timestamp() + app.config.upload_url_ttl_seconds + app.config.write_quiet_seconds
+}
+
+impl Upload {
+    /// The key the presigned PUT names.
+    pub fn put_key(&self) -> &str {
+        self.incoming_key.as_deref().unwrap_or(&self.key)
+    }
+
+    /// Every key the upload may have in storage.
+    pub fn object_keys(&self) -> Vec<String> {
+        let mut keys = vec![self.key.clone()];
+        keys.extend(self.incoming_key.iter().cloned());
+        keys
+    }
 }
 
 /// Checks what storage holds is a usable photo; refuses and removes it otherwise.
@@ -140,7 +168,7 @@ pub async fn complete(app: &App, user: &crate::accounts::User, id: &str) -> Resu
     if upload.status == UploadStatus::Ready {
         return Ok(UploadView::from(&upload));
     }
-    let Some(bytes) = fetch(app, &upload).await? else {
+    let Some(bytes) = fetch(app, upload.put_key()).await? else {
         return Err(Error::conflict(
             "upload_missing",
             "the file has not been uploaded yet: PUT it to the upload URL first",
@@ -152,8 +180,27 @@ pub async fn complete(app: &App, user: &crate::accounts::User, id: &str) -> Resu
             upload.status = UploadStatus::Ready;
             upload.width = Some(width);
             upload.height = Some(height);
-            // The caller's own flag, read with their session: no second lookup.
-            crate::privacy::training::tag_object(app, &upload.key, user.training_opt_out).await?;
+            if upload.incoming_key.is_some() {
+                // The bytes just checked, not whatever the incoming key
+                // holds now: the ticket may have been used again since.
+                // The caller's own flag, read with their session.
+                crate::storage::put_tagged(
+                    app,
+                    &upload.key,
+                    &upload.content_type,
+                    bytes,
+                    crate::privacy::training::tagging(user.training_opt_out),
+                )
+                .await?;
+                crate::storage::delete_objects(
+                    app,
+                    std::slice::from_ref(&upload.put_key().to_owned()),
+                )
+                .await?;
+            } else {
+                crate::privacy::training::tag_object(app, &upload.key, user.training_opt_out)
+                    .await?;
+            }
             store::mark_ready(app, &upload).await?;
             Ok(UploadView::from(&upload))
         }
@@ -164,12 +211,12 @@ pub async fn complete(app: &App, user: &crate::accounts::User, id: &str) -> Resu
     }
 }
 
-async fn fetch(app: &App, upload: &Upload) -> Result<Option<Vec<u8>>> {
+async fn fetch(app: &App, key: &str) -> Result<Option<Vec<u8>>> {
     let out = app
         .s3
         .get_object()
         .bucket(&app.config.media_bucket)
-        .key(&upload.key)
+        .key(key)
         .send()
         .await;
     let out = match out {
@@ -239,7 +286,7 @@ fn check_image(upload: &Upload, bytes: &[u8]) -> Result<(u32, u32)> {
 }
 
 async fn remove(app: &App, upload: &Upload) -> Result<()> {
-    crate::storage::delete_objects(app, std::slice::from_ref(&upload.key)).await?;
+    crate::storage::delete_objects(app, &upload.object_keys()).await?;
     store::delete(app, &upload.id).await
 }
 
@@ -264,6 +311,12 @@ pub async fn delete(app: &App, user_id: &str, id: &str) -> Result<()> {
             crate::jobs::delete(app, user_id, &job.id).await?;
         }
     }
+    // The ticket may still be valid: what it writes after this is removed
+    // once it has expired.
+    let created = clock::parse_rfc3339(&upload.created_at).unwrap_or_else(clock::now);
+    let after =
+        first_due(app, created).max(clock::now().unix_timestamp() + app.config.write_quiet_seconds);
+    crate::storage::sweep_later(app, user_id, &upload.object_keys(), after).await?;
     remove(app, &upload).await
 }
 
@@ -288,6 +341,15 @@ pub async fn ready(app: &App, user_id: &str, id: &str) -> Result<Upload> {
         });
     }
     Ok(upload)
+}
+
+/// One page of the user's uploads, newest first, and the next page's cursor.
+pub async fn page(
+    app: &App,
+    user_id: &str,
+    cursor: Option<&str>,
+) -> Result<(Vec<Upload>, Option<String>)> {
+    store::list(app, user_id, cursor).await
 }
 
 /// Every upload of the user, newest first.

@@ -20,7 +20,12 @@ pub enum UploadStatus {
 pub struct Upload {
     pub id: String,
     pub user_id: String,
+    /// Where the verified photo lives: written by the server alone.
     pub key: String,
+    /// Where the presigned PUT writes. Completion checks what is there and
+    /// stores it at `key`, so a ticket used again changes nothing a job
+    /// reads. (None on uploads from before the split.)
+    pub incoming_key: Option<String>,
     pub status: UploadStatus,
     pub content_type: String,
     pub size_bytes: u64,
@@ -29,7 +34,7 @@ pub struct Upload {
     pub created_at: String,
 }
 
-fn pk(id: &str) -> String {
+pub fn pk(id: &str) -> String {
     format!("UPLOAD#{id}")
 }
 
@@ -37,8 +42,9 @@ pub fn user_partition(user_id: &str) -> String {
     format!("USER#{user_id}#UPLOADS")
 }
 
-fn to_item(u: &Upload) -> Item {
-    Item::from([
+/// `due_at`: when the sweeper first looks at it (see `uploads::first_due`).
+fn to_item(u: &Upload, due_at: i64) -> Item {
+    let mut item = Item::from([
         ("pk".into(), s(pk(&u.id))),
         ("sk".into(), s("UPLOAD")),
         ("kind".into(), s("upload")),
@@ -51,7 +57,12 @@ fn to_item(u: &Upload) -> Item {
         ("content_type".into(), s(&u.content_type)),
         ("size_bytes".into(), n(u.size_bytes)),
         ("created_at".into(), s(&u.created_at)),
-    ])
+    ]);
+    if let Some(incoming) = &u.incoming_key {
+        item.insert("incoming_key".into(), s(incoming));
+    }
+    item.extend(crate::due::attributes(&pk(&u.id), due_at));
+    item
 }
 
 pub fn from_item(item: &Item) -> Result<Upload> {
@@ -60,6 +71,7 @@ pub fn from_item(item: &Item) -> Result<Upload> {
         id: get_s(item, "upload_id")?,
         user_id: get_s(item, "user_id")?,
         key: get_s(item, "key")?,
+        incoming_key: get_opt_s(item, "incoming_key"),
         status: if get_opt_s(item, "status").as_deref() == Some("ready") {
             UploadStatus::Ready
         } else {
@@ -73,11 +85,11 @@ pub fn from_item(item: &Item) -> Result<Upload> {
     })
 }
 
-pub async fn put(app: &App, upload: &Upload) -> Result<()> {
+pub async fn put(app: &App, upload: &Upload, due_at: i64) -> Result<()> {
     app.dynamo
         .put_item()
         .table_name(&app.config.content_table)
-        .set_item(Some(to_item(upload)))
+        .set_item(Some(to_item(upload, due_at)))
         .condition_expression("attribute_not_exists(pk)")
         .send()
         .await
