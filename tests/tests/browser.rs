@@ -613,6 +613,19 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
         text_of(c, "#export-status").await?.contains("完成"),
         "export message"
     );
+    // The worker wrote the file; the page links to it (a short-lived link
+    // to the user's own exports prefix).
+    let link = c
+        .execute(
+            "const a = document.getElementById('export-download'); return a ? a.href : null",
+            vec![],
+        )
+        .await?;
+    let link = link.as_str().unwrap_or_default().to_owned();
+    ensure!(
+        link.starts_with("http://127.0.0.1") && link.contains("/exports/"),
+        "export link: {link}"
+    );
 
     // ---- forgot the password: the mailed link sets a new one, and every
     // session (this browser's too) ends

@@ -97,15 +97,6 @@ function value(form, name) {
   return el.value;
 }
 
-function download(filename, text, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = h("a", { href: url, download: filename, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
-
 async function copyText(text) {
   try {
     await navigator.clipboard.writeText(text);
@@ -937,6 +928,28 @@ function viewNew() {
 
 // ---------------------------------------------------------------- job page
 
+const STEP_NAMES = new Set(["script", "enhance", "video", "finalize"]);
+
+/**
+ * A failed job's reason, written from its code (`jobError.<code>`); a
+ * code this page has no text for shows the server's message instead.
+ * `retries_exhausted` with a cause reads the cause first.
+ */
+function failureReason(error) {
+  const stage = error.stage;
+  const vars = {
+    step: `jobStep.${STEP_NAMES.has(stage) ? stage : "other"}`,
+    advice: `jobAdvice.${stage === "script" ? "script" : "other"}`,
+  };
+  const known = (code) => !!code && t(`jobError.${code}`, null, null) !== null;
+  const text = (code) => h("span", { t: `jobError.${code}`, vars });
+  if (!known(error.code)) return error.message || "";
+  if (error.code === "retries_exhausted" && error.cause && error.cause !== error.code && known(error.cause)) {
+    return [text(error.cause), h("span", { t: "job.reasonJoin" }), text(error.code)];
+  }
+  return text(error.code);
+}
+
 function viewJob(id) {
   let timer = null;
   let alive = true;
@@ -990,7 +1003,7 @@ function viewJob(id) {
       const parts = [];
       if (job.error) {
         parts.push(h("p", { class: "alert-title", t: "job.failedAt", vars: { stage: `stage.${job.error.stage}` } }));
-        parts.push(h("p", { class: "error-reason", id: "error-reason" }, job.error.message));
+        parts.push(h("p", { class: "error-reason", id: "error-reason" }, failureReason(job.error)));
       } else {
         parts.push(h("p", { class: "alert-title", t: `statusText.${job.status}` }));
       }
@@ -1682,6 +1695,9 @@ function viewCredits(params) {
 
 // ---------------------------------------------------------------- account
 
+const EXPORT_POLL_EVERY = 2000;
+const EXPORT_POLL_LIMIT = 10 * 60 * 1000;
+
 function viewAccount() {
   const user = state.user || {};
   const musicSelect = h(
@@ -1813,8 +1829,121 @@ function viewAccount() {
     });
   });
 
+  // The export is made in the background: POST starts it (or returns the
+  // one already pending), then the page polls until it is ready. A mail
+  // with a link to this page is sent too, so leaving early is fine.
   const exportStatus = saved("export-status");
+  const exportLink = h("p", { class: "export-link", id: "export-link", hidden: true });
   const exportBox = h("div", { class: "form" }, formError());
+  const exportError = exportBox.querySelector(".form-error");
+  let exportAlive = true;
+  let exportTimer = null;
+  let exportPolling = null;
+
+  function stopExportPoll() {
+    clearTimeout(exportTimer);
+    exportTimer = null;
+    exportPolling = null;
+  }
+
+  function sayExport(key, vars) {
+    // Unchanged text is left alone so the live region is not re-announced.
+    if (exportStatus.dataset.i18n !== key || !exportStatus.textContent) setT(exportStatus, key, vars);
+  }
+
+  function clearExport() {
+    delete exportStatus.dataset.i18n;
+    delete exportStatus.dataset.done;
+    exportStatus.textContent = "";
+    exportLink.hidden = true;
+    exportLink.replaceChildren();
+  }
+
+  function downloadLink(exp) {
+    const size = Number(exp.size_bytes);
+    let label = { t: "account.exportDownload" };
+    if (size >= 1024 * 1024) label = { t: "account.exportDownloadMB", vars: { n: { kind: "number", value: Math.round(size / 104857.6) / 10 } } };
+    else if (size >= 0 && exp.size_bytes != null) label = { t: "account.exportDownloadKB", vars: { n: { kind: "number", value: Math.max(1, Math.round(size / 1024)) } } };
+    const day = String(exp.ready_at || exp.created_at || new Date().toISOString()).slice(0, 10);
+    // The link itself is short-lived; a stale one is swapped for a fresh one on click.
+    const staleAt = Number(exp.expires_in) > 0 ? Date.now() + Number(exp.expires_in) * 1000 - 5000 : Infinity;
+    const link = h("a", { id: "export-download", href: exp.url, download: `glimvid-export-${day}.json`, ...label });
+    link.addEventListener("click", async (e) => {
+      if (Date.now() < staleAt) return;
+      e.preventDefault();
+      clearErrors(exportBox);
+      try {
+        const fresh = await api("GET", `/me/exports/${encodeURIComponent(exp.id)}`);
+        if (!exportAlive) return;
+        showExport(fresh, false);
+        const next = exportLink.querySelector("#export-download");
+        if (next) next.click();
+      } catch (err) {
+        if (exportAlive) showError(exportBox, err);
+      }
+    });
+    return link;
+  }
+
+  /** Shows an export's state; `fresh` when it was made during this visit. */
+  function showExport(exp, fresh) {
+    if (!exportAlive || !exp) return;
+    if (exp.status === "ready" && exp.url) {
+      stopExportPoll();
+      sayExport(fresh ? "account.exported" : "account.exportReady");
+      exportStatus.dataset.done = "true";
+      exportLink.replaceChildren(
+        downloadLink(exp),
+        exp.available_until
+          ? h("span", { class: "hint" }, " ", h("span", { t: "account.exportUntil", vars: { date: { kind: "date", value: exp.available_until } } }))
+          : null,
+      );
+      exportLink.hidden = false;
+    } else if (exp.status === "failed") {
+      stopExportPoll();
+      clearExport();
+      delete exportError.dataset.i18nFallback;
+      exportError.dataset.preferFallback = "";
+      setT(exportError, "account.exportFailed");
+      exportError.hidden = false;
+    } else {
+      delete exportStatus.dataset.done;
+      exportLink.hidden = true;
+      exportLink.replaceChildren();
+      sayExport("account.exportPreparing");
+    }
+  }
+
+  function pollExport(id) {
+    stopExportPoll();
+    exportPolling = id;
+    const started = Date.now();
+    const tick = async () => {
+      if (!exportAlive || exportPolling !== id) return;
+      if (Date.now() - started > EXPORT_POLL_LIMIT) {
+        stopExportPoll();
+        sayExport("account.exportSlow");
+        return;
+      }
+      try {
+        const exp = await api("GET", `/me/exports/${encodeURIComponent(id)}`);
+        if (!exportAlive || exportPolling !== id) return;
+        showExport(exp, true);
+        if (exp.status === "pending") exportTimer = setTimeout(tick, EXPORT_POLL_EVERY);
+      } catch (err) {
+        if (!exportAlive || exportPolling !== id) return;
+        if (err.status === 0 || err.status >= 500 || err.status === 429) {
+          exportTimer = setTimeout(tick, EXPORT_POLL_EVERY);
+        } else {
+          stopExportPoll();
+          clearExport();
+          showError(exportBox, err);
+        }
+      }
+    };
+    exportTimer = setTimeout(tick, EXPORT_POLL_EVERY);
+  }
+
   const exportBtn = button("account.export", {
     class: "btn",
     id: "export",
@@ -1822,19 +1951,41 @@ function viewAccount() {
       click: () =>
         busy(exportBtn, async () => {
           clearErrors(exportBox);
-          exportStatus.textContent = "";
+          stopExportPoll();
+          clearExport();
           try {
-            const data = await api("GET", "/me/export");
-            download(`glimvid-export-${new Date().toISOString().slice(0, 10)}.json`, JSON.stringify(data, null, 2), "application/json");
-            setT(exportStatus, "account.exported");
-            exportStatus.dataset.done = "true";
+            const exp = await api("POST", "/me/exports");
+            if (!exportAlive) return;
+            showExport(exp, true);
+            if (exp.status === "pending") pollExport(exp.id);
           } catch (err) {
-            showError(exportBox, err);
+            if (exportAlive) showError(exportBox, err);
           }
         }),
     },
   });
-  exportBox.append(h("div", { class: "form-actions start" }, exportBtn, exportStatus));
+  exportBox.append(h("div", { class: "form-actions start" }, exportBtn, exportStatus), exportLink);
+
+  // An export made earlier (e.g. opened from the "ready" mail) or still in the making.
+  (async () => {
+    try {
+      const list = await api("GET", "/me/exports");
+      if (!exportAlive || exportPolling || exportStatus.dataset.i18n || !exportError.hidden) return;
+      const newest = list && Array.isArray(list.items) ? list.items[0] : null;
+      if (!newest) return;
+      if (newest.status === "ready") {
+        const until = newest.available_until ? Date.parse(newest.available_until) : NaN;
+        if (newest.url && !(until <= Date.now())) showExport(newest, false);
+      } else if (newest.status === "pending") {
+        showExport(newest, true);
+        pollExport(newest.id);
+      } else if (newest.status === "failed") {
+        showExport(newest, false);
+      }
+    } catch {
+      // Without the list the button still works.
+    }
+  })();
   const data = h(
     "section",
     { class: "card" },
@@ -1884,6 +2035,10 @@ function viewAccount() {
   return {
     title: "account.title",
     node: h("section", { class: "page account" }, pageHead("account.title"), h("div", { class: "account-grid" }, profile, email, password, data, del)),
+    leave: () => {
+      exportAlive = false;
+      stopExportPoll();
+    },
   };
 }
 
