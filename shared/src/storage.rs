@@ -139,6 +139,34 @@ pub async fn delete_prefix(app: &App, prefix: &str) -> Result<usize> {
     }
 }
 
+/// Every key under `prefix`, page by page.
+pub async fn all_keys(app: &App, prefix: &str) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut token = None;
+    loop {
+        let page = app
+            .s3
+            .list_objects_v2()
+            .bucket(&app.config.media_bucket)
+            .prefix(prefix)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                Error::internal("list objects", aws_sdk_s3::error::DisplayErrorContext(e))
+            })?;
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
+        match page.next_continuation_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => return Ok(keys),
+        }
+    }
+}
+
 /// Up to `max` keys under `prefix`.
 pub async fn list_keys(app: &App, prefix: &str, max: i32) -> Result<Vec<String>> {
     let out = app

@@ -686,27 +686,7 @@ pub async fn object_count(prefix: &str) -> i32 {
 
 /// The keys the media bucket holds under `prefix`.
 pub async fn object_keys(prefix: &str) -> Vec<String> {
-    let app = app().await;
-    let mut keys = Vec::new();
-    let mut token = None;
-    loop {
-        let page = app
-            .s3
-            .list_objects_v2()
-            .bucket(&app.config.media_bucket)
-            .prefix(prefix)
-            .set_continuation_token(token)
-            .send()
-            .await
-            .expect("list objects");
-        keys.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_owned)),
-        );
-        match page.next_continuation_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => return keys,
-        }
-    }
+    glimvid::storage::all_keys(&app().await, prefix)
+        .await
+        .expect("list objects")
 }

@@ -52,16 +52,7 @@ async fn start_video(me: &Api, upload: &str) -> String {
 }
 
 async fn stored(key: &str) -> Option<Vec<u8>> {
-    let app = app().await;
-    let out = app
-        .s3
-        .get_object()
-        .bucket(&app.config.media_bucket)
-        .key(key)
-        .send()
-        .await
-        .ok()?;
-    Some(out.body.collect().await.ok()?.into_bytes().to_vec())
+    glimvid::storage::get_bytes(&app().await, key).await.ok()
 }
 
 /// Every key the user's records name: uploads (both keys) and jobs.

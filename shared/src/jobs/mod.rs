@@ -619,32 +619,11 @@ pub async fn reconcile(app: &App, job: &Job) -> Result<usize> {
     if job.status != Status::Succeeded {
         keep.retain(|k| !k.starts_with("public/"));
     }
-    let mut stray: Vec<String> = Vec::new();
-    let mut token = None;
-    loop {
-        let page = app
-            .s3
-            .list_objects_v2()
-            .bucket(&app.config.media_bucket)
-            .prefix(job.prefix())
-            .set_continuation_token(token)
-            .send()
-            .await
-            .map_err(|e| {
-                Error::internal("list objects", aws_sdk_s3::error::DisplayErrorContext(e))
-            })?;
-        stray.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| o.key())
-                .filter(|k| !keep.iter().any(|kept| kept == k))
-                .map(str::to_owned),
-        );
-        match page.next_continuation_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => break,
-        }
-    }
+    let mut stray: Vec<String> = crate::storage::all_keys(app, &job.prefix())
+        .await?
+        .into_iter()
+        .filter(|k| !keep.contains(k))
+        .collect();
     if job.status != Status::Succeeded
         && let Some(public_id) = &job.public_id
     {
