@@ -20,6 +20,7 @@ use crate::clock;
 use crate::dynamo::{Item, get_n, get_opt_s};
 use crate::error::Result;
 use crate::jobs::{self, JobError, Status};
+use crate::privacy::purge::Progress;
 
 const PURGE_BUDGET: usize = 1000;
 const PURGES_AT_ONCE: usize = 4;
@@ -70,17 +71,29 @@ pub async fn run(app: &App) -> Result<Report> {
         ..Report::default()
     };
     let purges = crate::privacy::purge::pending(app).await?;
-    let results: Vec<Result<bool>> = stream::iter(purges)
+    let over = || started.elapsed() >= budget;
+    let results: Vec<Result<Progress>> = stream::iter(purges)
         .map(|(user_id, requested_at)| async move {
-            crate::privacy::purge_step(app, &user_id, &requested_at, PURGE_BUDGET).await
+            // Step by step until done, settling, or the run's time is up.
+            loop {
+                let progress =
+                    crate::privacy::purge_step(app, &user_id, &requested_at, PURGE_BUDGET).await?;
+                if progress != Progress::More || over() {
+                    return Ok(progress);
+                }
+            }
         })
         .buffer_unordered(PURGES_AT_ONCE)
         .collect()
         .await;
     for result in results {
         match result {
-            Ok(true) => report.purges_finished += 1,
-            Ok(false) => report.purges_pending += 1,
+            Ok(Progress::Finished) => report.purges_finished += 1,
+            Ok(Progress::More) => {
+                report.purges_pending += 1;
+                report.complete = false;
+            }
+            Ok(Progress::Settling) => report.purges_pending += 1,
             Err(err) => {
                 tracing::error!(error = %err, "purge step failed");
                 report.purges_pending += 1;
@@ -92,7 +105,7 @@ pub async fn run(app: &App) -> Result<Report> {
     'shards: for shard in crate::due::shards() {
         let mut start = None;
         loop {
-            if started.elapsed() >= budget {
+            if over() {
                 report.complete = false;
                 break 'shards;
             }

@@ -6,6 +6,7 @@
 //! anything linking it to the user (`billing::records::keep_for_tax`).
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use futures::StreamExt;
 use serde::Deserialize;
 
 use crate::accounts::{self, Principal};
@@ -253,16 +254,30 @@ async fn query(
     dynamo::query_all(query, "query user records").await
 }
 
-/// One bounded step of a purge. Returns true when nothing of the user is
-/// left: only once `write_quiet_seconds` have passed since the request,
-/// when no stage and no upload URL can write for the user any more, and
-/// a last listing of the user's prefix finds it empty.
+/// Deletes at once, to keep a heavy account's purge (tens of thousands of
+/// usage-log lines) within one sweeper run.
+const DELETES_AT_ONCE: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Nothing of the user is left.
+    Finished,
+    /// The step's budget ran out: the next step goes on.
+    More,
+    /// All deleted, but writes may still arrive: looked at again later.
+    Settling,
+}
+
+/// One bounded step of a purge. Finished only once `write_quiet_seconds`
+/// have passed since the request, when no stage and no upload URL can
+/// write for the user any more, and a last listing of the user's prefix
+/// finds it empty.
 pub async fn purge_step(
     app: &App,
     user_id: &str,
     requested_at: &str,
     budget: usize,
-) -> Result<bool> {
+) -> Result<Progress> {
     let mut spent = 0;
     // Live executions would keep writing; stop them first. Published
     // copies live outside the user's prefix: they go by their job.
@@ -288,7 +303,7 @@ pub async fn purge_step(
     crate::storage::delete_objects(app, &keys).await?;
     spent += keys.len();
     if spent >= budget {
-        return Ok(false);
+        return Ok(Progress::More);
     }
     let records = records_of(app, user_id).await?;
     // Sweeps scheduled for the user's deleted videos may name public
@@ -314,21 +329,30 @@ pub async fn purge_step(
     let (markers, rest): (Vec<_>, Vec<_>) = records
         .into_iter()
         .partition(|(_, i)| get_opt_s(i, "pk").is_some_and(|pk| pk.starts_with("PURGE#")));
-    for (table, item) in rest.iter() {
-        if spent >= budget {
-            return Ok(false);
-        }
-        forget(app, table, item).await?;
-        spent += 1;
+    let batch: Vec<(String, Item)> = rest
+        .iter()
+        .take(budget.saturating_sub(spent))
+        .cloned()
+        .collect();
+    let more = batch.len() < rest.len();
+    spent += batch.len();
+    let results: Vec<Result<()>> = futures::stream::iter(batch)
+        .map(|(table, item)| async move { forget(app, &table, &item).await })
+        .buffer_unordered(DELETES_AT_ONCE)
+        .collect()
+        .await;
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    if more {
+        return Ok(Progress::More);
     }
     if !settled || !crate::storage::list_keys(app, &prefix, 1).await?.is_empty() {
-        return Ok(false);
+        return Ok(Progress::Settling);
     }
     for (table, item) in &markers {
         forget(app, table, item).await?;
     }
     tracing::info!(user_id, deleted = spent, "account purged");
-    Ok(true)
+    Ok(Progress::Finished)
 }
 
 /// Deletes one record of a purged user (payments first kept for tax,
