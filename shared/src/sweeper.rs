@@ -190,12 +190,15 @@ async fn upload_due(app: &App, item: &Item, seen: i64, now: i64) -> Result<Handl
     let created = clock::parse_rfc3339(&upload.created_at).unwrap_or_else(clock::now);
     let retention_at = created.unix_timestamp() + app.config.upload_retention_days * 86_400;
     if now < retention_at {
-        if let Some(incoming) = &upload.incoming_key {
-            crate::storage::delete_objects(app, std::slice::from_ref(incoming)).await?;
-        }
         if upload.status == crate::uploads::UploadStatus::Pending {
+            // Both keys: a completion stopped between storing the photo
+            // and recording it may have left the upload's own key too.
+            crate::storage::delete_objects(app, &upload.object_keys()).await?;
             crate::uploads::forget(app, &upload.id).await?;
         } else {
+            if let Some(incoming) = &upload.incoming_key {
+                crate::storage::delete_objects(app, std::slice::from_ref(incoming)).await?;
+            }
             crate::due::reschedule(app, (&pk, &sk), seen, Some(retention_at)).await?;
         }
         return Ok(Handled::UploadCleaned);
