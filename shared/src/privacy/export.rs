@@ -2,8 +2,8 @@
 //! with short-lived links to every object.
 //!
 //! `POST /me/exports` records a pending export and queues it; the export
-//! worker writes the file to S3 while it reads (paginated queries, a
-//! multipart upload of 8 MiB parts), so neither its memory nor any
+//! worker writes the file while it reads (paginated queries, into its
+//! ephemeral storage, then streamed to S3), so neither its memory nor any
 //! response grows with the account. `GET /me/exports/{id}` then hands out
 //! a short-lived link, and a mail says the export is ready. The file is
 //! kept 7 days (the sweeper deletes it through the due index).
@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 
 use crate::accounts::{User, UserView};
 use crate::app::App;
@@ -161,8 +160,8 @@ async fn summary(app: &App, user: &User) -> Result<Summary> {
 /// The handler name of the export worker (its `Handler` in the template).
 pub const EXPORT_HANDLER: &str = "export-worker";
 const KEEP_DAYS: i64 = 7;
-/// S3 takes parts of 5 MiB to 5 GiB (the last may be smaller).
-const PART_BYTES: usize = 8 * 1024 * 1024;
+/// Writes reach the file in chunks of this size.
+const BUFFER_BYTES: usize = 1024 * 1024;
 /// Deliveries of one export before it is given up as failed.
 const ATTEMPTS: u32 = 3;
 /// A pending export older than this is not waited for: a new one starts.
@@ -432,7 +431,7 @@ async fn build(app: &App, user_id: &str, id: &str) -> Result<()> {
         return Ok(());
     };
     let key = file_key(user_id, id);
-    let mut file = JsonFile::new(app, &key);
+    let mut file = JsonFile::new(app, &key).await?;
     let written = write_all(app, &user, &mut file).await;
     let size = match written {
         Ok(()) => file.finish().await?,
@@ -557,41 +556,50 @@ pub async fn expire(app: &App, item: &Item) -> Result<()> {
     Ok(())
 }
 
-/// A JSON document written to S3 as it is produced: bytes gather in a
-/// buffer that goes up as one part of a multipart upload whenever it
-/// reaches `PART_BYTES` (a small file is one PutObject). Commas are the
-/// writer's business: each open object or array remembers whether it has
-/// had a member yet.
+/// A JSON document written as it is produced: through a buffer to a file
+/// in the function's ephemeral storage (so memory stays flat however large
+/// the account), then streamed to S3 from that file in one PutObject.
+/// Commas are the writer's business: each open object or array remembers
+/// whether it has had a member yet.
 struct JsonFile<'a> {
     app: &'a App,
     key: &'a str,
-    buffer: Vec<u8>,
-    upload_id: Option<String>,
-    parts: Vec<CompletedPart>,
+    path: std::path::PathBuf,
+    out: Option<tokio::io::BufWriter<tokio::fs::File>>,
     size: u64,
     /// One entry per open container: whether it has a member already.
     open: Vec<bool>,
 }
 
 impl<'a> JsonFile<'a> {
-    fn new(app: &'a App, key: &'a str) -> Self {
-        JsonFile {
+    async fn new(app: &'a App, key: &'a str) -> Result<Self> {
+        let path = std::env::temp_dir().join(format!(
+            "glimvid-export-{}.json",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let file = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| Error::internal("export file", e))?;
+        Ok(JsonFile {
             app,
             key,
-            buffer: Vec::with_capacity(PART_BYTES + 64 * 1024),
-            upload_id: None,
-            parts: Vec::new(),
+            path,
+            out: Some(tokio::io::BufWriter::with_capacity(BUFFER_BYTES, file)),
             size: 0,
             open: Vec::new(),
-        }
+        })
     }
 
     async fn raw(&mut self, bytes: &[u8]) -> Result<()> {
-        self.buffer.extend_from_slice(bytes);
+        use tokio::io::AsyncWriteExt;
+        let out = self
+            .out
+            .as_mut()
+            .ok_or_else(|| Error::internal("export file", "already closed"))?;
+        out.write_all(bytes)
+            .await
+            .map_err(|e| Error::internal("write export", e))?;
         self.size += bytes.len() as u64;
-        if self.buffer.len() >= PART_BYTES {
-            self.flush_part().await?;
-        }
         Ok(())
     }
 
@@ -618,13 +626,12 @@ impl<'a> JsonFile<'a> {
         self.raw(bracket.encode_utf8(&mut b).as_bytes()).await
     }
 
+    /// A member's name; the value that follows is that member.
     async fn key(&mut self, name: &str) -> Result<()> {
         self.separate().await?;
         let name = serde_json::to_vec(name).map_err(|e| Error::internal("export key", e))?;
         self.raw(&name).await?;
-        self.raw(b":").await?;
-        // The value that follows is this member, not a new one.
-        Ok(())
+        self.raw(b":").await
     }
 
     async fn value<T: Serialize>(&mut self, value: &T) -> Result<()> {
@@ -642,117 +649,33 @@ impl<'a> JsonFile<'a> {
         self.value(value).await
     }
 
-    async fn flush_part(&mut self) -> Result<()> {
-        let app = self.app;
-        let bucket = &app.config.media_bucket;
-        let upload_id = match &self.upload_id {
-            Some(id) => id.clone(),
-            None => {
-                let out = app
-                    .s3
-                    .create_multipart_upload()
-                    .bucket(bucket)
-                    .key(self.key)
-                    .content_type("application/json")
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        Error::internal(
-                            "start export upload",
-                            aws_sdk_s3::error::DisplayErrorContext(e),
-                        )
-                    })?;
-                let id = out
-                    .upload_id()
-                    .ok_or_else(|| Error::internal("start export upload", "no upload id"))?
-                    .to_owned();
-                self.upload_id = Some(id.clone());
-                id
-            }
-        };
-        let number =
-            i32::try_from(self.parts.len() + 1).map_err(|e| Error::internal("part number", e))?;
-        let body = std::mem::replace(&mut self.buffer, Vec::with_capacity(PART_BYTES + 64 * 1024));
-        let out = app
-            .s3
-            .upload_part()
-            .bucket(bucket)
-            .key(self.key)
-            .upload_id(&upload_id)
-            .part_number(number)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| {
-                Error::internal(
-                    "upload export part",
-                    aws_sdk_s3::error::DisplayErrorContext(e),
-                )
-            })?;
-        self.parts.push(
-            CompletedPart::builder()
-                .part_number(number)
-                .set_e_tag(out.e_tag().map(str::to_owned))
-                .build(),
-        );
-        Ok(())
-    }
-
     async fn finish(mut self) -> Result<u64> {
-        let app = self.app;
-        let bucket = &app.config.media_bucket;
-        let Some(upload_id) = self.upload_id.clone() else {
-            let body = std::mem::take(&mut self.buffer);
-            app.s3
-                .put_object()
-                .bucket(bucket)
-                .key(self.key)
-                .content_type("application/json")
-                .body(ByteStream::from(body))
-                .send()
+        use tokio::io::AsyncWriteExt;
+        if let Some(mut out) = self.out.take() {
+            out.flush()
                 .await
-                .map_err(|e| {
-                    Error::internal("put export", aws_sdk_s3::error::DisplayErrorContext(e))
-                })?;
-            return Ok(self.size);
-        };
-        if !self.buffer.is_empty() {
-            self.flush_part().await?;
+                .map_err(|e| Error::internal("flush export", e))?;
         }
-        app.s3
-            .complete_multipart_upload()
-            .bucket(bucket)
-            .key(self.key)
-            .upload_id(upload_id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(std::mem::take(&mut self.parts)))
-                    .build(),
-            )
-            .send()
+        let body = ByteStream::from_path(&self.path)
             .await
-            .map_err(|e| {
-                Error::internal(
-                    "complete export upload",
-                    aws_sdk_s3::error::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(|e| Error::internal("read export file", e))?;
+        let sent = self
+            .app
+            .s3
+            .put_object()
+            .bucket(&self.app.config.media_bucket)
+            .key(self.key)
+            .content_type("application/json")
+            .content_length(i64::try_from(self.size).map_err(|e| Error::internal("size", e))?)
+            .body(body)
+            .send()
+            .await;
+        let _ = tokio::fs::remove_file(&self.path).await;
+        sent.map_err(|e| Error::internal("put export", aws_sdk_s3::error::DisplayErrorContext(e)))?;
         Ok(self.size)
     }
 
-    /// Drops the parts uploaded so far (S3 bills them until aborted; the
-    /// bucket's lifecycle rule aborts what this misses after a day).
     async fn abort(self) {
-        if let Some(upload_id) = &self.upload_id {
-            let _ = self
-                .app
-                .s3
-                .abort_multipart_upload()
-                .bucket(&self.app.config.media_bucket)
-                .key(self.key)
-                .upload_id(upload_id)
-                .send()
-                .await;
-        }
+        let _ = tokio::fs::remove_file(&self.path).await;
     }
 }
