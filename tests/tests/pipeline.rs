@@ -501,6 +501,9 @@ async fn an_upload_is_pending_in_storage_until_completed() {
         .put_upload(photo(800, 600, ImageFormat::Jpeg), "image/jpeg")
         .await;
     let app = app().await;
+    // The URL writes an incoming key; completion stores the checked bytes
+    // at the upload's own key, tagged by the server.
+    let incoming = format!("users/{user}/incoming/{id}.jpg");
     let key = format!("users/{user}/uploads/{id}.jpg");
     let tags = |app: glimvid::App, key: String| async move {
         app.s3
@@ -516,9 +519,13 @@ async fn an_upload_is_pending_in_storage_until_completed() {
             .collect::<Vec<_>>()
     };
     let pending = vec![("glimvid-training".to_owned(), "pending".to_owned())];
-    assert_eq!(tags(app.clone(), key.clone()).await, pending);
+    assert_eq!(tags(app.clone(), incoming.clone()).await, pending);
     let done = me.post(&format!("/uploads/{id}/complete"), json!({})).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     let allowed = vec![("glimvid-training".to_owned(), "allowed".to_owned())];
     assert_eq!(tags(app, key).await, allowed);
+    assert!(
+        glimvid_tests::object_keys(&incoming).await.is_empty(),
+        "the incoming object is gone once completed"
+    );
 }
