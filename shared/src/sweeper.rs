@@ -103,19 +103,26 @@ pub async fn run(app: &App) -> Result<Report> {
     }
     let now = clock::now().unix_timestamp();
     'shards: for shard in crate::due::shards() {
-        let mut start = None;
         loop {
             if over() {
                 report.complete = false;
                 break 'shards;
             }
-            let (items, next) = crate::due::page(app, &shard, now, PAGE, start).await?;
+            // Always from the start of the due range: handled items have
+            // left it (or moved past `now`), so the next page is what is
+            // still due.
+            let (items, _) = crate::due::page(app, &shard, now, PAGE, None).await?;
+            let fetched = items.len();
             let results: Vec<Result<Handled>> = stream::iter(items)
                 .map(|item| async move { handle(app, &item, now).await })
                 .buffer_unordered(ITEMS_AT_ONCE)
                 .collect()
                 .await;
+            let mut moved = 0;
             for result in results {
+                if matches!(result, Ok(ref h) if !matches!(h, Handled::Nothing)) {
+                    moved += 1;
+                }
                 match result {
                     Ok(Handled::UploadDeleted) => report.uploads_deleted += 1,
                     Ok(Handled::UploadCleaned) => report.uploads_cleaned += 1,
@@ -133,9 +140,10 @@ pub async fn run(app: &App) -> Result<Report> {
                     }
                 }
             }
-            match next {
-                Some(key) => start = Some(key),
-                None => break,
+            // A short page was the last; a page where nothing moved (every
+            // item failed, logged above) is left for the next run.
+            if fetched < PAGE as usize || moved == 0 {
+                break;
             }
         }
     }
