@@ -42,30 +42,41 @@ pub async fn admit(app: &App, ip: &str, class: RateClass) -> Result<()> {
     let now = clock::epoch_seconds(clock::now());
     let window_start = now - now.rem_euclid(WINDOW_SECONDS);
     let window_end = window_start + WINDOW_SECONDS;
-    let out = app
-        .dynamo
-        .update_item()
-        .table_name(&app.config.rate_limit_table)
-        .key("pk", s(format!("{}#{ip}#{window_start}", class.as_str())))
-        .update_expression("ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)")
-        .expression_attribute_values(":one", n(1))
-        .expression_attribute_values(":expires", n(window_end + WINDOW_SECONDS))
-        .return_values(ReturnValue::UpdatedNew)
-        .send()
-        .await
-        .map_err(|e| dynamo::sdk_error("rate limit", e))?;
-    let hits = out
-        .attributes
-        .as_ref()
-        .map(|a| get_n(a, "hits"))
-        .transpose()?
-        .unwrap_or(1);
+    let hits = count(
+        app,
+        &format!("{}#{ip}#{window_start}", class.as_str()),
+        window_end + WINDOW_SECONDS,
+        "rate limit",
+    )
+    .await?;
     if hits > i64::from(class.per_window(app)) {
         let retry_after_s = u64::try_from(window_end - now).unwrap_or(1).max(1);
         tracing::warn!(class = class.as_str(), hits, "rate limit exceeded");
         return Err(Error::RateLimited { retry_after_s });
     }
     Ok(())
+}
+
+/// Adds one to a window's counter (created with its TTL); the new count.
+async fn count(app: &App, key: &str, expires_at: i64, context: &'static str) -> Result<i64> {
+    let out = app
+        .dynamo
+        .update_item()
+        .table_name(&app.config.rate_limit_table)
+        .key("pk", s(key))
+        .update_expression("ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":expires", n(expires_at))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .map_err(|e| dynamo::sdk_error(context, e))?;
+    Ok(out
+        .attributes
+        .as_ref()
+        .map(|a| get_n(a, "hits"))
+        .transpose()?
+        .unwrap_or(1))
 }
 
 const ACCOUNT_WINDOW_SECONDS: i64 = 15 * 60;
@@ -127,16 +138,8 @@ impl AccountGuard {
     }
 
     pub async fn failed(&self, app: &App) -> Result<()> {
-        app.dynamo
-            .update_item()
-            .table_name(&app.config.rate_limit_table)
-            .key("pk", s(&self.key))
-            .update_expression("ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":expires", n(self.window_end + ACCOUNT_WINDOW_SECONDS))
-            .send()
-            .await
-            .map_err(|e| dynamo::sdk_error("count login failure", e))?;
+        let expires_at = self.window_end + ACCOUNT_WINDOW_SECONDS;
+        count(app, &self.key, expires_at, "count login failure").await?;
         Ok(())
     }
 
