@@ -22,6 +22,34 @@ export AWS_EC2_METADATA_DISABLED=true
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# Each rebuilt test or benchmark binary leaves its predecessor behind in the
+# shared cache; on a machine whose disk is shared and sometimes nearly full,
+# that is what runs out first. Keeps the newest of each name, drops
+# incremental state (CI builds from scratch per change anyway), and says how
+# much room is left.
+trim_build_cache() {
+  local dir="$CARGO_TARGET_DIR/debug"
+  if [[ -d "$dir" ]]; then
+    python3 - "$dir/deps" <<'PY'
+import collections, os, re, sys
+deps = sys.argv[1]
+if not os.path.isdir(deps):
+    sys.exit(0)
+named = collections.defaultdict(list)
+for name in os.listdir(deps):
+    match = re.fullmatch(r"(.+)-[0-9a-f]{16}", name)
+    path = os.path.join(deps, name)
+    if match and os.path.isfile(path) and os.access(path, os.X_OK):
+        named[match.group(1)].append((os.stat(path).st_mtime, path))
+for versions in named.values():
+    for _, path in sorted(versions, reverse=True)[1:]:
+        os.remove(path)
+PY
+    rm -rf "$dir/incremental"
+  fi
+  log "disk: $(df -h --output=avail "$CACHE" | tail -n 1 | tr -d ' ') free for builds"
+}
+
 ensure_fakecloud() {
   if command -v fakecloud >/dev/null 2>&1 && fakecloud --version 2>/dev/null | grep -q " $FAKECLOUD_VERSION"; then
     return

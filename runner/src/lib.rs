@@ -179,7 +179,11 @@ pub fn local_overrides(var: impl Fn(&str) -> Option<String>) -> BTreeMap<String,
     glimvid::config::PROVIDER_VARS
         .iter()
         .chain(glimvid::config::PAYMENT_VARS)
-        .chain(&["UPLOAD_RETENTION_DAYS", "JOB_DEADLINE_MINUTES"])
+        .chain(&[
+            "UPLOAD_RETENTION_DAYS",
+            "JOB_DEADLINE_MINUTES",
+            "WEBHOOK_ALLOW_LOOPBACK",
+        ])
         .filter_map(|k| var(k).map(|v| ((*k).to_owned(), v)))
         .collect()
 }

@@ -35,12 +35,13 @@ const WAIT_SECONDS: i32 = 1;
 const MAX_BATCH: i32 = 10;
 
 /// What a subscribed function does with a batch: a pipeline stage, the
-/// mailer, or the export worker.
+/// mailer, the export worker or the webhook worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consumer {
     Stage(Worker),
     Mailer,
     Exporter,
+    WebhookSender,
 }
 
 impl Consumer {
@@ -52,6 +53,9 @@ impl Consumer {
         if handler == glimvid::privacy::export::EXPORT_HANDLER {
             return Some(Consumer::Exporter);
         }
+        if handler == glimvid::webhooks::WORKER_HANDLER {
+            return Some(Consumer::WebhookSender);
+        }
         Worker::from_name(handler).map(Consumer::Stage)
     }
 
@@ -60,6 +64,7 @@ impl Consumer {
             Consumer::Stage(worker) => worker.name(),
             Consumer::Mailer => glimvid::notify::MAILER_HANDLER,
             Consumer::Exporter => glimvid::privacy::export::EXPORT_HANDLER,
+            Consumer::WebhookSender => glimvid::webhooks::WORKER_HANDLER,
         }
     }
 
@@ -68,6 +73,7 @@ impl Consumer {
             Consumer::Stage(worker) => glimvid::pipeline::handle_batch(app, worker, event).await,
             Consumer::Mailer => glimvid::notify::handle_batch(app, event).await,
             Consumer::Exporter => glimvid::privacy::export::handle_batch(app, event).await,
+            Consumer::WebhookSender => glimvid::webhooks::handle_batch(app, event).await,
         }
     }
 }

@@ -527,8 +527,8 @@ mod tests {
         }
         assert_eq!(
             checked,
-            43 + 1 + 1,
-            "43 functions, the state machine, the API stage"
+            52 + 1 + 1,
+            "52 functions, the state machine, the API stage"
         );
     }
 
@@ -542,8 +542,8 @@ mod tests {
         let mappings: Vec<_> = of_type("AWS::Lambda::EventSourceMapping").collect();
         assert_eq!(
             mappings.len(),
-            6,
-            "four stages, the mailer and the export worker"
+            7,
+            "four stages, the mailer, the export and the webhook workers"
         );
         for (id, m) in mappings {
             let cap = m
@@ -592,7 +592,7 @@ mod tests {
             .filter(|(_, r)| r.pointer("/Properties/RedrivePolicy").is_some())
             .map(|(id, _)| id)
             .collect();
-        assert_eq!(queues_with_dlq.len(), 6);
+        assert_eq!(queues_with_dlq.len(), 7);
         for queue in queues_with_dlq {
             let dlq = resources[queue]
                 .pointer("/Properties/RedrivePolicy/deadLetterTargetArn/Fn::GetAtt/0")

@@ -663,7 +663,7 @@ mod tests {
             .into_iter()
             .map(|q| q.logical_id)
             .collect();
-        assert_eq!(queues.len(), 12);
+        assert_eq!(queues.len(), 14);
         for stage in ["Script", "Enhance", "Video", "Finalize"] {
             let at = |id: String| queues.iter().position(|q| *q == id).unwrap();
             assert!(
@@ -694,11 +694,11 @@ mod tests {
         assert_eq!(script.queue, "ScriptQueue");
         assert_eq!(script.batch_size, 1);
         assert!(script.report_batch_item_failures);
-        assert_eq!(subs.len(), 6);
+        assert_eq!(subs.len(), 7);
         for s in &subs {
             assert!(
                 crate::mapping::Consumer::from_handler(&s.handler).is_some(),
-                "{} is neither a pipeline worker, the mailer nor the export worker",
+                "{} is no pipeline worker, mailer, export or webhook worker",
                 s.handler
             );
         }

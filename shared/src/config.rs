@@ -16,6 +16,8 @@ pub struct Config {
     pub media_bucket: String,
     pub state_machine_arn: String,
     pub limits: Limits,
+    /// Completion webhooks: their queue and retry schedule.
+    pub webhooks: Webhooks,
     /// Local fault injection: the named pipeline stage fails permanently.
     /// Never set in the template; tests set it to walk the refund path.
     pub fail_stage: Option<String>,
@@ -86,6 +88,8 @@ pub struct Payments {
 pub struct Limits {
     pub auth_requests_per_minute: u32,
     pub api_requests_per_minute: u32,
+    /// Requests one API key may make a minute, from all IPs together.
+    pub api_key_requests_per_minute: u32,
     /// Wrong passwords one address may get per 15 minutes, from all IPs
     /// together, before its sign-ins are refused for the rest of the window.
     pub login_failures_per_account: u32,
@@ -98,10 +102,51 @@ impl Default for Limits {
         Limits {
             auth_requests_per_minute: 10,
             api_requests_per_minute: 300,
+            api_key_requests_per_minute: 120,
             login_failures_per_account: 10,
             session_days: 30,
             usage_log_days: 30,
         }
+    }
+}
+
+/// How completion webhooks are delivered: through `WEBHOOK_QUEUE_URL`, each
+/// failed try left for redelivery after a backoff (base x 4^(try-1), at
+/// most 12 h, SQS's longest visibility timeout) for `retry_hours` from the
+/// first try, at most `max_attempts` tries.
+#[derive(Debug, Clone)]
+pub struct Webhooks {
+    pub queue_url: Option<String>,
+    pub retry_base_s: u32,
+    pub retry_hours: i64,
+    pub max_attempts: u32,
+    /// Local runs only: endpoints on loopback (and over plain HTTP there)
+    /// are allowed, so tests can receive deliveries. The template has no
+    /// such setting.
+    pub allow_loopback: bool,
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        Webhooks {
+            queue_url: None,
+            retry_base_s: 60,
+            retry_hours: 24,
+            max_attempts: 8,
+            allow_loopback: false,
+        }
+    }
+}
+
+/// SQS's longest visibility timeout, so the longest wait between tries.
+pub const WEBHOOK_MAX_BACKOFF_S: u32 = 12 * 3600;
+
+impl Webhooks {
+    pub fn backoff_seconds(&self, attempt: u32) -> u32 {
+        let quadruplings = attempt.saturating_sub(1).min(15);
+        self.retry_base_s
+            .saturating_mul(1 << (2 * quadruplings))
+            .min(WEBHOOK_MAX_BACKOFF_S)
     }
 }
 
@@ -534,6 +579,16 @@ impl Config {
                     .trim_end_matches('/')
                     .to_owned(),
             },
+            webhooks: {
+                let d = Webhooks::default();
+                Webhooks {
+                    queue_url: lookup("WEBHOOK_QUEUE_URL").filter(|v| !v.is_empty()),
+                    retry_base_s: small("WEBHOOK_RETRY_BASE_SECONDS", d.retry_base_s)?,
+                    retry_hours: number("WEBHOOK_RETRY_HOURS", d.retry_hours)?,
+                    max_attempts: small("WEBHOOK_MAX_ATTEMPTS", d.max_attempts)?,
+                    allow_loopback: lookup("WEBHOOK_ALLOW_LOOPBACK").as_deref() == Some("true"),
+                }
+            },
             limits: Limits {
                 auth_requests_per_minute: small(
                     "AUTH_RATE_LIMIT_PER_MINUTE",
@@ -542,6 +597,10 @@ impl Config {
                 api_requests_per_minute: small(
                     "API_RATE_LIMIT_PER_MINUTE",
                     defaults.api_requests_per_minute,
+                )?,
+                api_key_requests_per_minute: small(
+                    "API_KEY_RATE_LIMIT_PER_MINUTE",
+                    defaults.api_key_requests_per_minute,
                 )?,
                 login_failures_per_account: small(
                     "LOGIN_FAILURES_PER_ACCOUNT",

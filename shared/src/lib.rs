@@ -32,6 +32,7 @@ pub mod sweeper;
 pub mod telemetry;
 pub mod uploads;
 pub mod usage;
+pub mod webhooks;
 
 pub use app::App;
 pub use error::{Error, Result};
@@ -96,6 +97,14 @@ pub async fn run_mailer() -> Result<(), lambda_runtime::Error> {
 pub async fn run_exporter() -> Result<(), lambda_runtime::Error> {
     run_events(App::from_env(), |app, event| async move {
         Ok(privacy::export::handle_batch(&app, event).await)
+    })
+    .await
+}
+
+/// Runs the webhook worker as an SQS-triggered Lambda function.
+pub async fn run_webhook_worker() -> Result<(), lambda_runtime::Error> {
+    run_events(App::from_env(), |app, event| async move {
+        Ok(webhooks::handle_batch(&app, event).await)
     })
     .await
 }

@@ -57,6 +57,102 @@ pub async fn admit(app: &App, ip: &str, class: RateClass) -> Result<()> {
     Ok(())
 }
 
+/// Counts a request made with an API key against the key's own budget,
+/// whichever IPs it comes from, and notes when the key was last used.
+pub async fn admit_key(app: &App, key_id: &str) -> Result<()> {
+    let now = clock::now();
+    let epoch = clock::epoch_seconds(now);
+    let window_start = epoch - epoch.rem_euclid(WINDOW_SECONDS);
+    let window_end = window_start + WINDOW_SECONDS;
+    let counter = format!("key#{key_id}#{window_start}");
+    let counted = count(app, &counter, window_end + WINDOW_SECONDS, "key rate limit");
+    let (hits, used) = tokio::join!(counted, key_used(app, key_id, now));
+    used?;
+    if hits? > i64::from(app.config.limits.api_key_requests_per_minute) {
+        tracing::warn!(key_id, "api key rate limit exceeded");
+        return Err(Error::RateLimited {
+            retry_after_s: u64::try_from(window_end - epoch).unwrap_or(1).max(1),
+        });
+    }
+    Ok(())
+}
+
+/// How long a key's last use is remembered after it.
+const KEY_USED_DAYS: i64 = 400;
+
+fn key_used_pk(key_id: &str) -> String {
+    format!("keyused#{key_id}")
+}
+
+async fn key_used(app: &App, key_id: &str, now: time::OffsetDateTime) -> Result<()> {
+    app.dynamo
+        .update_item()
+        .table_name(&app.config.rate_limit_table)
+        .key("pk", s(key_used_pk(key_id)))
+        .update_expression("SET last_used_at = :now, expires_at = :expires")
+        .expression_attribute_values(":now", s(clock::rfc3339(now)))
+        .expression_attribute_values(
+            ":expires",
+            n(clock::epoch_seconds(
+                now + time::Duration::days(KEY_USED_DAYS),
+            )),
+        )
+        .send()
+        .await
+        .map_err(|e| dynamo::sdk_error("note key use", e))?;
+    Ok(())
+}
+
+/// When each of these keys was last used (keys never used are absent).
+pub async fn keys_last_used(
+    app: &App,
+    key_ids: &[String],
+) -> Result<std::collections::HashMap<String, String>> {
+    let mut used = std::collections::HashMap::new();
+    if key_ids.is_empty() {
+        return Ok(used);
+    }
+    let mut keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder();
+    for id in key_ids {
+        keys = keys.keys(std::collections::HashMap::from([(
+            "pk".to_owned(),
+            s(key_used_pk(id)),
+        )]));
+    }
+    let mut request = Some(dynamo::built(keys.build())?);
+    // BatchGetItem may hand back part of the batch as unprocessed.
+    for _ in 0..5 {
+        let Some(keys) = request.take() else { break };
+        let out = app
+            .dynamo
+            .batch_get_item()
+            .request_items(&app.config.rate_limit_table, keys)
+            .send()
+            .await
+            .map_err(|e| dynamo::sdk_error("read key use", e))?;
+        for item in out
+            .responses
+            .as_ref()
+            .and_then(|r| r.get(&app.config.rate_limit_table))
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(pk), Some(at)) = (
+                dynamo::get_opt_s(item, "pk"),
+                dynamo::get_opt_s(item, "last_used_at"),
+            ) && let Some(id) = pk.strip_prefix("keyused#")
+            {
+                used.insert(id.to_owned(), at);
+            }
+        }
+        request = out
+            .unprocessed_keys
+            .and_then(|mut u| u.remove(&app.config.rate_limit_table))
+            .filter(|k| !k.keys.is_empty());
+    }
+    Ok(used)
+}
+
 /// Adds one to a window's counter (created with its TTL); the new count.
 async fn count(app: &App, key: &str, expires_at: i64, context: &'static str) -> Result<i64> {
     let out = app

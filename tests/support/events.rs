@@ -307,6 +307,51 @@ pub async fn walk(invoker: &mut dyn Invoker, email: &str) -> Vec<(String, u16)> 
     assert!(export["url"].is_string(), "{export}");
     let listed = http!("me-exports-list", sample("me-exports-list"), 200);
     assert_eq!(listed["items"][0]["id"], started["id"], "{listed}");
+    let spec = http!("openapi-get", sample("openapi-get"), 200);
+    assert_eq!(spec["openapi"], "3.1.0", "{spec}");
+
+    // A personal API key: shown once, listed by its prefix, revoked.
+    let key = http!("api-keys-create", sample("api-keys-create"), 201);
+    let id = key["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        key["key"]
+            .as_str()
+            .map(|k| k.starts_with(&format!("glv_{id}_"))),
+        Some(true),
+        "{key}"
+    );
+    learned.0.insert("REPLACE_WITH_API_KEY_ID", id);
+    let keys = http!("api-keys-list", sample("api-keys-list"), 200);
+    assert_eq!(keys["items"][0]["prefix"], key["prefix"], "{keys}");
+    assert!(keys["items"][0].get("key").is_none(), "{keys}");
+
+    // A webhook at a public address (no lookup needed), its deliveries, and
+    // the worker given a delivery nothing recorded (settled: dropped).
+    let hook = http!("webhooks-create", sample("webhooks-create"), 201);
+    assert_eq!(
+        hook["secret"].as_str().map(|s| s.starts_with("whsec_")),
+        Some(true),
+        "{hook}"
+    );
+    learned.0.insert(
+        "REPLACE_WITH_WEBHOOK_ID",
+        hook["id"].as_str().expect("id").into(),
+    );
+    let hooks = http!("webhooks-list", sample("webhooks-list"), 200);
+    assert_eq!(hooks["items"][0]["id"], hook["id"], "{hooks}");
+    assert!(hooks["items"][0].get("secret").is_none(), "{hooks}");
+    let deliveries = http!("webhooks-deliveries", sample("webhooks-deliveries"), 200);
+    assert_eq!(deliveries["items"], json!([]), "{deliveries}");
+    let sent = invoker
+        .invoke("webhook-worker", learned.fill(&sample("webhook-worker")))
+        .await;
+    assert_eq!(sent, json!({"batchItemFailures": []}), "webhook-worker");
+    seen.push(("webhook-worker".into(), 200));
+    http!("webhooks-delete", sample("webhooks-delete"), 204);
+    http!("webhooks-delete", sample("webhooks-delete"), 404);
+    http!("api-keys-delete", sample("api-keys-delete"), 204);
+    http!("api-keys-delete", sample("api-keys-delete"), 404);
+
     http!("me-password", sample("me-password"), 204);
     log_in!(&new_password);
     http!("auth-logout", sample("auth-logout"), 204);

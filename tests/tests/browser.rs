@@ -3,6 +3,8 @@
 //! One flow, as a shop owner would go: sign up, upload a photo, create a
 //! video, watch it being made, play it, switch to Chinese, export, delete
 //! the account. Along the way: no cookies, and no request leaves 127.0.0.1.
+//! A second flow, as a developer would go: the API reference, then an API
+//! key made on the account page, shown once, listed and revoked.
 //! Screenshots of the main pages at desktop and phone sizes land in
 //! `$CARGO_TARGET_DIR/screenshots` (override: `GLIMVID_SCREENSHOTS`).
 
@@ -200,6 +202,25 @@ async fn click(c: &Client, css: &str) -> Result<()> {
 
 async fn js(c: &Client, script: &str) -> Result<Value> {
     Ok(c.execute(script, vec![]).await?)
+}
+
+/// Accepts the confirm() dialog that the last click opened, returning its text.
+async fn accept_confirm(c: &Client) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match c.get_alert_text().await {
+            Ok(text) => {
+                c.accept_alert().await?;
+                return Ok(text);
+            }
+            Err(err) => {
+                if Instant::now() > deadline {
+                    return Err(err).context("no confirm dialog opened");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
 }
 
 async fn screenshots(c: &Client, dir: &Path, name: &str) -> Result<()> {
@@ -687,6 +708,109 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
     Ok(())
 }
 
+/// The developer pages, signed in as `email`: the API reference drawn from
+/// the spec, then an API key created, listed, revoked.
+async fn developer_flow(c: &Client, base: &str, shots: &Path, email: &str) -> Result<()> {
+    // ---- sign in; the reference is in the nav signed out too
+    c.goto(&format!("{base}/#/login")).await?;
+    wait_for(c, "#login-form").await?;
+    wait_for(c, "a.nav-link[href='#/api']").await?;
+    fill(c, "#login-form #f-email", email).await?;
+    fill(c, "#login-form #f-password", PASSWORD).await?;
+    click(c, "#login-form button[type=submit]").await?;
+    wait_js(
+        c,
+        "signing in",
+        "return !!localStorage.getItem('glimvid.token') && !document.getElementById('login-form')",
+        Duration::from_secs(15),
+    )
+    .await?;
+
+    // ---- the API reference: videos-create with its curl example
+    click(c, "a.nav-link[href='#/api']").await?;
+    wait_for(c, "#api-docs[data-state='ready']").await?;
+    let curl = text_of(c, "#videos-create pre.curl").await?;
+    ensure!(
+        curl.contains("/videos") && curl.contains("Authorization: Bearer"),
+        "the curl example for videos-create: {curl}"
+    );
+    screenshots(c, shots, "10-api-docs").await?;
+
+    // ---- an API key: shown once, starting glv_, listed by its prefix
+    click(c, "a.nav-link[href='#/account']").await?;
+    wait_for(c, "#api-key-list[data-state='ready']").await?;
+    fill(c, "#f-api-key-name", "ci").await?;
+    click(c, "#create-api-key").await?;
+    wait_for(c, "#new-api-key-value").await?;
+    let key = js(
+        c,
+        "return document.getElementById('new-api-key-value').value",
+    )
+    .await?;
+    let key = key.as_str().unwrap_or_default().to_owned();
+    ensure!(key.starts_with("glv_"), "the new key: {key:?}");
+    let id = js(
+        c,
+        "return document.getElementById('new-api-key').dataset.keyId",
+    )
+    .await?;
+    let id = id.as_str().unwrap_or_default().to_owned();
+    ensure!(!id.is_empty(), "the new key has no id");
+    let row = format!("#api-key-list li[data-key-id={}]", json!(id));
+    js(
+        c,
+        "document.getElementById('developer').scrollIntoView(); return true",
+    )
+    .await?;
+    screenshots(c, shots, "11-api-key").await?;
+    // The list as the server has it after a reload, and the key itself gone.
+    c.refresh().await?;
+    wait_for(c, "#api-key-list[data-state='ready']").await?;
+    let prefix = text_of(c, &format!("{row} .key-prefix")).await?;
+    let prefix = prefix.trim().trim_end_matches('…').to_owned();
+    ensure!(
+        !prefix.is_empty() && key.contains(prefix.as_str()),
+        "the list shows {prefix:?} for the key {key:?}"
+    );
+    ensure!(
+        text_of(c, &format!("{row} .key-name")).await? == "ci",
+        "the key's name in the list"
+    );
+    ensure!(
+        c.execute(
+            "return !document.getElementById('new-api-key') && !document.body.innerText.includes(arguments[0])",
+            vec![json!(key)],
+        )
+        .await?
+            == json!(true),
+        "the key is shown again after a reload"
+    );
+
+    // ---- revoke it, after confirming: it leaves the list, for good
+    click(c, &format!("{row} button[data-action='revoke']")).await?;
+    let question = accept_confirm(c).await?;
+    ensure!(question.contains("ci"), "the confirm dialog: {question}");
+    wait_js(
+        c,
+        "the revoked key to leave the list",
+        &format!("return !document.querySelector({})", json!(row)),
+        Duration::from_secs(10),
+    )
+    .await?;
+    c.refresh().await?;
+    wait_for(c, "#api-key-list[data-state='ready']").await?;
+    ensure!(
+        c.execute(
+            "return !document.querySelector(arguments[0]) && !document.getElementById('api-key-list').textContent.includes(arguments[1])",
+            vec![json!(row), json!(prefix)],
+        )
+        .await?
+            == json!(true),
+        "the revoked key is still listed"
+    );
+    Ok(())
+}
+
 /// Whether storage answers the CORS preflight a browser sends before PUTting
 /// to a presigned URL, as S3 does (preflights carry no credentials). The
 /// emulator alone refuses it under signature and IAM checks; the runner's
@@ -750,4 +874,27 @@ async fn shop_owner_flow_in_a_real_browser() {
         panic!("{err:#}");
     }
     eprintln!("screenshots in {}", shots.display());
+}
+
+#[tokio::test]
+async fn developer_pages_in_a_real_browser() {
+    let base = harness_with(options).base_url.clone();
+    let shots = screenshot_dir();
+    // Made and confirmed through the API from an address of its own: the
+    // browser's address keeps its free trial for the shop owner's flow.
+    let (_, email) = Api::new().signed_up().await;
+    let driver = Chromedriver::start();
+    let client = driver.browser().await.expect("a browser session");
+    let result = developer_flow(&client, &base, &shots, &email).await;
+    if result.is_err() {
+        let _ = client
+            .screenshot()
+            .await
+            .map(|png| std::fs::write(shots.join("failure-developer.png"), png));
+    }
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(err) = result {
+        panic!("{err:#}");
+    }
 }

@@ -44,6 +44,11 @@ impl Invoker for InProcess {
                     .unwrap_or_else(|e| panic!("{handler}: not an SQS event: {e}"));
                 serde_json::to_value(glimvid::privacy::export::handle_batch(&app, event).await)
                     .expect("a batch response")
+            } else if handler == glimvid::webhooks::WORKER_HANDLER {
+                let event = serde_json::from_value(event)
+                    .unwrap_or_else(|e| panic!("{handler}: not an SQS event: {e}"));
+                serde_json::to_value(glimvid::webhooks::handle_batch(&app, event).await)
+                    .expect("a batch response")
             } else if handler == glimvid::policy::PUBLISH_HANDLER {
                 let version = glimvid::policy::publish_event(&app, event)
                     .await

@@ -1,7 +1,8 @@
 // Glimvid web app: hash routes, one view per page, no framework.
 import { api, apiOrigin, ApiError, session, setUnauthorizedHandler, uploadFile } from "./api.js";
 import { getLang, localize, onLangChange, setLang, t } from "./i18n.js";
-import { busy, button, checkbox, field, h, progressBar, setT } from "./dom.js";
+import { busy, button, checkbox, field, h, progressBar, setT, uid } from "./dom.js";
+import { jumpTo, renderApiDocs } from "./apidocs.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -46,7 +47,7 @@ function errorText(el, err) {
   const key = candidates.find((k) => t(k, null, null) !== null) || "err.generic";
   // English prefers the server's precise wording for field problems.
   el.dataset.i18nFallback = (err && err.serverMessage) || "";
-  el.dataset.preferFallback = code === "invalid_field" ? "en" : "";
+  el.dataset.preferFallback = code === "invalid_field" || code === "webhook_url_invalid" ? "en" : "";
   setT(el, key);
 }
 
@@ -191,10 +192,11 @@ function renderNav(current) {
       link("#/videos", "nav.videos", "videos"),
       link("#/credits", "nav.credits", "credits"),
       link("#/account", "nav.account", "account"),
+      link("#/api", "nav.api", "api"),
       h("button", { type: "button", class: "nav-link nav-button", t: "nav.logout", id: "logout", on: { click: logout } }),
     );
   } else {
-    nav.replaceChildren(link("#/login", "nav.login", "login"), link("#/signup", "nav.signup", "signup"));
+    nav.replaceChildren(link("#/api", "nav.api", "api"), link("#/login", "nav.login", "login"), link("#/signup", "nav.signup", "signup"));
   }
 }
 
@@ -1698,6 +1700,418 @@ function viewCredits(params) {
 const EXPORT_POLL_EVERY = 2000;
 const EXPORT_POLL_LIMIT = 10 * 60 * 1000;
 
+// ---- developers: personal API keys and webhook endpoints
+
+const DELIVERY_BADGE = { pending: "queued", delivered: "succeeded", retrying: "cancelled", failed: "failed" };
+
+/** Marks a form field as needing attention with a translated message (checks made here, before any request). */
+function fieldProblem(form, name, key) {
+  const wrap = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
+  say(wrap.querySelector(".field-error"), key);
+  const input = wrap.querySelector("input, textarea, select");
+  input.setAttribute("aria-invalid", "true");
+  input.focus();
+}
+
+/**
+ * A secret shown once, right after it was made (an API key, a webhook's
+ * signing secret): a read-only field to copy it from, and a note that it
+ * will not be shown again.
+ */
+function secretOnce({ id, labelKey, noteKey, secret, extra }) {
+  const copied = h("span", { class: "copied", role: "status", "aria-live": "polite" });
+  const input = h("input", {
+    id: `${id}-value`,
+    class: "secret-value",
+    readonly: true,
+    value: secret,
+    spellcheck: "false",
+    autocomplete: "off",
+    "aria-describedby": `${id}-note`,
+    on: { focus: (e) => e.target.select() },
+  });
+  const copy = button("common.copy", {
+    class: "btn btn-small",
+    id: `${id}-copy`,
+    on: { click: async () => setT(copied, (await copyText(secret)) ? "common.copied" : "common.copyFailed") },
+  });
+  const box = h(
+    "div",
+    { class: "secret-once", id, role: "group", "aria-labelledby": `${id}-label` },
+    h("label", { class: "label", id: `${id}-label`, for: `${id}-value`, t: labelKey }),
+    h("p", { class: "secret-note", id: `${id}-note`, t: noteKey }),
+    h("div", { class: "secret-row" }, input, copy),
+    copied,
+    extra || null,
+    h("div", { class: "form-actions start" }, button("dev.savedIt", { class: "btn btn-ghost btn-small", id: `${id}-done`, on: { click: () => box.remove() } })),
+  );
+  return box;
+}
+
+/** A list's "nothing here" line, there exactly when the list has no items. */
+function syncEmpty(list, key) {
+  const items = list.querySelectorAll(".dev-item");
+  const empty = list.querySelector(".dev-empty");
+  if (!items.length && !empty) list.append(h("li", { class: "dev-empty muted", t: key }));
+  if (items.length && empty) empty.remove();
+}
+
+/** A webhook endpoint's recent deliveries, newest as the server orders them. */
+function deliveriesTable(items) {
+  const when = (v) => (v ? h("span", { fmt: { kind: "date", value: v } }) : "–");
+  const cols = ["when", "event", "video", "status", "attempts", "lastTry", "nextTry"];
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "ledger deliveries-table" },
+      h("thead", {}, h("tr", {}, cols.map((k) => h("th", { scope: "col", class: k === "attempts" ? "num" : null, t: `deliveries.${k}` })))),
+      h(
+        "tbody",
+        {},
+        items.map((d) => {
+          const badge = Object.hasOwn(DELIVERY_BADGE, d.status) ? DELIVERY_BADGE[d.status] : null;
+          return h(
+            "tr",
+            { "data-delivery": d.id, "data-status": d.status },
+            h("td", {}, when(d.created_at)),
+            h("td", {}, h("code", {}, d.event || "")),
+            h("td", {}, d.job_id ? h("a", { href: `#/videos/${encodeURIComponent(d.job_id)}`, class: "delivery-job" }, d.job_id) : "–"),
+            h("td", {}, h("span", { class: `badge badge-${badge || "queued"}`, t: badge ? `deliveries.status.${d.status}` : null }, badge ? null : d.status || "")),
+            h("td", { class: "num" }, String(d.attempts ?? 0)),
+            h(
+              "td",
+              { class: "delivery-last" },
+              when(d.last_attempt_at),
+              d.last_status_code !== null && d.last_status_code !== undefined
+                ? h("span", { class: "delivery-code", t: "deliveries.http", vars: { code: String(d.last_status_code) } })
+                : null,
+              d.last_error ? h("span", { class: "delivery-error muted small" }, d.last_error) : null,
+            ),
+            h("td", {}, when(d.next_attempt_at)),
+          );
+        }),
+      ),
+    ),
+  );
+}
+
+/** The account page's card for API keys and webhooks. */
+function developerCard() {
+  let alive = true;
+
+  /**
+   * Deletes an item after the browser's confirm dialog; one already gone
+   * (e.g. from another tab) counts as deleted.
+   */
+  function removeAfterConfirm(btn, question, path, error, done) {
+    if (!window.confirm(question)) return;
+    busy(btn, async () => {
+      error.hidden = true;
+      try {
+        await api("DELETE", path);
+      } catch (err) {
+        if (err.code !== "not_found") {
+          if (alive) {
+            errorText(error, err);
+            error.hidden = false;
+          }
+          return;
+        }
+      }
+      if (alive) done();
+    });
+  }
+
+  // ---- API keys
+  const keysTitle = h("h3", { id: "api-keys-title", tabindex: "-1", t: "apiKeys.title" });
+  const keyStatus = h("p", { class: "saved", id: "api-key-status", role: "status", "aria-live": "polite" });
+  const keyNew = h("div", { class: "secret-slot", id: "api-key-new" });
+  const keyList = h("ul", { class: "dev-list", id: "api-key-list", "data-state": "loading", "aria-labelledby": "api-keys-title" });
+  const keyListError = h("p", { class: "inline-error", role: "alert", hidden: true });
+  const keyForm = h(
+    "form",
+    { class: "form dev-form", id: "api-key-form", novalidate: true },
+    formError(),
+    field({ name: "name", label: "field.apiKeyName", id: "f-api-key-name", maxlength: "64", autocomplete: "off", hint: "apiKeys.nameHint", required: true }),
+    h("div", { class: "form-actions start" }, h("button", { type: "submit", class: "btn btn-primary", id: "create-api-key", t: "apiKeys.create" })),
+  );
+
+  function keyItem(k) {
+    const error = h("p", { class: "inline-error", role: "alert", hidden: true });
+    const label = k.name || k.prefix || "";
+    const revoke = h(
+      "button",
+      { type: "button", class: "btn btn-ghost btn-small btn-danger-text", "data-action": "revoke" },
+      h("span", { t: "apiKeys.revoke" }),
+      h("span", { class: "sr-only" }, ` ${label}`),
+    );
+    const li = h(
+      "li",
+      { class: "dev-item", "data-key-id": k.id },
+      h(
+        "div",
+        { class: "dev-item-main" },
+        h(
+          "p",
+          { class: "dev-item-title" },
+          h("strong", { class: "key-name" }, k.name || ""),
+          " ",
+          h("span", { class: "key-id" }, h("code", { class: "key-prefix" }, k.prefix || ""), h("span", { class: "key-more", "aria-hidden": "true" }, "…")),
+        ),
+        h(
+          "p",
+          { class: "muted small dev-item-meta" },
+          h("span", { t: "apiKeys.created", vars: { date: { kind: "date", value: k.created_at } } }),
+          " · ",
+          k.last_used_at
+            ? h("span", { class: "key-last-used", t: "apiKeys.lastUsed", vars: { date: { kind: "date", value: k.last_used_at } } })
+            : h("span", { class: "key-last-used", "data-never": "true", t: "apiKeys.neverUsed" }),
+        ),
+        error,
+      ),
+      h("div", { class: "dev-item-actions" }, revoke),
+    );
+    revoke.addEventListener("click", () =>
+      removeAfterConfirm(revoke, t("apiKeys.confirmRevoke", { name: label }), `/me/api-keys/${encodeURIComponent(k.id)}`, error, () => {
+        li.remove();
+        const shown = keyNew.querySelector("#new-api-key");
+        if (shown && shown.dataset.keyId === String(k.id)) keyNew.replaceChildren();
+        syncEmpty(keyList, "apiKeys.none");
+        say(keyStatus, "apiKeys.revoked", { name: label });
+        keysTitle.focus({ preventScroll: true });
+      }),
+    );
+    return li;
+  }
+
+  async function loadKeys() {
+    keyList.dataset.state = "loading";
+    try {
+      const r = await api("GET", "/me/api-keys");
+      if (!alive) return;
+      keyList.replaceChildren(...((r && r.items) || []).map(keyItem));
+      syncEmpty(keyList, "apiKeys.none");
+      keyList.dataset.state = "ready";
+      keyListError.hidden = true;
+    } catch (err) {
+      if (!alive) return;
+      keyList.dataset.state = "error";
+      errorText(keyListError, err);
+      keyListError.hidden = false;
+    }
+  }
+
+  keyForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(keyForm);
+    keyStatus.textContent = "";
+    const name = value(keyForm, "name").trim();
+    if (!name) {
+      fieldProblem(keyForm, "name", "apiKeys.nameNeeded");
+      return;
+    }
+    await busy(keyForm.querySelector("button[type=submit]"), async () => {
+      try {
+        const k = await api("POST", "/me/api-keys", { name });
+        if (!alive) return;
+        keyForm.reset();
+        const box = secretOnce({ id: "new-api-key", labelKey: "apiKeys.newLabel", noteKey: "apiKeys.once", secret: (k && k.key) || "" });
+        box.dataset.keyId = String(k.id);
+        keyNew.replaceChildren(box);
+        const old = keyList.querySelector(`[data-key-id="${CSS.escape(String(k.id))}"]`);
+        if (old) old.remove();
+        keyList.prepend(keyItem(k));
+        syncEmpty(keyList, "apiKeys.none");
+        box.querySelector(".secret-value").focus();
+      } catch (err) {
+        showError(keyForm, err);
+      }
+    });
+  });
+
+  // ---- webhook endpoints
+  const hooksTitle = h("h3", { id: "webhooks-title", tabindex: "-1", t: "webhooks.title" });
+  const hookStatus = h("p", { class: "saved", id: "webhook-status", role: "status", "aria-live": "polite" });
+  const hookNew = h("div", { class: "secret-slot", id: "webhook-new" });
+  const hookList = h("ul", { class: "dev-list", id: "webhook-list", "data-state": "loading", "aria-labelledby": "webhooks-title" });
+  const hookListError = h("p", { class: "inline-error", role: "alert", hidden: true });
+  const hookForm = h(
+    "form",
+    { class: "form dev-form", id: "webhook-form", novalidate: true },
+    formError(),
+    field({
+      name: "url",
+      label: "field.webhookUrl",
+      id: "f-webhook-url",
+      inputmode: "url",
+      autocomplete: "off",
+      spellcheck: "false",
+      maxlength: "2048",
+      hint: "webhooks.urlHint",
+      required: true,
+      tattr: { placeholder: "ph.webhookUrl" },
+    }),
+    h("div", { class: "form-actions start" }, h("button", { type: "submit", class: "btn btn-primary", id: "create-webhook", t: "webhooks.add" })),
+  );
+
+  function webhookItem(w) {
+    const error = h("p", { class: "inline-error", role: "alert", hidden: true });
+    const panelId = uid("deliveries");
+    const panel = h("div", { class: "deliveries", id: panelId, hidden: true, "data-state": "idle" });
+    const toggle = h(
+      "button",
+      { type: "button", class: "btn btn-small", "data-action": "deliveries", "aria-expanded": "false", "aria-controls": panelId },
+      h("span", { t: "webhooks.deliveries" }),
+      h("span", { class: "sr-only" }, ` ${w.url || ""}`),
+    );
+    const del = h(
+      "button",
+      { type: "button", class: "btn btn-ghost btn-small btn-danger-text", "data-action": "delete" },
+      h("span", { t: "webhooks.delete" }),
+      h("span", { class: "sr-only" }, ` ${w.url || ""}`),
+    );
+    const refresh = button("deliveries.refresh", { class: "btn btn-ghost btn-small", "data-action": "refresh-deliveries" });
+    const li = h(
+      "li",
+      { class: "dev-item dev-webhook", "data-webhook-id": w.id },
+      h(
+        "div",
+        { class: "dev-item-main" },
+        h("p", { class: "dev-item-title" }, h("code", { class: "webhook-url" }, w.url || "")),
+        h("p", { class: "muted small dev-item-meta" }, h("span", { t: "webhooks.created", vars: { date: { kind: "date", value: w.created_at } } })),
+        error,
+      ),
+      h("div", { class: "dev-item-actions" }, toggle, del),
+      panel,
+    );
+
+    async function loadDeliveries() {
+      panel.dataset.state = "loading";
+      if (!panel.querySelector("table")) panel.replaceChildren(h("p", { class: "muted small", t: "deliveries.loading" }));
+      try {
+        const r = await api("GET", `/me/webhooks/${encodeURIComponent(w.id)}/deliveries`);
+        if (!alive) return;
+        const items = (r && r.items) || [];
+        panel.replaceChildren(
+          items.length ? deliveriesTable(items) : h("p", { class: "muted small deliveries-empty", t: "deliveries.none" }),
+          h("div", { class: "form-actions start" }, refresh),
+        );
+        panel.dataset.state = "ready";
+        panel.dataset.count = String(items.length);
+      } catch (err) {
+        if (!alive) return;
+        const msg = h("p", { class: "inline-error", role: "alert" });
+        errorText(msg, err);
+        panel.replaceChildren(msg, h("div", { class: "form-actions start" }, refresh));
+        panel.dataset.state = "error";
+      }
+    }
+    refresh.addEventListener("click", () => busy(refresh, loadDeliveries));
+    toggle.addEventListener("click", () => {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      panel.hidden = !open;
+      if (open) loadDeliveries();
+    });
+    del.addEventListener("click", () =>
+      removeAfterConfirm(del, t("webhooks.confirmDelete", { url: w.url || "" }), `/me/webhooks/${encodeURIComponent(w.id)}`, error, () => {
+        li.remove();
+        const shown = hookNew.querySelector("#new-webhook-secret");
+        if (shown && shown.dataset.webhookId === String(w.id)) hookNew.replaceChildren();
+        syncEmpty(hookList, "webhooks.none");
+        say(hookStatus, "webhooks.deleted");
+        hooksTitle.focus({ preventScroll: true });
+      }),
+    );
+    return li;
+  }
+
+  async function loadHooks() {
+    hookList.dataset.state = "loading";
+    try {
+      const r = await api("GET", "/me/webhooks");
+      if (!alive) return;
+      hookList.replaceChildren(...((r && r.items) || []).map(webhookItem));
+      syncEmpty(hookList, "webhooks.none");
+      hookList.dataset.state = "ready";
+      hookListError.hidden = true;
+    } catch (err) {
+      if (!alive) return;
+      hookList.dataset.state = "error";
+      errorText(hookListError, err);
+      hookListError.hidden = false;
+    }
+  }
+
+  hookForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(hookForm);
+    hookStatus.textContent = "";
+    const url = value(hookForm, "url").trim();
+    if (!url) {
+      fieldProblem(hookForm, "url", "webhooks.urlNeeded");
+      return;
+    }
+    await busy(hookForm.querySelector("button[type=submit]"), async () => {
+      try {
+        const w = await api("POST", "/me/webhooks", { url });
+        if (!alive) return;
+        hookForm.reset();
+        const box = secretOnce({
+          id: "new-webhook-secret",
+          labelKey: "webhooks.newLabel",
+          noteKey: "webhooks.once",
+          secret: (w && w.secret) || "",
+          extra: h("p", { class: "small" }, h("a", { href: "#/api?op=webhook-signature", t: "webhooks.verifyLink" })),
+        });
+        box.dataset.webhookId = String(w.id);
+        hookNew.replaceChildren(box);
+        const old = hookList.querySelector(`[data-webhook-id="${CSS.escape(String(w.id))}"]`);
+        if (old) old.remove();
+        hookList.prepend(webhookItem(w));
+        syncEmpty(hookList, "webhooks.none");
+        box.querySelector(".secret-value").focus();
+      } catch (err) {
+        showError(hookForm, err);
+      }
+    });
+  });
+
+  const node = h(
+    "section",
+    { class: "card dev-card", id: "developer", "aria-labelledby": "developer-title" },
+    h("h2", { id: "developer-title", t: "dev.title" }),
+    h("p", {}, h("span", { t: "dev.text" }), " ", h("a", { href: "#/api", id: "api-docs-link", t: "dev.docs" })),
+    h(
+      "section",
+      { class: "dev-part", id: "api-keys", "aria-labelledby": "api-keys-title" },
+      keysTitle,
+      h("p", { class: "muted small" }, h("span", { t: "apiKeys.text" }), " ", h("code", {}, "Authorization: Bearer glv_…")),
+      keyForm,
+      keyNew,
+      keyList,
+      keyListError,
+      keyStatus,
+    ),
+    h(
+      "section",
+      { class: "dev-part", id: "webhook-endpoints", "aria-labelledby": "webhooks-title" },
+      hooksTitle,
+      h("p", { class: "muted small", t: "webhooks.text" }),
+      hookForm,
+      hookNew,
+      hookList,
+      hookListError,
+      hookStatus,
+    ),
+  );
+  loadKeys();
+  loadHooks();
+  return { node, leave: () => (alive = false) };
+}
+
 function viewAccount() {
   const user = state.user || {};
   const musicSelect = h(
@@ -2032,14 +2446,75 @@ function viewAccount() {
     });
   });
 
+  const developer = developerCard();
+
   return {
     title: "account.title",
-    node: h("section", { class: "page account" }, pageHead("account.title"), h("div", { class: "account-grid" }, profile, email, password, data, del)),
+    node: h("section", { class: "page account" }, pageHead("account.title"), h("div", { class: "account-grid" }, profile, email, password, data, developer.node, del)),
     leave: () => {
       exportAlive = false;
       stopExportPoll();
+      developer.leave();
     },
   };
+}
+
+// ---------------------------------------------------------------- API docs
+
+// GET /openapi.json is public and changes only with a deploy: one fetch per
+// five minutes (the page is redrawn when its hash changes, e.g. going back).
+const SPEC_TTL_MS = 5 * 60 * 1000;
+let specCache = null;
+
+async function fetchSpec() {
+  if (specCache && Date.now() - specCache.at < SPEC_TTL_MS) return specCache.data;
+  const data = await api("GET", "/openapi.json", undefined, { auth: false });
+  if (!data || typeof data !== "object" || Array.isArray(data)) throw new ApiError(500, { error: { code: "internal" } });
+  specCache = { at: Date.now(), data };
+  return data;
+}
+
+/** `#/api`, open to everyone; `?op=<operationId>` opens it at that operation. */
+function viewApi(params) {
+  let alive = true;
+  const target = (params && params.get("op")) || "";
+  const body = h("div", { class: "api-docs", id: "api-docs", "data-state": "loading" });
+  const node = h("section", { class: "page api-page" }, pageHead("apidocs.title", "apidocs.lead"), formError(), body);
+
+  async function load() {
+    clearErrors(node);
+    body.dataset.state = "loading";
+    body.replaceChildren(h("p", { class: "muted", id: "api-loading", t: "apidocs.loading" }));
+    let nodes;
+    try {
+      const spec = await fetchSpec();
+      try {
+        nodes = renderApiDocs(spec, { origin: apiOrigin(), copy: copyText });
+      } catch (bug) {
+        // A spec this page can't draw: our fault, shown like any other.
+        console.error(bug);
+        throw new ApiError(500, { error: { code: "internal" } });
+      }
+    } catch (err) {
+      if (!alive) return;
+      body.dataset.state = "error";
+      body.replaceChildren();
+      showError(node, err);
+      if (retryable(err)) {
+        const retry = button("common.retry", { class: "btn", id: "api-retry" });
+        retry.addEventListener("click", () => busy(retry, load));
+        body.append(h("div", { class: "form-actions start" }, retry));
+      }
+      return;
+    }
+    if (!alive) return;
+    body.replaceChildren(...nodes);
+    body.dataset.state = "ready";
+    // After the router's own scroll to the top.
+    if (target) requestAnimationFrame(() => alive && jumpTo(target));
+  }
+  load();
+  return { title: "apidocs.title", node, leave: () => (alive = false) };
 }
 
 // ---------------------------------------------------------------- router
@@ -2059,6 +2534,7 @@ const ROUTES = [
   [/^\/videos\/([\w-]+)$/, viewJob, "videos", true],
   [/^\/credits$/, viewCredits, "credits", true],
   [/^\/account$/, viewAccount, "account", true],
+  [/^\/api$/, viewApi, "api", null],
 ];
 
 /**

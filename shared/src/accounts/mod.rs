@@ -6,6 +6,7 @@
 //! working at once, whatever the eventual consistency of the index that the
 //! clean-up walks.
 
+pub mod api_keys;
 pub mod email;
 pub mod links;
 pub mod password;
@@ -309,14 +310,62 @@ pub async fn login(app: &App, input: LoginInput, ip: &str) -> Result<IssuedSessi
 }
 
 /// Resolves an `Authorization` header value to the caller.
-pub async fn authenticate(app: &App, authorization: Option<&str>) -> Result<Principal> {
-    let token = authorization
+/// One step of a per-account count kept on the profile (API keys,
+/// webhooks), for the transaction that adds or removes the counted item.
+/// With `max`, the step is refused (the transaction fails its condition)
+/// once the count reached it, or when the account is being deleted.
+pub(crate) fn profile_count(
+    table: &str,
+    user_id: &str,
+    attribute: &'static str,
+    delta: i64,
+    max: Option<i64>,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem> {
+    use crate::dynamo::{b, n, s};
+    let mut update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(table)
+        .key("pk", s(format!("USER#{user_id}")))
+        .key("sk", s("PROFILE"))
+        .update_expression("ADD #count :delta")
+        .expression_attribute_names("#count", attribute)
+        .expression_attribute_values(":delta", n(delta));
+    update = match max {
+        Some(max) => update
+            .condition_expression(
+                "attribute_exists(pk) AND NOT deleting = :true AND \
+                 (attribute_not_exists(#count) OR #count < :max)",
+            )
+            .expression_attribute_values(":max", n(max))
+            .expression_attribute_values(":true", b(true)),
+        None => update.condition_expression("attribute_exists(pk)"),
+    };
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .update(crate::dynamo::built(update.build())?)
+        .build())
+}
+
+fn bearer(authorization: Option<&str>) -> Result<&str> {
+    authorization
         .and_then(|h| {
             h.strip_prefix("Bearer ")
                 .or_else(|| h.strip_prefix("bearer "))
         })
         .map(str::trim)
-        .ok_or_else(|| Error::unauthenticated("a bearer token is required"))?;
+        .ok_or_else(|| Error::unauthenticated("a bearer token is required"))
+}
+
+/// The caller of a route that needs a signed-in session: everything that
+/// touches the account's security (password, email, deletion, keys) or
+/// its personal data. An API key is refused here by name.
+pub async fn authenticate(app: &App, authorization: Option<&str>) -> Result<Principal> {
+    let token = bearer(authorization)?;
+    if token.starts_with(api_keys::KEY_PREFIX) {
+        return Err(Error::Forbidden {
+            code: "api_key_not_allowed",
+            field: None,
+            message: "API keys cannot be used here; sign in instead".into(),
+        });
+    }
     let invalid = || Error::unauthenticated("the session is invalid or has expired; log in again");
     if !token::looks_valid(token) {
         return Err(invalid());
@@ -336,6 +385,25 @@ pub async fn authenticate(app: &App, authorization: Option<&str>) -> Result<Prin
         return Err(invalid());
     }
     Ok(Principal { user, token_hash })
+}
+
+/// The caller of a route a shop's own systems may use (videos, uploads,
+/// credits, webhooks): a session or a personal API key, each key within
+/// its own rate limit.
+pub async fn authenticate_or_key(app: &App, authorization: Option<&str>) -> Result<User> {
+    let token = bearer(authorization)?;
+    if !token.starts_with(api_keys::KEY_PREFIX) {
+        return Ok(authenticate(app, authorization).await?.user);
+    }
+    let invalid = || Error::unauthenticated("the API key is invalid or has been revoked");
+    let (user_id, key_id) = api_keys::owner(app, token).await?.ok_or_else(invalid)?;
+    let user = store(app)
+        .user_by_id(&user_id)
+        .await?
+        .filter(|u| !u.deleting)
+        .ok_or_else(invalid)?;
+    crate::ratelimit::admit_key(app, &key_id).await?;
+    Ok(user)
 }
 
 pub async fn logout(app: &App, principal: &Principal) -> Result<()> {
@@ -711,7 +779,8 @@ pub async fn acknowledge_policy(
     input: PolicyAck,
 ) -> Result<UserView> {
     let version = input.version.trim();
-    if version.is_empty() || crate::policy::get(app, version).await?.is_none() {
+    if version.is_empty() || version.len() > 64 || crate::policy::get(app, version).await?.is_none()
+    {
         return Err(Error::invalid_code(
             "unknown_version",
             "version",

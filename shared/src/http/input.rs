@@ -40,11 +40,19 @@ pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Longer than any id we issue; a longer one names nothing, and must not
+/// reach DynamoDB, whose key limit would turn it into a server error.
+const MAX_PATH_ID: usize = 128;
+
 pub fn path_param(req: &Request, name: &'static str) -> Result<String> {
-    req.path_parameters_ref()
+    let value = req
+        .path_parameters_ref()
         .and_then(|p| p.first(name))
-        .map(str::to_owned)
-        .ok_or_else(|| Error::invalid(name, format!("path parameter {name} is missing")))
+        .ok_or_else(|| Error::invalid(name, format!("path parameter {name} is missing")))?;
+    if value.len() > MAX_PATH_ID {
+        return Err(Error::NotFound { what: "resource" });
+    }
+    Ok(value.to_owned())
 }
 
 /// Parses a JSON body into `T`, naming the offending field on failure.

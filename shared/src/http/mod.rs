@@ -88,6 +88,14 @@ endpoints! {
     BillingPortal => "billing-portal", Api, routes::billing::portal;
     BillingSubscription => "billing-subscription", Api, routes::billing::subscription;
     BillingInvoices => "billing-invoices", Api, routes::billing::invoices;
+    OpenApiGet => "openapi-get", Api, routes::developer::openapi;
+    ApiKeysCreate => "api-keys-create", Auth, routes::developer::create_key;
+    ApiKeysList => "api-keys-list", Api, routes::developer::list_keys;
+    ApiKeysDelete => "api-keys-delete", Auth, routes::developer::delete_key;
+    WebhooksCreate => "webhooks-create", Api, routes::developer::create_webhook;
+    WebhooksList => "webhooks-list", Api, routes::developer::list_webhooks;
+    WebhooksDelete => "webhooks-delete", Api, routes::developer::delete_webhook;
+    WebhooksDeliveries => "webhooks-deliveries", Api, routes::developer::webhook_deliveries;
 }
 
 impl Endpoint {
@@ -119,6 +127,14 @@ impl Ctx<'_> {
             accounts::authenticate(self.app, input::header(req, "authorization")).await?;
         self.user_id = Some(principal.user.id.clone());
         Ok(principal)
+    }
+
+    /// Accepts a session or a personal API key (`accounts::authenticate_or_key`).
+    pub async fn authenticate_or_key(&mut self, req: &Request) -> Result<accounts::User> {
+        let user =
+            accounts::authenticate_or_key(self.app, input::header(req, "authorization")).await?;
+        self.user_id = Some(user.id.clone());
+        Ok(user)
     }
 
     pub fn attribute_to(&mut self, user_id: &str) {

@@ -23,7 +23,7 @@ const DESCRIPTION_MAX: usize = 2000;
 const STYLE_MAX: usize = 40;
 const LINK_TTL: Duration = Duration::from_secs(3600);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Queued,
@@ -477,6 +477,7 @@ pub async fn view(app: &App, job: &Job) -> Result<JobView> {
         }
     };
     let done = job.status == Status::Succeeded;
+    let summary = Summary::from(job);
     Ok(JobView {
         id: job.id.clone(),
         status: job.status,
@@ -526,15 +527,58 @@ pub async fn view(app: &App, job: &Job) -> Result<JobView> {
         },
         // The id is reserved before the video is published; the link is
         // only shown once it works.
-        public_path: job
-            .public_id
-            .as_ref()
-            .filter(|_| done)
-            .map(|id| format!("/v/{id}")),
-        error: job.error.clone(),
-        refunded: matches!(job.status, Status::Failed | Status::Cancelled),
-        fallback: job.fallback,
+        public_path: summary.public_path,
+        error: summary.error,
+        refunded: summary.refunded,
+        fallback: summary.fallback,
     })
+}
+
+/// What a completion webhook says about a job: its outcome, without links
+/// (they would expire before a late retry; `GET /videos/{id}` signs fresh
+/// ones).
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub id: String,
+    pub status: Status,
+    pub title: String,
+    pub language: String,
+    pub aspect_ratio: String,
+    pub duration_s: u32,
+    pub upload_id: Option<String>,
+    pub price: i64,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub public_path: Option<String>,
+    pub error: Option<JobError>,
+    pub refunded: bool,
+    pub fallback: bool,
+}
+
+impl From<&Job> for Summary {
+    fn from(job: &Job) -> Self {
+        let done = job.status == Status::Succeeded;
+        Summary {
+            id: job.id.clone(),
+            status: job.status,
+            title: job.title.clone(),
+            language: job.language.clone(),
+            aspect_ratio: job.aspect_ratio.clone(),
+            duration_s: job.duration_s,
+            upload_id: job.upload_id.clone(),
+            price: job.price,
+            created_at: job.created_at.clone(),
+            finished_at: job.finished_at.clone(),
+            public_path: job
+                .public_id
+                .as_ref()
+                .filter(|_| done)
+                .map(|id| format!("/v/{id}")),
+            error: job.error.clone(),
+            refunded: matches!(job.status, Status::Failed | Status::Cancelled),
+            fallback: job.fallback,
+        }
+    }
 }
 
 pub async fn get(app: &App, user_id: &str, id: &str) -> Result<Job> {

@@ -243,19 +243,20 @@ pub async fn end_with_refund(
         },
     )?);
     let ended = dynamo::transact_if(&app.dynamo, items, "end job with refund").await?;
-    // The owner cancelled (or deleted) it themselves: no mail for that.
-    if ended && status == Status::Failed {
-        ended_notice(app, job).await;
+    if ended {
+        ended_notice(app, job, status).await;
     }
     Ok(ended)
 }
 
-async fn ended_notice(app: &App, job: &Job) {
+/// Tells the mailer, which mails the owner and calls their webhooks.
+async fn ended_notice(app: &App, job: &Job, status: Status) {
     crate::mail::enqueue(
         app,
         &crate::mail::Notice::JobEnded {
             user_id: job.user_id.clone(),
             job_id: job.id.clone(),
+            status: Some(status.as_str().to_owned()),
         },
     )
     .await;
@@ -305,7 +306,7 @@ pub async fn finish(app: &App, job: &Job, public_id: &str) -> Result<bool> {
     ];
     let finished = dynamo::transact_if(&app.dynamo, items, "finish job").await?;
     if finished {
-        ended_notice(app, job).await;
+        ended_notice(app, job, Status::Succeeded).await;
     }
     Ok(finished)
 }

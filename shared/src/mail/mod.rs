@@ -54,10 +54,16 @@ pub enum Notice {
         language: String,
         requested_at: String,
     },
-    /// A video finished (succeeded, or failed with its credits back).
+    /// A video ended: succeeded, failed or cancelled (credits back for the
+    /// last two). Mailed for the first two; every one goes to the account's
+    /// webhooks.
     JobEnded {
         user_id: String,
         job_id: String,
+        /// How it ended (`jobs::Status`), for when the job is deleted
+        /// before the notice is handled.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
     },
     /// An operator published a policy version: tell every verified account,
     /// one page of accounts per notice (`after`: the key the last page

@@ -1,6 +1,7 @@
-//! The mailer: turns queued notices into letters and sends them. It reads
-//! across capabilities (the account, its links, the job, the policy), so it
-//! sits above them; they only queue notices (`mail::enqueue`).
+//! The mailer: turns queued notices into letters and sends them, and hands
+//! a job's end to the account's webhooks. It reads across capabilities (the
+//! account, its links, the job, the policy, the webhooks), so it sits above
+//! them; they only queue notices (`mail::enqueue`).
 //!
 //! Each notice sends at most once: a claim on the account (`SENT#{key}`,
 //! expiring) goes before the send and is given back when the send fails, so
@@ -19,6 +20,7 @@ use crate::clock;
 use crate::error::Result;
 use crate::jobs::{self, Status};
 use crate::mail::{self, Letter, Notice, Sent};
+use crate::webhooks;
 
 /// The `Handler` of the mail function.
 pub const MAILER_HANDLER: &str = "mailer";
@@ -164,7 +166,11 @@ async fn deliver(app: &App, notice: Notice, message_id: &str) -> Result<&'static
             let letter = compose::deletion(language, &requested_at).letter(&to, language, None);
             sent(mail::send(app, &letter).await?)
         }
-        Notice::JobEnded { user_id, job_id } => job_ended(app, &user_id, &job_id).await,
+        Notice::JobEnded {
+            user_id,
+            job_id,
+            status,
+        } => job_ended(app, &user_id, &job_id, status.as_deref()).await,
         Notice::PaymentReceived {
             user_id,
             payment_id,
@@ -231,18 +237,32 @@ async fn deliver(app: &App, notice: Notice, message_id: &str) -> Result<&'static
     }
 }
 
-async fn job_ended(app: &App, user_id: &str, job_id: &str) -> Result<&'static str> {
-    let Some(user) = account(app, user_id).await?.filter(|u| u.notify_jobs) else {
+/// Calls the account's webhooks first (whatever its mail preference), then
+/// mails a finished or failed video: a repeat of the notice finds both
+/// done (the deliveries recorded, the mail claimed).
+async fn job_ended(
+    app: &App,
+    user_id: &str,
+    job_id: &str,
+    status: Option<&str>,
+) -> Result<&'static str> {
+    let Some(user) = account(app, user_id).await? else {
         return Ok("skipped");
     };
-    let Some(job) = jobs::store::get(app, job_id)
+    let job = jobs::store::get(app, job_id)
         .await?
-        .filter(|j| j.user_id == user.id)
-    else {
-        return Ok("skipped");
+        .filter(|j| j.user_id == user.id);
+    let announced = announce(app, &user.id, job_id, job.as_ref(), status).await?;
+    let outcome = if announced > 0 {
+        "announced"
+    } else {
+        "skipped"
+    };
+    let Some(job) = job.filter(|_| user.notify_jobs) else {
+        return Ok(outcome);
     };
     if !matches!(job.status, Status::Succeeded | Status::Failed) {
-        return Ok("skipped");
+        return Ok(outcome);
     }
     let web = web(app);
     send_once(app, &user.id, &format!("JOB#{}", job.id), async {
@@ -267,6 +287,37 @@ async fn job_ended(app: &App, user_id: &str, job_id: &str) -> Result<&'static st
         Ok(draft.letter(&user.email, user.language, Some(one_click)))
     })
     .await
+}
+
+/// Queues the job's end for each webhook; a job deleted since is described
+/// by its id and how it ended.
+async fn announce(
+    app: &App,
+    user_id: &str,
+    job_id: &str,
+    job: Option<&jobs::Job>,
+    status: Option<&str>,
+) -> Result<usize> {
+    let status = match job {
+        Some(job) => job.status.as_str(),
+        None => status.unwrap_or_default(),
+    };
+    let event = match status {
+        "succeeded" => webhooks::Event::JobSucceeded,
+        "failed" => webhooks::Event::JobFailed,
+        "cancelled" => webhooks::Event::JobCancelled,
+        // Still running: a notice from before the job was retried, say.
+        _ => return Ok(0),
+    };
+    match job {
+        Some(job) => {
+            webhooks::announce(app, user_id, job_id, event, &jobs::Summary::from(job)).await
+        }
+        None => {
+            let gone = serde_json::json!({ "id": job_id, "status": status, "deleted": true });
+            webhooks::announce(app, user_id, job_id, event, &gone).await
+        }
+    }
 }
 
 fn sent(outcome: Sent) -> Result<&'static str> {

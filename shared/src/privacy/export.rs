@@ -49,7 +49,36 @@ pub struct Summary {
     /// stay (for tax law) with nothing linking them to the account.
     pub payments: Vec<crate::billing::Payment>,
     pub subscriptions: Vec<crate::billing::Subscription>,
+    /// Personal API keys (their secrets are kept only as hashes).
+    pub api_keys: Vec<ApiKeyRecord>,
+    /// Webhook endpoints (not their signing secrets) and their deliveries
+    /// of the last 30 days.
+    pub webhooks: Vec<WebhookRecord>,
+    pub webhook_deliveries: Vec<DeliveryRecord>,
     pub links_expire_in_s: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WebhookRecord {
+    pub id: String,
+    pub url: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeliveryRecord {
+    pub webhook_id: String,
+    pub event: String,
+    pub job_id: String,
+    pub status: String,
+    pub created_at: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -100,6 +129,9 @@ async fn summary(app: &App, user: &User) -> Result<Summary> {
     let mut policy_acknowledgements = Vec::new();
     let mut recent_sign_ins = Vec::new();
     let mut email_links = Vec::new();
+    let mut api_keys = Vec::new();
+    let mut webhooks = Vec::new();
+    let mut webhook_deliveries = Vec::new();
     for (table, item) in &records {
         let pk = get_opt_s(item, "pk").unwrap_or_default();
         let sk = get_opt_s(item, "sk").unwrap_or_default();
@@ -125,6 +157,26 @@ async fn summary(app: &App, user: &User) -> Result<Summary> {
             sessions.push(SessionRecord {
                 created_at: get_opt_s(item, "created_at").unwrap_or_default(),
                 expires_at: get_n(item, "expires_at").unwrap_or_default(),
+            });
+        } else if table == &app.config.accounts_table && pk.starts_with("APIKEY#") {
+            api_keys.push(ApiKeyRecord {
+                id: get_opt_s(item, "key_id").unwrap_or_default(),
+                name: get_opt_s(item, "name").unwrap_or_default(),
+                created_at: get_opt_s(item, "created_at").unwrap_or_default(),
+            });
+        } else if table == &app.config.accounts_table && sk.starts_with("WEBHOOK#") {
+            webhooks.push(WebhookRecord {
+                id: get_opt_s(item, "webhook_id").unwrap_or_default(),
+                url: get_opt_s(item, "url").unwrap_or_default(),
+                created_at: get_opt_s(item, "created_at").unwrap_or_default(),
+            });
+        } else if table == &app.config.accounts_table && pk.starts_with("HOOKDLV#") {
+            webhook_deliveries.push(DeliveryRecord {
+                webhook_id: get_opt_s(item, "webhook_id").unwrap_or_default(),
+                event: get_opt_s(item, "event").unwrap_or_default(),
+                job_id: get_opt_s(item, "job_id").unwrap_or_default(),
+                status: get_opt_s(item, "status").unwrap_or_default(),
+                created_at: get_opt_s(item, "created_at").unwrap_or_default(),
             });
         } else if pk.starts_with("TRIAL#") {
             free_trial.push(TrialRecord {
@@ -153,6 +205,9 @@ async fn summary(app: &App, user: &User) -> Result<Summary> {
         recent_sign_ins,
         payments: crate::billing::records::payments(app, &user.id).await?,
         subscriptions: crate::billing::records::subscriptions(app, &user.id).await?,
+        api_keys,
+        webhooks,
+        webhook_deliveries,
         links_expire_in_s: LINK_TTL.as_secs(),
     })
 }

@@ -99,6 +99,10 @@ pub async fn put(app: &App, upload: &Upload, due_at: i64) -> Result<()> {
 
 /// The upload if it exists and belongs to `user_id`; anyone else's is "not found".
 pub async fn owned(app: &App, user_id: &str, id: &str) -> Result<Upload> {
+    // Longer than any id issued: names nothing, and must not reach the key.
+    if id.len() > 64 {
+        return Err(Error::NotFound { what: "upload" });
+    }
     let out = app
         .dynamo
         .get_item()

@@ -6,10 +6,10 @@ use crate::credits;
 use crate::error::Result;
 
 pub async fn statement(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
-    let principal = ctx.authenticate(req).await?;
+    let user = ctx.authenticate_or_key(req).await?;
     let params = req.query_string_parameters_ref();
     let cursor = params.and_then(|p| p.first("cursor"));
-    Reply::ok(&credits::statement(ctx.app, &principal.user.id, cursor).await?)
+    Reply::ok(&credits::statement(ctx.app, &user.id, cursor).await?)
 }
 
 /// What can be bought: packs once, plans monthly.

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod billing;
 pub mod credits;
+pub mod developer;
 pub mod privacy;
 pub mod uploads;
 pub mod videos;

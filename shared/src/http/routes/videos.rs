@@ -6,33 +6,33 @@ use crate::error::Result;
 use crate::jobs;
 
 pub async fn create(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
-    let principal = ctx.authenticate(req).await?;
-    let job = jobs::create(ctx.app, &principal.user.id, input::json(req)?).await?;
+    let user = ctx.authenticate_or_key(req).await?;
+    let job = jobs::create(ctx.app, &user.id, input::json(req)?).await?;
     Reply::json(StatusCode::ACCEPTED, &jobs::view(ctx.app, &job).await?)
 }
 
 pub async fn get(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
-    let principal = ctx.authenticate(req).await?;
-    let job = jobs::get(ctx.app, &principal.user.id, &input::path_param(req, "id")?).await?;
+    let user = ctx.authenticate_or_key(req).await?;
+    let job = jobs::get(ctx.app, &user.id, &input::path_param(req, "id")?).await?;
     Reply::ok(&jobs::view(ctx.app, &job).await?)
 }
 
 pub async fn list(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
-    let principal = ctx.authenticate(req).await?;
+    let user = ctx.authenticate_or_key(req).await?;
     let params = req.query_string_parameters_ref();
     let cursor = params.and_then(|p| p.first("cursor"));
-    Reply::ok(&jobs::list(ctx.app, &principal.user.id, cursor).await?)
+    Reply::ok(&jobs::list(ctx.app, &user.id, cursor).await?)
 }
 
 pub async fn cancel(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
-    let principal = ctx.authenticate(req).await?;
-    let job = jobs::cancel(ctx.app, &principal.user.id, &input::path_param(req, "id")?).await?;
+    let user = ctx.authenticate_or_key(req).await?;
+    let job = jobs::cancel(ctx.app, &user.id, &input::path_param(req, "id")?).await?;
     Reply::ok(&jobs::view(ctx.app, &job).await?)
 }
 
 pub async fn delete(ctx: &mut Ctx<'_>, req: &Request) -> Result<Reply> {
-    let principal = ctx.authenticate(req).await?;
-    jobs::delete(ctx.app, &principal.user.id, &input::path_param(req, "id")?).await?;
+    let user = ctx.authenticate_or_key(req).await?;
+    jobs::delete(ctx.app, &user.id, &input::path_param(req, "id")?).await?;
     Ok(Reply::no_content())
 }
 
