@@ -7,6 +7,8 @@ FAKECLOUD_VERSION="0.51.0"
 CFN_LINT_VERSION="1.58.0"
 SAM_CLI_VERSION="1.170.0"
 CHECKOV_VERSION="3.2.459"
+SCHEMATHESIS_VERSION="4.32.5"
+OPENAPI_VALIDATOR_VERSION="0.7.2"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/glimvid"
 # Builds live outside the clone so a fresh clone (and CI) reuses them.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
@@ -156,6 +158,26 @@ ensure_template_checkers() {
   log "installing aws-sam-cli $SAM_CLI_VERSION and checkov $CHECKOV_VERSION"
   python3 -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION" \
     "checkov==$CHECKOV_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+}
+
+# The API's own checkers, in a virtualenv of their own so their pins never
+# fight SAM CLI's or checkov's: openapi-spec-validator for the spec, and
+# schemathesis, which the tests run against the local platform
+# (tests/tests/fuzz.rs finds it through GLIMVID_SCHEMATHESIS).
+API_TOOLS="$CACHE/api-tools"
+ensure_api_checkers() {
+  local py="$API_TOOLS/bin/python"
+  if [[ -x $py ]] &&
+    "$py" -m pip show schemathesis 2>/dev/null | grep -qx "Version: $SCHEMATHESIS_VERSION" &&
+    "$py" -m pip show openapi-spec-validator 2>/dev/null | grep -qx "Version: $OPENAPI_VALIDATOR_VERSION"; then
+    :
+  else
+    log "installing schemathesis $SCHEMATHESIS_VERSION and openapi-spec-validator $OPENAPI_VALIDATOR_VERSION"
+    python3 -m venv "$API_TOOLS"
+    "$py" -m pip install --quiet --disable-pip-version-check \
+      "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
+  fi
+  export GLIMVID_SCHEMATHESIS="$API_TOOLS/bin/schemathesis"
 }
 
 # Debian packages: nasm makes openh264's SIMD build (render speed), ffprobe
