@@ -35,7 +35,10 @@ async fn signed_up() -> Api {
 /// A new key, asked for from a fresh IP each time (key writes share the
 /// sign-in routes' tight per-IP budget).
 async fn new_key(me: &Api, name: &str) -> Value {
-    let created = me.elsewhere().post("/me/api-keys", json!({ "name": name })).await;
+    let created = me
+        .elsewhere()
+        .post("/me/api-keys", json!({ "name": name }))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     created.body
 }
@@ -52,7 +55,11 @@ fn curl(ip: &str, key: &str, method: &str, path: &str, body: Option<Value>) -> (
             .arg(body.to_string());
     }
     let out = cmd.output().expect("curl runs");
-    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "curl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).expect("utf-8");
     let (body, status) = text.rsplit_once('\n').expect("status line");
     let status: u16 = status.trim().parse().expect("status");
@@ -91,9 +98,19 @@ async fn a_key_makes_a_video_end_to_end_with_curl() {
         put.args(["-H", &format!("{name}: {}", value.as_str().unwrap())]);
     }
     let put = put.arg(ticket["url"].as_str().unwrap()).output().unwrap();
-    assert!(put.status.success(), "{}", String::from_utf8_lossy(&put.stderr));
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
     let upload_id = ticket["upload_id"].as_str().unwrap();
-    let (status, upload) = curl(&ip, &key, "POST", &format!("/uploads/{upload_id}/complete"), None);
+    let (status, upload) = curl(
+        &ip,
+        &key,
+        "POST",
+        &format!("/uploads/{upload_id}/complete"),
+        None,
+    );
     assert_eq!(status, 200, "{upload}");
 
     let (status, job) = curl(
@@ -123,7 +140,9 @@ async fn a_key_makes_a_video_end_to_end_with_curl() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     assert_eq!(done["status"], "succeeded", "{done}");
-    let video = reqwest::get(done["video_url"].as_str().unwrap()).await.unwrap();
+    let video = reqwest::get(done["video_url"].as_str().unwrap())
+        .await
+        .unwrap();
     assert_eq!(video.status(), StatusCode::OK);
     assert!(video.bytes().await.unwrap().len() > 10_000);
     let (status, credits) = curl(&ip, &key, "GET", "/credits", None);
@@ -148,10 +167,26 @@ async fn a_key_is_refused_on_account_security_routes_and_dies_when_revoked() {
     let ip = glimvid_tests::fresh_ip();
 
     for (method, path, body) in [
-        ("POST", "/me/password", Some(json!({"current": glimvid_tests::PASSWORD, "new": "another long password"}))),
-        ("POST", "/me/email", Some(json!({"email": "x@example.com", "password": glimvid_tests::PASSWORD}))),
-        ("DELETE", "/me", Some(json!({"password": glimvid_tests::PASSWORD}))),
-        ("POST", "/me/api-keys", Some(json!({"name": "minted by a key"}))),
+        (
+            "POST",
+            "/me/password",
+            Some(json!({"current": glimvid_tests::PASSWORD, "new": "another long password"})),
+        ),
+        (
+            "POST",
+            "/me/email",
+            Some(json!({"email": "x@example.com", "password": glimvid_tests::PASSWORD})),
+        ),
+        (
+            "DELETE",
+            "/me",
+            Some(json!({"password": glimvid_tests::PASSWORD})),
+        ),
+        (
+            "POST",
+            "/me/api-keys",
+            Some(json!({"name": "minted by a key"})),
+        ),
         ("GET", "/me/api-keys", None),
         ("DELETE", &format!("/me/api-keys/{id}"), None),
         ("GET", "/me", None),
@@ -159,12 +194,21 @@ async fn a_key_is_refused_on_account_security_routes_and_dies_when_revoked() {
     ] {
         let (status, body) = curl(&ip, key, method, path, body);
         assert_eq!(status, 403, "{method} {path}: {body}");
-        assert_eq!(body["error"]["code"], "api_key_not_allowed", "{method} {path}");
+        assert_eq!(
+            body["error"]["code"], "api_key_not_allowed",
+            "{method} {path}"
+        );
     }
     // The password still works: nothing above changed anything.
     let me_again = me.get("/me").await;
     assert_eq!(me_again.status, StatusCode::OK);
-    assert_eq!(me.get("/me/api-keys").await.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        me.get("/me/api-keys").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     let (status, _) = curl(&ip, key, "GET", "/videos", None);
     assert_eq!(status, 200);
@@ -183,7 +227,10 @@ async fn a_key_is_refused_on_account_security_routes_and_dies_when_revoked() {
     let other = new_key(&me, "second").await;
     let other_key = other["key"].as_str().unwrap();
     assert_eq!(curl(&ip, other_key, "GET", "/uploads", None).0, 200);
-    assert_eq!(me.delete_account(glimvid_tests::PASSWORD).await.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        me.delete_account(glimvid_tests::PASSWORD).await.status,
+        StatusCode::ACCEPTED
+    );
     assert_eq!(curl(&ip, other_key, "GET", "/uploads", None).0, 401);
 }
 
@@ -199,7 +246,10 @@ async fn keys_are_limited_per_account() {
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
     assert_eq!(refused.error_code(), "api_key_limit");
-    let bad = me.elsewhere().post("/me/api-keys", json!({"name": "  "})).await;
+    let bad = me
+        .elsewhere()
+        .post("/me/api-keys", json!({"name": "  "}))
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
     // The export lists them, without their secrets.
     let (_, export) = me.export().await;
@@ -328,7 +378,9 @@ async fn a_receiver_gets_one_signed_delivery_per_finished_job() {
 
     let made = video(&me).await;
     let cancelled = video(&me).await;
-    let stopped = me.post(&format!("/videos/{cancelled}/cancel"), json!({})).await;
+    let stopped = me
+        .post(&format!("/videos/{cancelled}/cancel"), json!({}))
+        .await;
     assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
     let done = me.job_when_done(&made, Duration::from_secs(300)).await;
     assert_eq!(done.body["status"], "succeeded", "{}", done.body);
@@ -342,8 +394,11 @@ async fn a_receiver_gets_one_signed_delivery_per_finished_job() {
         .iter()
         .map(|(headers, body)| {
             let event = verify(&secret, headers, body);
-            assert_eq!(event["job"]["id"].as_str().is_some(), true, "{event}");
-            assert!(event["job"].get("video_url").is_none(), "no expiring links: {event}");
+            assert!(event["job"]["id"].as_str().is_some(), "{event}");
+            assert!(
+                event["job"].get("video_url").is_none(),
+                "no expiring links: {event}"
+            );
             (
                 event["job"]["id"].as_str().unwrap().to_owned(),
                 event["event"].as_str().unwrap().to_owned(),
@@ -390,7 +445,10 @@ async fn a_receiver_that_fails_twice_gets_the_third_try() {
     let requests = inbox.lock().unwrap().requests.clone();
     assert_eq!(requests.len(), 3, "no try after the one that succeeded");
     let bodies: Vec<&String> = requests.iter().map(|(_, b)| b).collect();
-    assert!(bodies.iter().all(|b| *b == bodies[0]), "every try sends the same event");
+    assert!(
+        bodies.iter().all(|b| *b == bodies[0]),
+        "every try sends the same event"
+    );
     for (headers, body) in &requests {
         let event = verify(&secret, headers, body);
         assert_eq!(event["event"], "job.cancelled");
@@ -422,7 +480,12 @@ async fn webhooks_must_point_at_public_https_hosts() {
         "not a url",
     ] {
         let refused = me.post("/me/webhooks", json!({ "url": url })).await;
-        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{url}: {}", refused.body);
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{url}: {}",
+            refused.body
+        );
         assert_eq!(refused.error_code(), "webhook_url_invalid", "{url}");
     }
     assert_eq!(me.get("/me/webhooks").await.body["items"], json!([]));
@@ -432,10 +495,17 @@ async fn webhooks_must_point_at_public_https_hosts() {
         register(&me, &format!("https://93.184.216.34/hook/{n}")).await;
     }
     let over = me
-        .post("/me/webhooks", json!({"url": "https://93.184.216.34/hook/x"}))
+        .post(
+            "/me/webhooks",
+            json!({"url": "https://93.184.216.34/hook/x"}),
+        )
         .await;
     assert_eq!(over.status, StatusCode::CONFLICT, "{}", over.body);
     assert_eq!(over.error_code(), "webhook_limit");
     let listed = me.get("/me/webhooks").await;
-    assert!(!listed.body.to_string().contains("whsec_"), "{}", listed.body);
+    assert!(
+        !listed.body.to_string().contains("whsec_"),
+        "{}",
+        listed.body
+    );
 }

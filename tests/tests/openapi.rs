@@ -74,8 +74,14 @@ async fn spec_routes_are_the_template_routes_and_the_code_endpoints() {
         let responses = op["responses"].as_object().expect("responses");
         assert!(responses.contains_key("429"), "{id}: no 429");
         let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
-        assert!(!secured || responses.contains_key("401"), "{id}: secured, no 401");
-        assert!(op["summary"].is_string() && op["description"].is_string(), "{id}");
+        assert!(
+            !secured || responses.contains_key("401"),
+            "{id}: secured, no 401"
+        );
+        assert!(
+            op["summary"].is_string() && op["description"].is_string(),
+            "{id}"
+        );
     }
 }
 
@@ -117,7 +123,11 @@ async fn the_runner_answers_every_operation_and_keys_work_only_where_the_spec_sa
         if schemes.contains(&"apiKey") {
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{id} takes keys: {body}");
         } else {
-            assert_eq!(status, StatusCode::FORBIDDEN, "{id} is session-only: {body}");
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{id} is session-only: {body}"
+            );
             assert_eq!(body["error"]["code"], "api_key_not_allowed", "{id}");
         }
     }

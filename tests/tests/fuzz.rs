@@ -1,0 +1,115 @@
+//! schemathesis against the local platform, signed in, over every
+//! operation the served spec describes: no 5xx, and every response as the
+//! spec says (status, content type, headers, body schema).
+//!
+//! The rate limits are lifted for this run only: the fuzzer sends thousands
+//! of requests a minute from one address, and what it checks is what each
+//! operation answers, not the budget (the 429s are in the spec and tested in
+//! `rate_limit.rs`).
+
+use std::process::Command;
+
+use glimvid_tests::{Api, harness, harness_with};
+
+/// Payments are on (against the Stripe sandbox), so the billing routes
+/// answer as they do on AWS rather than 503.
+fn options(o: &mut glimvid_runner::Options) {
+    glimvid_tests::with_payments(o);
+    for var in [
+        "AUTH_RATE_LIMIT_PER_MINUTE",
+        "API_RATE_LIMIT_PER_MINUTE",
+        "API_KEY_RATE_LIMIT_PER_MINUTE",
+    ] {
+        o.env_overrides.insert(var.into(), "1000000".into());
+    }
+}
+
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
+                      response_headers_conformance,response_schema_conformance";
+
+/// `./scripts/test` installs it and names it in GLIMVID_SCHEMATHESIS.
+fn schemathesis() -> String {
+    std::env::var("GLIMVID_SCHEMATHESIS").unwrap_or_else(|_| {
+        let found = Command::new("schemathesis").arg("--version").output();
+        assert!(
+            found.is_ok_and(|o| o.status.success()),
+            "schemathesis is not installed: run ./scripts/test, or set GLIMVID_SCHEMATHESIS"
+        );
+        "schemathesis".to_owned()
+    })
+}
+
+/// One schemathesis run over the operations `filter` picks; panics with
+/// its report when it finds anything.
+fn fuzz(token: &str, filter: &[&str]) {
+    let base = &harness().base_url;
+    let report = std::env::temp_dir().join(format!("glimvid-fuzz-{}", uuid::Uuid::new_v4()));
+    let out = Command::new(schemathesis())
+        .arg("run")
+        .arg(format!("{base}/openapi.json"))
+        .args(["--url", base])
+        .args(["--checks", CHECKS])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args([
+            "--max-examples",
+            "30",
+            "--seed",
+            "20261202",
+            "--workers",
+            "2",
+        ])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--request-timeout", "30", "--max-redirects", "0"])
+        .args(["--suppress-health-check", "too_slow,filter_too_much"])
+        .args(["--report", "junit", "--report-dir"])
+        .arg(&report)
+        .args(filter)
+        .env("SCHEMATHESIS_TELEMETRY", "false")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("schemathesis runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let _ = std::fs::remove_dir_all(&report);
+    assert!(
+        out.status.success(),
+        "schemathesis found problems:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{stdout}");
+}
+
+#[tokio::test]
+async fn schemathesis_finds_no_server_error_and_no_spec_violation() {
+    harness_with(options);
+    // A password no example in the spec carries: the examples (the docs'
+    // curl lines) would otherwise change it or delete the account.
+    let email = glimvid_tests::unique_email();
+    let password = format!("fuzz-{}", uuid::Uuid::new_v4());
+    let registered = Api::new()
+        .post(
+            "/auth/register",
+            serde_json::json!({"email": email, "password": password, "confirm_age_16": true}),
+        )
+        .await;
+    assert_eq!(
+        registered.status,
+        reqwest::StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
+    let me = Api::new().with_token(registered.body["token"].as_str().expect("token"));
+    me.verify_by_mail(&email).await;
+    glimvid_tests::grant(&me.user_id().await, 100).await;
+    let token = me.token.clone().expect("signed in");
+    // Signing out ends the session every other operation uses: it runs
+    // last, on its own.
+    let token_for_all = token.clone();
+    tokio::task::spawn_blocking(move || {
+        fuzz(&token_for_all, &["--exclude-operation-id", "auth-logout"])
+    })
+    .await
+    .expect("fuzz run");
+    tokio::task::spawn_blocking(move || fuzz(&token, &["--include-operation-id", "auth-logout"]))
+        .await
+        .expect("fuzz run");
+}
