@@ -12,13 +12,13 @@
 //! (`ratelimit::key_used`), so the routes that accept keys never write the
 //! accounts table.
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::User;
+use super::{Counted, User, write_counted};
 use crate::app::App;
 use crate::clock;
 use crate::dynamo::{self, Item, get_opt_s, get_s, s};
@@ -114,10 +114,7 @@ pub async fn create(app: &App, user: &User, new: NewKey) -> Result<CreatedKey> {
     let id = hex::encode(id_bytes);
     let key = format!("{KEY_PREFIX}{id}_{}", URL_SAFE_NO_PAD.encode(secret));
     let created_at = clock::rfc3339(clock::now());
-    let table = &app.config.accounts_table;
-    let count = super::profile_count(table, &user.id, "api_keys", 1, Some(MAX_KEYS))?;
     let put = Put::builder()
-        .table_name(table)
         .item("pk", s(pk(&id)))
         .item("sk", s("APIKEY"))
         .item("kind", s("api_key"))
@@ -129,13 +126,8 @@ pub async fn create(app: &App, user: &User, new: NewKey) -> Result<CreatedKey> {
         .item("gsi1pk", s(format!("USER#{}", user.id)))
         .item("gsi1sk", s(format!("APIKEY#{created_at}#{id}")))
         .condition_expression("attribute_not_exists(pk)");
-    let items = vec![
-        count,
-        TransactWriteItem::builder()
-            .put(dynamo::built(put.build())?)
-            .build(),
-    ];
-    if !dynamo::transact_if(&app.dynamo, items, "create api key").await? {
+    let change = Counted::Add { put, max: MAX_KEYS };
+    if !write_counted(app, &user.id, "api_keys", change, "create api key").await? {
         return Err(Error::conflict(
             "api_key_limit",
             format!("an account can have at most {MAX_KEYS} API keys; revoke one first"),
@@ -186,20 +178,13 @@ pub async fn revoke(app: &App, user_id: &str, id: &str) -> Result<()> {
     if id.len() != ID_HEX || !id.bytes().all(|c| c.is_ascii_hexdigit()) {
         return Err(not_found());
     }
-    let table = &app.config.accounts_table;
     let delete = Delete::builder()
-        .table_name(table)
         .key("pk", s(pk(id)))
         .key("sk", s("APIKEY"))
         .condition_expression("user_id = :u")
         .expression_attribute_values(":u", s(user_id));
-    let items = vec![
-        TransactWriteItem::builder()
-            .delete(dynamo::built(delete.build())?)
-            .build(),
-        super::profile_count(table, user_id, "api_keys", -1, None)?,
-    ];
-    if !dynamo::transact_if(&app.dynamo, items, "revoke api key").await? {
+    let change = Counted::Remove { delete };
+    if !write_counted(app, user_id, "api_keys", change, "revoke api key").await? {
         return Err(not_found());
     }
     tracing::info!(key_id = %id, "api key revoked");

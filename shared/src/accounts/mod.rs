@@ -310,38 +310,64 @@ pub async fn login(app: &App, input: LoginInput, ip: &str) -> Result<IssuedSessi
 }
 
 /// Resolves an `Authorization` header value to the caller.
-/// One step of a per-account count kept on the profile (API keys,
-/// webhooks), for the transaction that adds or removes the counted item.
-/// With `max`, the step is refused (the transaction fails its condition)
-/// once the count reached it, or when the account is being deleted.
-pub(crate) fn profile_count(
-    table: &str,
+/// Writes an item counted on the profile (API keys, webhooks) together
+/// with its count, in one transaction: adding is refused (Ok(false)) once
+/// the count reached `max` or while the account is being deleted; removing
+/// is refused when the item is not there (its own condition).
+pub(crate) async fn write_counted(
+    app: &App,
     user_id: &str,
     attribute: &'static str,
-    delta: i64,
-    max: Option<i64>,
-) -> Result<aws_sdk_dynamodb::types::TransactWriteItem> {
+    change: Counted,
+    context: &'static str,
+) -> Result<bool> {
     use crate::dynamo::{b, n, s};
-    let mut update = aws_sdk_dynamodb::types::Update::builder()
+    use aws_sdk_dynamodb::types::TransactWriteItem;
+    let table = &app.config.accounts_table;
+    let update = aws_sdk_dynamodb::types::Update::builder()
         .table_name(table)
         .key("pk", s(format!("USER#{user_id}")))
         .key("sk", s("PROFILE"))
         .update_expression("ADD #count :delta")
-        .expression_attribute_names("#count", attribute)
-        .expression_attribute_values(":delta", n(delta));
-    update = match max {
-        Some(max) => update
-            .condition_expression(
-                "attribute_exists(pk) AND NOT deleting = :true AND \
-                 (attribute_not_exists(#count) OR #count < :max)",
-            )
-            .expression_attribute_values(":max", n(max))
-            .expression_attribute_values(":true", b(true)),
-        None => update.condition_expression("attribute_exists(pk)"),
+        .expression_attribute_names("#count", attribute);
+    let (update, item) = match change {
+        Counted::Add { put, max } => (
+            update
+                .condition_expression(
+                    "attribute_exists(pk) AND NOT deleting = :true AND \
+                     (attribute_not_exists(#count) OR #count < :max)",
+                )
+                .expression_attribute_values(":delta", n(1))
+                .expression_attribute_values(":max", n(max))
+                .expression_attribute_values(":true", b(true)),
+            TransactWriteItem::builder()
+                .put(crate::dynamo::built(put.table_name(table).build())?)
+                .build(),
+        ),
+        Counted::Remove { delete } => (
+            update
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":delta", n(-1)),
+            TransactWriteItem::builder()
+                .delete(crate::dynamo::built(delete.table_name(table).build())?)
+                .build(),
+        ),
     };
-    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+    let count = TransactWriteItem::builder()
         .update(crate::dynamo::built(update.build())?)
-        .build())
+        .build();
+    crate::dynamo::transact_if(&app.dynamo, vec![count, item], context).await
+}
+
+/// What `write_counted` writes beside the count.
+pub(crate) enum Counted {
+    Add {
+        put: aws_sdk_dynamodb::types::builders::PutBuilder,
+        max: i64,
+    },
+    Remove {
+        delete: aws_sdk_dynamodb::types::builders::DeleteBuilder,
+    },
 }
 
 fn bearer(authorization: Option<&str>) -> Result<&str> {

@@ -21,13 +21,13 @@
 pub mod address;
 mod deliver;
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::accounts::User;
+use crate::accounts::{Counted, User, write_counted};
 use crate::app::App;
 use crate::clock;
 use crate::dynamo::{self, Item, get_n, get_opt_s, get_s, n, s};
@@ -133,10 +133,7 @@ pub async fn create(app: &App, user: &User, new: NewWebhook) -> Result<CreatedWe
     getrandom::fill(&mut secret).map_err(|e| Error::internal("random webhook secret", e))?;
     let secret = format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
     let created_at = clock::rfc3339(clock::now());
-    let table = &app.config.accounts_table;
-    let count = crate::accounts::profile_count(table, &user.id, "webhooks", 1, Some(MAX_WEBHOOKS))?;
     let put = Put::builder()
-        .table_name(table)
         .item("pk", s(user_pk(&user.id)))
         .item("sk", s(endpoint_sk(&id)))
         .item("kind", s("webhook"))
@@ -145,13 +142,11 @@ pub async fn create(app: &App, user: &User, new: NewWebhook) -> Result<CreatedWe
         .item("secret", s(&secret))
         .item("created_at", s(&created_at))
         .condition_expression("attribute_not_exists(pk)");
-    let items = vec![
-        count,
-        TransactWriteItem::builder()
-            .put(dynamo::built(put.build())?)
-            .build(),
-    ];
-    if !dynamo::transact_if(&app.dynamo, items, "register webhook").await? {
+    let change = Counted::Add {
+        put,
+        max: MAX_WEBHOOKS,
+    };
+    if !write_counted(app, &user.id, "webhooks", change, "register webhook").await? {
         return Err(Error::conflict(
             "webhook_limit",
             format!("an account can have at most {MAX_WEBHOOKS} webhooks; delete one first"),
@@ -201,19 +196,12 @@ fn checked_id(id: &str) -> Result<&str> {
 /// Stops deliveries to the endpoint now; those in flight give up.
 pub async fn delete(app: &App, user_id: &str, id: &str) -> Result<()> {
     let id = checked_id(id)?;
-    let table = &app.config.accounts_table;
     let delete = Delete::builder()
-        .table_name(table)
         .key("pk", s(user_pk(user_id)))
         .key("sk", s(endpoint_sk(id)))
         .condition_expression("attribute_exists(pk)");
-    let items = vec![
-        TransactWriteItem::builder()
-            .delete(dynamo::built(delete.build())?)
-            .build(),
-        crate::accounts::profile_count(table, user_id, "webhooks", -1, None)?,
-    ];
-    if !dynamo::transact_if(&app.dynamo, items, "delete webhook").await? {
+    let change = Counted::Remove { delete };
+    if !write_counted(app, user_id, "webhooks", change, "delete webhook").await? {
         return Err(Error::NotFound { what: "webhook" });
     }
     tracing::info!(webhook_id = %id, "webhook deleted");
