@@ -7,10 +7,11 @@
 //! operation answers, not the budget (the 429s are in the spec and tested in
 //! `rate_limit.rs`).
 
+use std::collections::BTreeSet;
 use std::process::Command;
 
 use glimvid_tests::{Api, harness, harness_with};
-
+use serde_json::Value;
 /// Payments are on (against the Stripe sandbox), so the billing routes
 /// answer as they do on AWS rather than 503.
 fn options(o: &mut glimvid_runner::Options) {
@@ -40,8 +41,9 @@ fn schemathesis() -> String {
 }
 
 /// One schemathesis run over the operations `filter` picks; panics with
-/// its report when it finds anything.
-fn fuzz(token: &str, filter: &[&str]) {
+/// its report when it finds anything. Returns the operations it tested
+/// ("GET /videos/{id}") and how many the spec it loaded has.
+fn fuzz(token: &str, filter: &[&str]) -> (BTreeSet<String>, u64) {
     let base = &harness().base_url;
     let report = std::env::temp_dir().join(format!("glimvid-fuzz-{}", uuid::Uuid::new_v4()));
     let out = Command::new(schemathesis())
@@ -61,7 +63,7 @@ fn fuzz(token: &str, filter: &[&str]) {
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--request-timeout", "30", "--max-redirects", "0"])
         .args(["--suppress-health-check", "too_slow,filter_too_much"])
-        .args(["--report", "junit", "--report-dir"])
+        .args(["--report", "ndjson", "--report-dir"])
         .arg(&report)
         .args(filter)
         .env("SCHEMATHESIS_TELEMETRY", "false")
@@ -69,6 +71,17 @@ fn fuzz(token: &str, filter: &[&str]) {
         .output()
         .expect("schemathesis runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let events: Vec<Value> = std::fs::read_dir(&report)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+        .flat_map(|text| {
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let _ = std::fs::remove_dir_all(&report);
     assert!(
         out.status.success(),
@@ -76,6 +89,19 @@ fn fuzz(token: &str, filter: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
     eprintln!("{stdout}");
+    let total = events
+        .iter()
+        .find_map(|e| {
+            e.pointer("/LoadingFinished/statistic/operations/total")?
+                .as_u64()
+        })
+        .expect("the report says how many operations the spec has");
+    let tested = events
+        .iter()
+        .filter_map(|e| e.pointer("/ScenarioFinished/recorder/label")?.as_str())
+        .map(str::to_owned)
+        .collect();
+    (tested, total)
 }
 
 #[tokio::test]
@@ -104,12 +130,34 @@ async fn schemathesis_finds_no_server_error_and_no_spec_violation() {
     // Signing out ends the session every other operation uses: it runs
     // last, on its own.
     let token_for_all = token.clone();
-    tokio::task::spawn_blocking(move || {
+    let (mut tested, total) = tokio::task::spawn_blocking(move || {
         fuzz(&token_for_all, &["--exclude-operation-id", "auth-logout"])
     })
     .await
     .expect("fuzz run");
-    tokio::task::spawn_blocking(move || fuzz(&token, &["--include-operation-id", "auth-logout"]))
-        .await
-        .expect("fuzz run");
+    let (last, _) = tokio::task::spawn_blocking(move || {
+        fuzz(&token, &["--include-operation-id", "auth-logout"])
+    })
+    .await
+    .expect("fuzz run");
+    tested.extend(last);
+    let spec = Api::new().get("/openapi.json").await.body;
+    let every: BTreeSet<String> = spec["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .expect("path item")
+                .keys()
+                .filter(|m| ["get", "post", "put", "patch", "delete"].contains(&m.as_str()))
+                .map(move |m| format!("{} {path}", m.to_uppercase()))
+        })
+        .collect();
+    assert_eq!(
+        total,
+        every.len() as u64,
+        "schemathesis loaded every operation"
+    );
+    assert_eq!(tested, every, "every operation was fuzzed");
 }
