@@ -92,7 +92,8 @@ async fn presigned_put_is_held_to_its_signed_headers() {
     let runner = running(&prefix).await;
     let bucket = runner.resources["MediaBucket"].clone();
     // The function signs with its role's temporary key, which the emulator
-    // verifies (the root `test` key would bypass verification).
+    // verifies (the root `test` key would bypass verification); the role may
+    // sign only for the incoming prefix.
     let presign = |key: &str| {
         runner.functions["UploadsCreateFunction"]
             .app
@@ -114,7 +115,7 @@ async fn presigned_put_is_held_to_its_signed_headers() {
             .send()
     };
 
-    let ok = presign("users/u1/ok.png").await.unwrap();
+    let ok = presign("users/u1/incoming/ok.png").await.unwrap();
     assert!(
         ok.uri().starts_with(&runner.s3_front.url()),
         "presigned for the S3 front: {}",
@@ -153,7 +154,7 @@ async fn presigned_put_is_held_to_its_signed_headers() {
         res.headers()
     );
 
-    let other_type = presign("users/u1/type.png").await.unwrap();
+    let other_type = presign("users/u1/incoming/type.png").await.unwrap();
     let res = put(other_type.uri().to_owned(), "image/jpeg", b"12345".to_vec())
         .await
         .unwrap();
@@ -163,7 +164,7 @@ async fn presigned_put_is_held_to_its_signed_headers() {
         "a different Content-Type must break the signature; is the emulator running with --verify-sigv4?"
     );
 
-    let longer = presign("users/u1/long.png").await.unwrap();
+    let longer = presign("users/u1/incoming/long.png").await.unwrap();
     let res = put(longer.uri().to_owned(), "image/png", vec![b'x'; 105])
         .await
         .unwrap();
@@ -183,7 +184,7 @@ async fn presigned_put_is_held_to_its_signed_headers() {
     let keys: Vec<&str> = stored.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(
         keys,
-        ["users/u1/ok.png"],
+        ["users/u1/incoming/ok.png"],
         "only the well-signed upload is stored"
     );
     runner.stop().await;

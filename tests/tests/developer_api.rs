@@ -17,15 +17,19 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 /// Webhooks may reach the tests' receivers on loopback (a local-run
-/// setting the template lacks), and retries come after 1 s, 4 s, ...
+/// setting the template lacks), and retries come after 1 s, 4 s, ...; a
+/// key's own budget is lower than the template's so a test can spend it.
 fn options(o: &mut glimvid_runner::Options) {
     for (k, v) in [
         ("WEBHOOK_ALLOW_LOOPBACK", "true"),
         ("WEBHOOK_RETRY_BASE_SECONDS", "1"),
+        ("API_KEY_RATE_LIMIT_PER_MINUTE", &KEY_LIMIT.to_string()),
     ] {
         o.env_overrides.insert(k.into(), v.into());
     }
 }
+
+const KEY_LIMIT: usize = 100;
 
 async fn signed_up() -> Api {
     harness_with(options);
@@ -137,7 +141,8 @@ async fn a_key_makes_a_video_end_to_end_with_curl() {
             break job;
         }
         assert!(std::time::Instant::now() < deadline, "stuck: {job}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Well inside the key's budget (KEY_LIMIT a minute).
+        tokio::time::sleep(Duration::from_secs(1)).await;
     };
     assert_eq!(done["status"], "succeeded", "{done}");
     let video = reqwest::get(done["video_url"].as_str().unwrap())
@@ -232,6 +237,51 @@ async fn a_key_is_refused_on_account_security_routes_and_dies_when_revoked() {
         StatusCode::ACCEPTED
     );
     assert_eq!(curl(&ip, other_key, "GET", "/uploads", None).0, 401);
+}
+
+#[tokio::test]
+async fn each_key_has_its_own_rate_limit_whatever_its_ips() {
+    let me = signed_up().await;
+    let key = new_key(&me, "busy").await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = new_key(&me, "quiet").await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::new();
+    let get = |key: &str| {
+        client
+            .get(format!("{}/videos", harness().base_url))
+            .bearer_auth(key)
+            // A new IP each time: the per-IP limit never applies.
+            .header("x-forwarded-for", glimvid_tests::fresh_ip())
+            .send()
+    };
+    // At most one window boundary falls inside the burst, so the budget
+    // runs out within two windows' worth.
+    let mut refused = None;
+    for n in 1..=2 * KEY_LIMIT + 1 {
+        let response = get(&key).await.unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some((n, response));
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let (n, response) = refused.expect("the key's budget ran out");
+    // A fresh key: no window can refuse before it saw more than the limit.
+    assert!(n > KEY_LIMIT, "refused after only {n}");
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Another key of the same account, and the session, still work.
+    assert_eq!(get(&other).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(me.elsewhere().get("/videos").await.status, StatusCode::OK);
 }
 
 #[tokio::test]
