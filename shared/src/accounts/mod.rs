@@ -679,9 +679,9 @@ pub struct ResetRequest {
 /// Mails a reset link if the address has an account. The caller answers
 /// the same either way, so this says nothing about which addresses exist.
 pub async fn request_password_reset(app: &App, input: ResetRequest) -> Result<()> {
-    let Ok(email) = email::normalise(&input.email) else {
-        return Ok(());
-    };
+    // Whether a well-formed address has an account is never told; that a
+    // malformed one cannot have one tells nothing.
+    let email = email::normalise(&input.email)?;
     if let Some(user) = store(app)
         .user_by_email(&email)
         .await?
