@@ -226,8 +226,9 @@ async fn upload_due(app: &App, item: &Item, seen: i64, now: i64) -> Result<Handl
 }
 
 /// A live job is past its deadline: failed and refunded (which makes it
-/// due again for reconciliation). An ended one is reconciled with storage
-/// and leaves the index.
+/// due again for reconciliation). An ended one is reconciled with storage,
+/// its end announced again (see `jobs::store::ended_notice`), and leaves
+/// the index.
 async fn job_due(app: &App, item: &Item, seen: i64) -> Result<Handled> {
     let job_id = get_opt_s(item, "job_id").unwrap_or_default();
     // The index is eventually consistent: act on the record as it is now.
@@ -242,6 +243,7 @@ async fn job_due(app: &App, item: &Item, seen: i64) -> Result<Handled> {
         });
     }
     let stray = jobs::reconcile(app, &job).await?;
+    jobs::store::ended_notice(app, &job, job.status).await;
     let pk = jobs::store::pk(&job.id);
     crate::due::reschedule(app, (&pk, "JOB"), seen, None).await?;
     if stray > 0 {

@@ -470,6 +470,22 @@ async fn a_receiver_gets_one_signed_delivery_per_finished_job() {
     assert_eq!(succeeded["job"]["status"], "succeeded");
     assert!(succeeded["job"]["public_path"].is_string(), "{succeeded}");
 
+    // The sweeper reconciles the ended jobs and announces their ends again
+    // (against a notice lost on its way): nothing new for this endpoint, and
+    // nothing for one registered after the jobs ended.
+    let (late_url, late_inbox) = receiver(0).await;
+    register(&me, &late_url).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let report = glimvid_tests::run_sweeper().await;
+    assert!(report.jobs_reconciled >= 2, "{report:?}");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(inbox.lock().unwrap().requests.len(), 2, "announced once");
+    assert_eq!(
+        late_inbox.lock().unwrap().requests.len(),
+        0,
+        "not before it existed"
+    );
+
     let deliveries = me.get(&format!("/me/webhooks/{hook_id}/deliveries")).await;
     let items = deliveries.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{}", deliveries.body);

@@ -1,6 +1,7 @@
 //! schemathesis against the local platform, signed in, over every
-//! operation the served spec describes: no 5xx, and every response as the
-//! spec says (status, content type, headers, body schema).
+//! operation the served spec describes: no 5xx, every response as the spec
+//! says (status, content type, headers, body schema), and input the spec
+//! forbids refused.
 //!
 //! The rate limits are lifted for this run only: the fuzzer sends thousands
 //! of requests a minute from one address, and what it checks is what each

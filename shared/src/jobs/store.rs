@@ -249,8 +249,11 @@ pub async fn end_with_refund(
     Ok(ended)
 }
 
-/// Tells the mailer, which mails the owner and calls their webhooks.
-async fn ended_notice(app: &App, job: &Job, status: Status) {
+/// Tells the mailer, which mails the owner and calls their webhooks. Said
+/// again when the sweeper reconciles the ended job, so a notice lost on its
+/// way (SQS refusing every try) still arrives; the mailer's send claims and
+/// the deliveries' own ids make the repeat change nothing otherwise.
+pub(crate) async fn ended_notice(app: &App, job: &Job, status: Status) {
     crate::mail::enqueue(
         app,
         &crate::mail::Notice::JobEnded {

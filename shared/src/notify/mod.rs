@@ -311,11 +311,13 @@ async fn announce(
     };
     match job {
         Some(job) => {
-            webhooks::announce(app, user_id, job_id, event, &jobs::Summary::from(job)).await
+            let summary = jobs::Summary::from(job);
+            let ended = job.finished_at.as_deref();
+            webhooks::announce(app, user_id, job_id, event, ended, &summary).await
         }
         None => {
             let gone = serde_json::json!({ "id": job_id, "status": status, "deleted": true });
-            webhooks::announce(app, user_id, job_id, event, &gone).await
+            webhooks::announce(app, user_id, job_id, event, None, &gone).await
         }
     }
 }

@@ -262,16 +262,25 @@ struct Payload<'a, J: Serialize> {
     job: &'a J,
 }
 
-/// Queues one delivery of the event to each of the account's endpoints,
-/// once however often it is called; how many were new.
+/// Queues one delivery of the event to each of the account's endpoints
+/// registered before the job ended (`ended_at`, when known), once however
+/// often it is called; how many were queued.
 pub async fn announce<J: Serialize>(
     app: &App,
     user_id: &str,
     job_id: &str,
     event: Event,
+    ended_at: Option<&str>,
     job: &J,
 ) -> Result<usize> {
-    let endpoints = endpoint_items(app, user_id).await?;
+    let mut endpoints = endpoint_items(app, user_id).await?;
+    if let Some(ended) = ended_at.and_then(clock::parse_rfc3339) {
+        endpoints.retain(|e| {
+            get_opt_s(e, "created_at")
+                .and_then(|c| clock::parse_rfc3339(&c))
+                .is_some_and(|created| created <= ended)
+        });
+    }
     if endpoints.is_empty() {
         return Ok(0);
     }
