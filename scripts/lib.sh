@@ -166,12 +166,15 @@ ensure_template_checkers() {
 # (tests/tests/fuzz.rs finds it through GLIMVID_SCHEMATHESIS).
 API_TOOLS="$CACHE/api-tools"
 ensure_api_checkers() {
-  local py="$API_TOOLS/bin/python"
-  if [[ -x $py ]] &&
-    "$py" -m pip show schemathesis 2>/dev/null | grep -qx "Version: $SCHEMATHESIS_VERSION" &&
-    "$py" -m pip show openapi-spec-validator 2>/dev/null | grep -qx "Version: $OPENAPI_VALIDATOR_VERSION"; then
-    :
-  else
+  local py="$API_TOOLS/bin/python" versions=""
+  # No `pip show | grep -q`: grep quitting early fails the pipe (pipefail).
+  [[ -x $py ]] && versions=$("$py" -c 'import importlib.metadata as m
+for d in ("schemathesis", "openapi-spec-validator"):
+    try:
+        print(m.version(d), end=" ")
+    except m.PackageNotFoundError:
+        print("-", end=" ")' 2>/dev/null || true)
+  if [[ $versions != "$SCHEMATHESIS_VERSION $OPENAPI_VALIDATOR_VERSION " ]]; then
     log "installing schemathesis $SCHEMATHESIS_VERSION and openapi-spec-validator $OPENAPI_VALIDATOR_VERSION"
     python3 -m venv "$API_TOOLS"
     "$py" -m pip install --quiet --disable-pip-version-check \
