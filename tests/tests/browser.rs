@@ -808,7 +808,81 @@ async fn developer_flow(c: &Client, base: &str, shots: &Path, email: &str) -> Re
             == json!(true),
         "the revoked key is still listed"
     );
+
+    // ---- a webhook: a private address refused with the server's reason,
+    // a public one registered with its secret shown once, its (empty)
+    // deliveries, deleted after confirming
+    fill(c, "#f-webhook-url", "https://10.0.0.7/hook").await?;
+    click(c, "#create-webhook").await?;
+    wait_js(
+        c,
+        "the private address to be refused",
+        "return document.getElementById('developer').innerText.includes('link-local')",
+        Duration::from_secs(10),
+    )
+    .await?;
+    ensure!(
+        c.execute(
+            "return !document.getElementById('new-webhook-secret')",
+            vec![]
+        )
+        .await?
+            == json!(true),
+        "a refused URL showed a secret"
+    );
+    fill(c, "#f-webhook-url", "https://93.184.216.34/glimvid-events").await?;
+    click(c, "#create-webhook").await?;
+    wait_for(c, "#new-webhook-secret-value").await?;
+    let secret = js(
+        c,
+        "return document.getElementById('new-webhook-secret-value').value",
+    )
+    .await?;
+    ensure!(
+        secret.as_str().is_some_and(|s| s.starts_with("whsec_")),
+        "the new webhook's secret: {secret}"
+    );
+    let hook = js(
+        c,
+        "return document.getElementById('new-webhook-secret').dataset.webhookId",
+    )
+    .await?;
+    let hook_row = format!("#webhook-list li[data-webhook-id={hook}]");
+    click(c, &format!("{hook_row} button[data-action='deliveries']")).await?;
+    wait_js(
+        c,
+        "the deliveries panel",
+        &format!(
+            "return !!document.querySelector({} + ' [data-state=ready] .deliveries-empty')",
+            json!(hook_row)
+        ),
+        Duration::from_secs(10),
+    )
+    .await?;
+    click(c, &format!("{hook_row} button[data-action='delete']")).await?;
+    accept_confirm(c).await?;
+    wait_js(
+        c,
+        "the deleted webhook to leave the list",
+        &format!("return !document.querySelector({})", json!(hook_row)),
+        Duration::from_secs(10),
+    )
+    .await?;
+    ensure!(
+        Api::new()
+            .with_token(&session_token(c).await?)
+            .get("/me/webhooks")
+            .await
+            .body["items"]
+            == json!([]),
+        "the webhook is still registered"
+    );
     Ok(())
+}
+
+async fn session_token(c: &Client) -> Result<String> {
+    let token = js(c, "return localStorage.getItem('glimvid.token')").await?;
+    Ok(token.as_str().unwrap_or_default().to_owned())
 }
 
 /// Whether storage answers the CORS preflight a browser sends before PUTting

@@ -1756,6 +1756,28 @@ function syncEmpty(list, key) {
   if (items.length && empty) empty.remove();
 }
 
+/**
+ * Fills a developer list from `GET path` (`{items}`), one `item(row)` each;
+ * `data-state` tells tests and styles whether it is loading, ready or failed.
+ * `alive()` is false once the page was left, so a late answer changes nothing.
+ */
+async function fillList({ list, error, path, item, emptyKey, alive }) {
+  list.dataset.state = "loading";
+  try {
+    const r = await api("GET", path);
+    if (!alive()) return;
+    list.replaceChildren(...((r && r.items) || []).map(item));
+    syncEmpty(list, emptyKey);
+    list.dataset.state = "ready";
+    error.hidden = true;
+  } catch (err) {
+    if (!alive()) return;
+    list.dataset.state = "error";
+    errorText(error, err);
+    error.hidden = false;
+  }
+}
+
 /** A webhook endpoint's recent deliveries, newest as the server orders them. */
 function deliveriesTable(items) {
   const when = (v) => (v ? h("span", { fmt: { kind: "date", value: v } }) : "–");
@@ -1886,22 +1908,8 @@ function developerCard() {
     return li;
   }
 
-  async function loadKeys() {
-    keyList.dataset.state = "loading";
-    try {
-      const r = await api("GET", "/me/api-keys");
-      if (!alive) return;
-      keyList.replaceChildren(...((r && r.items) || []).map(keyItem));
-      syncEmpty(keyList, "apiKeys.none");
-      keyList.dataset.state = "ready";
-      keyListError.hidden = true;
-    } catch (err) {
-      if (!alive) return;
-      keyList.dataset.state = "error";
-      errorText(keyListError, err);
-      keyListError.hidden = false;
-    }
-  }
+  const loadKeys = () =>
+    fillList({ list: keyList, error: keyListError, path: "/me/api-keys", item: keyItem, emptyKey: "apiKeys.none", alive: () => alive });
 
   keyForm.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -2028,22 +2036,8 @@ function developerCard() {
     return li;
   }
 
-  async function loadHooks() {
-    hookList.dataset.state = "loading";
-    try {
-      const r = await api("GET", "/me/webhooks");
-      if (!alive) return;
-      hookList.replaceChildren(...((r && r.items) || []).map(webhookItem));
-      syncEmpty(hookList, "webhooks.none");
-      hookList.dataset.state = "ready";
-      hookListError.hidden = true;
-    } catch (err) {
-      if (!alive) return;
-      hookList.dataset.state = "error";
-      errorText(hookListError, err);
-      hookListError.hidden = false;
-    }
-  }
+  const loadHooks = () =>
+    fillList({ list: hookList, error: hookListError, path: "/me/webhooks", item: webhookItem, emptyKey: "webhooks.none", alive: () => alive });
 
   hookForm.addEventListener("submit", async (e) => {
     e.preventDefault();
