@@ -309,7 +309,6 @@ pub async fn login(app: &App, input: LoginInput, ip: &str) -> Result<IssuedSessi
     })
 }
 
-/// Resolves an `Authorization` header value to the caller.
 /// Writes an item counted on the profile (API keys, webhooks) together
 /// with its count, in one transaction: adding is refused (Ok(false)) once
 /// the count reached `max` or while the account is being deleted; removing
@@ -380,9 +379,10 @@ fn bearer(authorization: Option<&str>) -> Result<&str> {
         .ok_or_else(|| Error::unauthenticated("a bearer token is required"))
 }
 
-/// The caller of a route that needs a signed-in session: everything that
-/// touches the account's security (password, email, deletion, keys) or
-/// its personal data. An API key is refused here by name.
+/// Resolves an `Authorization` header value to the caller of a route that
+/// needs a signed-in session: everything that touches the account's
+/// security (password, email, deletion, keys) or its personal data. An API
+/// key is refused here by name.
 pub async fn authenticate(app: &App, authorization: Option<&str>) -> Result<Principal> {
     let token = bearer(authorization)?;
     if token.starts_with(api_keys::KEY_PREFIX) {
