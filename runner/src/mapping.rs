@@ -68,7 +68,8 @@ impl Consumer {
         }
     }
 
-    async fn handle(self, app: &App, event: SqsEvent) -> SqsBatchResponse {
+    /// One batch, as Lambda hands it to the function.
+    pub async fn handle(self, app: &App, event: SqsEvent) -> SqsBatchResponse {
         match self {
             Consumer::Stage(worker) => glimvid::pipeline::handle_batch(app, worker, event).await,
             Consumer::Mailer => glimvid::notify::handle_batch(app, event).await,

@@ -26,7 +26,9 @@ pub mod privacy;
 #[cfg(feature = "pipeline")]
 pub mod providers;
 pub mod ratelimit;
+pub mod redelivery;
 pub mod secrets;
+pub mod signature;
 pub mod storage;
 pub mod sweeper;
 pub mod telemetry;

@@ -39,39 +39,44 @@ impl RateClass {
 
 /// Counts this request and refuses it when the window's budget is spent.
 pub async fn admit(app: &App, ip: &str, class: RateClass) -> Result<()> {
-    let now = clock::epoch_seconds(clock::now());
-    let window_start = now - now.rem_euclid(WINDOW_SECONDS);
-    let window_end = window_start + WINDOW_SECONDS;
-    let hits = count(
-        app,
-        &format!("{}#{ip}#{window_start}", class.as_str()),
-        window_end + WINDOW_SECONDS,
-        "rate limit",
-    )
-    .await?;
-    if hits > i64::from(class.per_window(app)) {
-        let retry_after_s = u64::try_from(window_end - now).unwrap_or(1).max(1);
-        tracing::warn!(class = class.as_str(), hits, "rate limit exceeded");
-        return Err(Error::RateLimited { retry_after_s });
-    }
-    Ok(())
+    let counter = format!("{}#{ip}", class.as_str());
+    within_budget(app, &counter, class.per_window(app), "rate limit")
+        .await
+        .inspect_err(|e| {
+            if matches!(e, Error::RateLimited { .. }) {
+                tracing::warn!(class = class.as_str(), "rate limit exceeded");
+            }
+        })
 }
 
 /// Counts a request made with an API key against the key's own budget,
 /// whichever IPs it comes from, and notes when the key was last used.
 pub async fn admit_key(app: &App, key_id: &str) -> Result<()> {
-    let now = clock::now();
-    let epoch = clock::epoch_seconds(now);
-    let window_start = epoch - epoch.rem_euclid(WINDOW_SECONDS);
-    let window_end = window_start + WINDOW_SECONDS;
-    let counter = format!("key#{key_id}#{window_start}");
-    let counted = count(app, &counter, window_end + WINDOW_SECONDS, "key rate limit");
-    let (hits, used) = tokio::join!(counted, key_used(app, key_id, now));
+    let counter = format!("key#{key_id}");
+    let limit = app.config.limits.api_key_requests_per_minute;
+    let (admitted, used) = tokio::join!(
+        within_budget(app, &counter, limit, "key rate limit"),
+        key_used(app, key_id, clock::now())
+    );
     used?;
-    if hits? > i64::from(app.config.limits.api_key_requests_per_minute) {
-        tracing::warn!(key_id, "api key rate limit exceeded");
+    admitted.inspect_err(|e| {
+        if matches!(e, Error::RateLimited { .. }) {
+            tracing::warn!(key_id, "api key rate limit exceeded");
+        }
+    })
+}
+
+/// Adds this request to `counter`'s current window; RateLimited (with the
+/// seconds until the window ends) once it holds more than `limit`.
+async fn within_budget(app: &App, counter: &str, limit: u32, context: &'static str) -> Result<()> {
+    let now = clock::epoch_seconds(clock::now());
+    let window_start = now - now.rem_euclid(WINDOW_SECONDS);
+    let window_end = window_start + WINDOW_SECONDS;
+    let key = format!("{counter}#{window_start}");
+    let hits = count(app, &key, window_end + WINDOW_SECONDS, context).await?;
+    if hits > i64::from(limit) {
         return Err(Error::RateLimited {
-            retry_after_s: u64::try_from(window_end - epoch).unwrap_or(1).max(1),
+            retry_after_s: u64::try_from(window_end - now).unwrap_or(1).max(1),
         });
     }
     Ok(())

@@ -690,3 +690,21 @@ pub async fn object_keys(prefix: &str) -> Vec<String> {
         .await
         .expect("list objects")
 }
+
+/// (METHOD, path, operationId) for every operation an OpenAPI document
+/// describes.
+pub fn spec_operations(spec: &Value) -> std::collections::BTreeSet<(String, String, String)> {
+    let mut ops = std::collections::BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path}: no operationId"));
+            ops.insert((method.to_uppercase(), path.clone(), id.to_owned()));
+        }
+    }
+    ops
+}

@@ -360,7 +360,7 @@ fn verify(secret: &str, headers: &HeaderMap, body: &str) -> Value {
     mac.update(format!("{t}.{body}").as_bytes());
     mac.verify_slice(&hex::decode(v1).unwrap())
         .expect("the signature matches the endpoint's secret");
-    let now = time_now();
+    let now = glimvid::clock::epoch_seconds(glimvid::clock::now());
     assert!((now - t).abs() < 300, "stale timestamp {t}");
     let event: Value = serde_json::from_str(body).unwrap();
     assert_eq!(
@@ -368,13 +368,6 @@ fn verify(secret: &str, headers: &HeaderMap, body: &str) -> Value {
         event["id"].as_str().unwrap()
     );
     event
-}
-
-fn time_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 async fn register(me: &Api, url: &str) -> (String, String) {

@@ -1,13 +1,14 @@
 //! Every sample event in `events/` through the entry points Lambda calls
-//! (`glimvid::http::serve`, `pipeline::handle_batch`, `sweeper::run`), in
-//! process, with each function's own role and call audit. `boot.rs` walks
-//! the same events through the built artifacts.
+//! (`glimvid::http::serve`, each queue consumer's batch handler as the
+//! runner's event-source mapping calls it, `sweeper::run`), in process,
+//! with each function's own role and call audit. `boot.rs` walks the same
+//! events through the built artifacts.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use glimvid::http::{Endpoint, serve};
-use glimvid::pipeline::Worker;
+use glimvid_runner::mapping::Consumer;
 use glimvid_tests::artifacts::function_of;
 use glimvid_tests::events::{Invoker, sample, walk};
 use glimvid_tests::{for_the_walk, function_app, harness, harness_with, unique_email};
@@ -29,26 +30,10 @@ impl Invoker for InProcess {
                 let resp = serve(&app, endpoint, req).await;
                 let body = String::from_utf8_lossy(resp.body().as_ref()).into_owned();
                 json!({"statusCode": resp.status().as_u16(), "body": body})
-            } else if let Some(worker) = Worker::from_name(handler) {
+            } else if let Some(consumer) = Consumer::from_handler(handler) {
                 let event = serde_json::from_value(event)
                     .unwrap_or_else(|e| panic!("{handler}: not an SQS event: {e}"));
-                serde_json::to_value(glimvid::pipeline::handle_batch(&app, worker, event).await)
-                    .expect("a batch response")
-            } else if handler == glimvid::notify::MAILER_HANDLER {
-                let event = serde_json::from_value(event)
-                    .unwrap_or_else(|e| panic!("{handler}: not an SQS event: {e}"));
-                serde_json::to_value(glimvid::notify::handle_batch(&app, event).await)
-                    .expect("a batch response")
-            } else if handler == glimvid::privacy::export::EXPORT_HANDLER {
-                let event = serde_json::from_value(event)
-                    .unwrap_or_else(|e| panic!("{handler}: not an SQS event: {e}"));
-                serde_json::to_value(glimvid::privacy::export::handle_batch(&app, event).await)
-                    .expect("a batch response")
-            } else if handler == glimvid::webhooks::WORKER_HANDLER {
-                let event = serde_json::from_value(event)
-                    .unwrap_or_else(|e| panic!("{handler}: not an SQS event: {e}"));
-                serde_json::to_value(glimvid::webhooks::handle_batch(&app, event).await)
-                    .expect("a batch response")
+                serde_json::to_value(consumer.handle(&app, event).await).expect("a batch response")
             } else if handler == glimvid::policy::PUBLISH_HANDLER {
                 let version = glimvid::policy::publish_event(&app, event)
                     .await

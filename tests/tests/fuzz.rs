@@ -164,17 +164,9 @@ async fn schemathesis_finds_no_server_error_and_no_spec_violation() {
     .await
     .expect("fuzz run");
     tested.extend(last);
-    let every: BTreeSet<String> = spec["paths"]
-        .as_object()
-        .expect("paths")
-        .iter()
-        .flat_map(|(path, item)| {
-            item.as_object()
-                .expect("path item")
-                .keys()
-                .filter(|m| ["get", "post", "put", "patch", "delete"].contains(&m.as_str()))
-                .map(move |m| format!("{} {path}", m.to_uppercase()))
-        })
+    let every: BTreeSet<String> = glimvid_tests::spec_operations(&spec)
+        .into_iter()
+        .map(|(method, path, _)| format!("{method} {path}"))
         .collect();
     assert_eq!(
         total,

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use glimvid_tests::{Api, harness};
+use glimvid_tests::{Api, harness, spec_operations};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -13,23 +13,6 @@ async fn served_spec() -> Value {
     assert_eq!(spec.status, StatusCode::OK);
     assert_eq!(spec.body["openapi"], "3.1.0");
     spec.body
-}
-
-/// (METHOD, path, operationId) for every operation in the spec.
-fn operations(spec: &Value) -> BTreeSet<(String, String, String)> {
-    let mut ops = BTreeSet::new();
-    for (path, item) in spec["paths"].as_object().expect("paths") {
-        for (method, op) in item.as_object().expect("path item") {
-            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
-                continue;
-            }
-            let id = op["operationId"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{method} {path}: no operationId"));
-            ops.insert((method.to_uppercase(), path.clone(), id.to_owned()));
-        }
-    }
-    ops
 }
 
 fn template_routes() -> BTreeSet<(String, String, String)> {
@@ -59,7 +42,7 @@ fn concrete(path: &str) -> String {
 #[tokio::test]
 async fn spec_routes_are_the_template_routes_and_the_code_endpoints() {
     let spec = served_spec().await;
-    let ops = operations(&spec);
+    let ops = spec_operations(&spec);
     assert_eq!(ops, template_routes(), "spec operations = template routes");
     let ids: BTreeSet<&str> = ops.iter().map(|(_, _, id)| id.as_str()).collect();
     let endpoints: BTreeSet<&str> = glimvid::http::Endpoint::ALL
@@ -88,7 +71,7 @@ async fn spec_routes_are_the_template_routes_and_the_code_endpoints() {
 #[tokio::test]
 async fn the_runner_answers_every_operation_and_keys_work_only_where_the_spec_says() {
     let spec = served_spec().await;
-    let ops = operations(&spec);
+    let ops = spec_operations(&spec);
     let client = reqwest::Client::new();
     // A well-formed key that was never issued: 401 where keys are accepted,
     // 403 where only a session is.

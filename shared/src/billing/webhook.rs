@@ -19,9 +19,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde::Deserialize;
-use sha2::Sha256;
 
 use super::catalog::{self, Product};
 use super::records::{self, SubscriptionState};
@@ -68,13 +67,11 @@ pub fn verify(secret: &str, header: Option<&str>, body: &[u8], now: i64) -> Resu
         return Err(bad_signature("the signature is too old or from the future"));
     }
     for candidate in signatures {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-            .map_err(|e| Error::internal("hmac key", e))?;
-        mac.update(timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
         // verify_slice compares in constant time.
-        if mac.verify_slice(&candidate).is_ok() {
+        if crate::signature::mac(secret, timestamp, body)?
+            .verify_slice(&candidate)
+            .is_ok()
+        {
             return Ok(());
         }
     }
@@ -541,6 +538,8 @@ async fn subscription_changed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hmac::Hmac;
+    use sha2::Sha256;
 
     fn sign(secret: &str, t: i64, body: &[u8]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();

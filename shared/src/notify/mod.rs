@@ -11,7 +11,7 @@
 
 pub mod compose;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use crate::accounts::links::{self, Purpose};
 use crate::accounts::{AccountStore, Language, User};
@@ -46,9 +46,7 @@ pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
             Ok(outcome) => tracing::info!(message_id = %id, kind, outcome, "notice handled"),
             Err(err) => {
                 tracing::warn!(message_id = %id, kind, error = %format!("{err:#}"), "notice will be retried");
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
+                crate::redelivery::retry(&mut response, id);
             }
         }
     }

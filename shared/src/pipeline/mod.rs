@@ -3,7 +3,7 @@
 //! stage once (a redelivered message finds it done) and reports back with
 //! SendTaskSuccess or SendTaskFailure.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use crate::app::App;
 
@@ -55,9 +55,7 @@ pub async fn handle_batch(app: &App, worker: Worker, event: SqsEvent) -> SqsBatc
         let id = record.message_id.clone().unwrap_or_default();
         if let Err(err) = stage::handle(app, worker, &record).await {
             tracing::warn!(worker = worker.name(), message_id = %id, error = %err, "stage will be retried");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
+            crate::redelivery::retry(&mut response, id);
         }
     }
     if !response.batch_item_failures.is_empty() {

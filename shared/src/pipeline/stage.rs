@@ -21,11 +21,7 @@ struct Message {
 /// Ok: the message is done with (delete it). Err: leave it for redelivery,
 /// which comes after the backoff set here.
 pub async fn handle(app: &App, worker: Worker, record: &SqsMessage) -> Result<()> {
-    let attempt = record
-        .attributes
-        .get("ApproximateReceiveCount")
-        .and_then(|c| c.parse::<u32>().ok())
-        .unwrap_or(1);
+    let attempt = crate::redelivery::receive_count(record);
     let result = deliver(app, worker, record, attempt).await;
     if result.is_err() {
         back_off(app, worker, record, attempt).await;
@@ -40,33 +36,17 @@ pub async fn handle(app: &App, worker: Worker, record: &SqsMessage) -> Result<()
 async fn back_off(app: &App, worker: Worker, record: &SqsMessage, attempt: u32) {
     let stages = &app.config.stages;
     let wait_s = stages.backoff_seconds(attempt);
-    let (Some(queue), Some(receipt)) = (&stages.queue_url, &record.receipt_handle) else {
-        tracing::warn!(
-            worker = worker.name(),
-            "no STAGE_QUEUE_URL or receipt handle; the queue's visibility timeout applies"
-        );
-        return;
-    };
-    let visibility = i32::try_from(wait_s).unwrap_or(i32::MAX);
-    match app
-        .sqs
-        .change_message_visibility()
-        .queue_url(queue)
-        .receipt_handle(receipt)
-        .visibility_timeout(visibility)
-        .send()
-        .await
-    {
-        Ok(_) => tracing::info!(
+    match crate::redelivery::delay(app, stages.queue_url.as_deref(), record, wait_s).await {
+        Ok(()) => tracing::info!(
             worker = worker.name(),
             attempt,
             backoff_seconds = wait_s,
             "retry backoff set"
         ),
-        Err(err) => tracing::warn!(
+        Err(error) => tracing::warn!(
             worker = worker.name(),
             attempt,
-            error = %aws_sdk_sqs::error::DisplayErrorContext(&err),
+            error,
             "could not set the retry backoff; the queue's visibility timeout applies"
         ),
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::accounts::{User, UserView};
@@ -414,11 +414,7 @@ pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
-        let attempt = message
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|c| c.parse::<u32>().ok())
-            .unwrap_or(1);
+        let attempt = crate::redelivery::receive_count(&message);
         let Some(job) = message
             .body
             .as_deref()
@@ -431,9 +427,7 @@ pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
             Ok(()) => {}
             Err(err) if attempt < ATTEMPTS => {
                 tracing::warn!(export_id = %job.export_id, attempt, error = %format!("{err:#}"), "export will be retried");
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
+                crate::redelivery::retry(&mut response, id);
             }
             Err(err) => {
                 tracing::error!(export_id = %job.export_id, attempt, error = %format!("{err:#}"), "export failed");

@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use hmac::{Hmac, Mac};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use hmac::Mac;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use crate::app::App;
 use crate::clock;
@@ -70,11 +69,7 @@ pub(crate) struct Outcome {
 /// `t={unix seconds},v1={hex HMAC-SHA256 of "{t}.{body}"}`, keyed with the
 /// endpoint's secret as Stripe signs its events.
 pub fn signature(secret: &str, timestamp: i64, body: &str) -> Result<String> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-        .map_err(|e| Error::internal("webhook signing key", e))?;
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body.as_bytes());
+    let mac = crate::signature::mac(secret, timestamp, body.as_bytes())?;
     Ok(format!(
         "t={timestamp},v1={}",
         hex::encode(mac.finalize().into_bytes())
@@ -111,16 +106,10 @@ pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
         };
         match attempt(app, &record, &message).await {
             Ok(true) => {}
-            Ok(false) => {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
-            }
+            Ok(false) => crate::redelivery::retry(&mut response, id),
             Err(err) => {
                 tracing::warn!(delivery_id = %message.delivery_id, error = %format!("{err:#}"), "webhook try not recorded; it will be retried");
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
+                crate::redelivery::retry(&mut response, id);
             }
         }
     }
@@ -131,11 +120,7 @@ pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
 /// or not ours to send), Ok(false) to try again after the backoff set.
 async fn attempt(app: &App, record: &SqsMessage, message: &Message) -> Result<bool> {
     let delivery_id = &message.delivery_id;
-    let try_number = record
-        .attributes
-        .get("ApproximateReceiveCount")
-        .and_then(|c| c.parse::<u32>().ok())
-        .unwrap_or(1);
+    let try_number = crate::redelivery::receive_count(record);
     match status(app, delivery_id).await?.as_deref() {
         None | Some("delivered" | "failed") => {
             tracing::info!(delivery_id = %delivery_id, "webhook delivery already settled");
@@ -246,26 +231,12 @@ async fn send(
     })
 }
 
-/// Sets when the queue hands the delivery back. A failure here only means
-/// the queue's own visibility timeout applies.
+/// Sets when the queue hands the delivery back; a failure only means the
+/// queue's own visibility timeout applies.
 async fn back_off(app: &App, record: &SqsMessage, wait_s: u32) {
-    let (Some(queue), Some(receipt)) = (&app.config.webhooks.queue_url, &record.receipt_handle)
-    else {
-        tracing::warn!(
-            "no WEBHOOK_QUEUE_URL or receipt handle; the queue's visibility timeout applies"
-        );
-        return;
-    };
-    if let Err(err) = app
-        .sqs
-        .change_message_visibility()
-        .queue_url(queue)
-        .receipt_handle(receipt)
-        .visibility_timeout(i32::try_from(wait_s).unwrap_or(i32::MAX))
-        .send()
-        .await
-    {
-        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&err), "could not set the webhook backoff");
+    let queue = app.config.webhooks.queue_url.as_deref();
+    if let Err(error) = crate::redelivery::delay(app, queue, record, wait_s).await {
+        tracing::warn!(error, "could not set the webhook backoff");
     }
 }
 
