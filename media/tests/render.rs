@@ -485,3 +485,115 @@ fn ffprobe_agrees() {
         }
     }
 }
+
+/// Mean absolute difference per channel between two pictures, 0..255.
+fn difference(a: &RgbImage, b: &RgbImage) -> f64 {
+    let total: u64 = a
+        .iter()
+        .zip(b.iter())
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
+    total as f64 / a.as_raw().len() as f64
+}
+
+/// Three photos that look nothing alike: the product, a cool gradient and
+/// a checkerboard.
+fn three_photos(aspect: Aspect) -> Vec<RgbImage> {
+    let checker = RgbImage::from_fn(1600, 1200, |x, y| {
+        if (x / 100 + y / 100) % 2 == 0 {
+            glimvid_media::image::Rgb([30, 160, 60])
+        } else {
+            glimvid_media::image::Rgb([240, 230, 40])
+        }
+    });
+    [
+        common::product_photo(1600, 1200),
+        RgbImage::from_fn(1600, 1200, |x, y| {
+            glimvid_media::image::Rgb([20, (40 + y / 10) as u8, (120 + x / 16) as u8])
+        }),
+        checker,
+    ]
+    .iter()
+    .map(|p| {
+        enhance(&encode(p, ImageFormat::Jpeg), aspect)
+            .expect("enhances")
+            .image
+    })
+    .collect()
+}
+
+/// The multi-shot ad: a 30 s 9:16 video from three photos is seven shots
+/// (hook, five scenes, end card) over the photos in turn, each different
+/// from its neighbours, cut together with transitions, each caption over
+/// its own shot, and one 30 s sound track.
+#[test]
+fn thirty_seconds_from_three_photos_is_a_sequence_of_shots() {
+    let aspect = Aspect::Portrait;
+    let s = script(Language::En, 30);
+    assert_eq!(s.scenes.len(), 5);
+    let photos = three_photos(aspect);
+    let out = render(&request(Background::Shots(&photos), &s, aspect, 30)).expect("renders");
+    check_mp4(&out, aspect, 30, 30);
+    assert_eq!(out.shot_starts.len(), 7, "{:?}", out.shot_starts);
+    let frames = decode_all(&out.mp4);
+    assert_eq!(frames.len(), 900);
+
+    // Mid-shot pictures: every shot differs from the one before it, and at
+    // least five of them differ from every other shot.
+    let mut ends: Vec<u32> = out.shot_starts[1..].to_vec();
+    ends.push(900);
+    let middles: Vec<&RgbImage> = out
+        .shot_starts
+        .iter()
+        .zip(&ends)
+        .map(|(&a, &b)| &frames[((a + b) / 2) as usize])
+        .collect();
+    for (k, pair) in middles.windows(2).enumerate() {
+        let d = difference(pair[0], pair[1]);
+        assert!(d > 12.0, "shots {k} and {} differ by only {d:.1}", k + 1);
+    }
+    let distinct = (0..middles.len())
+        .filter(|&i| (0..middles.len()).all(|j| i == j || difference(middles[i], middles[j]) > 3.0))
+        .count();
+    assert!(distinct >= 5, "{distinct} shots are unlike all others");
+
+    // Transitions: the frame just before each cut is neither the last
+    // picture of the shot nor the first of the next, but in between.
+    for (k, &cut) in out.shot_starts[1..].iter().enumerate() {
+        let (before, during, after) = (
+            &frames[(cut - 12) as usize],
+            &frames[(cut - 4) as usize],
+            &frames[(cut + 2) as usize],
+        );
+        let whole = difference(before, after);
+        assert!(
+            difference(before, during) > 0.15 * whole && difference(during, after) > 0.15 * whole,
+            "cut {k} at frame {cut} happens all at once"
+        );
+    }
+
+    // Captions: within every caption shot the caption's box is on screen
+    // in its middle and gone at its edges (they fade at the shot's cuts).
+    let caption_rows = (0, 900, 720, 1150);
+    for (k, (&a, &b)) in out.shot_starts.iter().zip(&ends).enumerate().take(6) {
+        let middle = &frames[((a + b) / 2) as usize];
+        assert!(
+            white_pixels(middle, caption_rows) > 300,
+            "shot {k} has no caption in its middle"
+        );
+    }
+
+    let pcm = decoded_audio(&out.mp4).expect("one sound track");
+    assert!(
+        (pcm.seconds() - 30.0).abs() < 0.05,
+        "{:.2} s",
+        pcm.seconds()
+    );
+    // The music bed plays across the whole video: no silent stretch at
+    // any cut.
+    for &cut in &out.shot_starts[1..] {
+        let at = (f64::from(cut) / 30.0 * f64::from(pcm.sample_rate)) as usize;
+        let around = pcm.slice_frames(at.saturating_sub(4800), 9600);
+        assert!(around.rms_dbfs() > -40.0, "silence at frame {cut}");
+    }
+}

@@ -13,6 +13,7 @@ mod endcard;
 mod h264;
 mod motion;
 mod mux;
+mod shots;
 
 use std::sync::mpsc::sync_channel;
 
@@ -31,6 +32,7 @@ use clip::Clip;
 pub use endcard::EndCard;
 use h264::{EncodedFrame, H264Encoder};
 use motion::{KenBurns, gradient};
+use shots::{Shots, plan_shots};
 
 /// The frame rate of videos made from a photo or from nothing; a
 /// provider's clip keeps its own.
@@ -51,6 +53,11 @@ pub enum Background<'a> {
     /// A video provider's MP4, captioned and carded in place; its audio is
     /// kept and the music goes under it.
     Clip(&'a [u8]),
+    /// Several enhanced photos (in the shop's order), cut into shots: the
+    /// hook, one shot per scene and the end card, each over photo
+    /// `shot % photos` with a camera move of its own, joined by
+    /// transitions. Each caption stays within its shot.
+    Shots(&'a [RgbImage]),
 }
 
 pub struct RenderRequest<'a> {
@@ -72,6 +79,9 @@ pub struct Rendered {
     pub frames: u32,
     pub fps: u32,
     pub has_audio: bool,
+    /// The frame each shot starts at (the first is 0): one entry for a
+    /// single-shot video, hook + scenes + end card for [`Background::Shots`].
+    pub shot_starts: Vec<u32>,
 }
 
 /// Where each frame's picture comes from.
@@ -81,6 +91,7 @@ enum Pictures<'a> {
         camera: KenBurns,
     },
     Clip(Box<Clip<'a>>),
+    Shots(Box<Shots<'a>>),
 }
 
 pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
@@ -103,6 +114,21 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
             Placement::Lower,
             FPS,
         ),
+        Background::Shots(photos)
+            if photos.iter().all(|p| p.width() >= 2 && p.height() >= 2) && !photos.is_empty() =>
+        {
+            // The plan follows the captions' timeline, made below.
+            (
+                Pictures::Shots(Box::new(Shots {
+                    photos,
+                    plan: Vec::new(),
+                    incoming: RgbImage::new(width, height),
+                    mixed: RgbImage::new(width, height),
+                })),
+                Placement::Lower,
+                FPS,
+            )
+        }
         Background::Clip(mp4) => {
             let clip = Clip::open(mp4)?;
             let fps = clip.fps;
@@ -123,6 +149,13 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
     };
     let frames = req.duration_s * fps;
     let timeline = Timeline::new(req.script, req.duration_s, fps);
+    let shot_starts = match &mut pictures {
+        Pictures::Shots(shots) => {
+            shots.plan = plan_shots(&timeline, shots.photos, (width, height), fps, seed);
+            shots.plan.iter().map(|s| s.start).collect()
+        }
+        _ => vec![0],
+    };
 
     let font = caption_fonts()?;
     let last = timeline.captions.len().saturating_sub(1);
@@ -144,7 +177,7 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
     // on its own thread.
     let clip_audio = match &mut pictures {
         Pictures::Clip(clip) => clip.audio.take(),
-        Pictures::Camera { .. } => None,
+        Pictures::Camera { .. } | Pictures::Shots(_) => None,
     };
 
     let (samples, poster, parameter_sets, sound) = std::thread::scope(|scope| {
@@ -199,6 +232,9 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
                             return Err(MediaError::BadClip("it has no pictures".into()));
                         }
                         frame.copy_from_slice(held.as_raw());
+                    }
+                    Pictures::Shots(shots) => {
+                        shots.compose(i, &mut resizer, &mut frame)?;
                     }
                 }
                 if let Some((index, opacity)) = timeline.caption_at(i) {
@@ -262,6 +298,7 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
         frames: samples.iter().map(|(_, n)| n).sum(),
         fps,
         has_audio: sound.is_some(),
+        shot_starts,
     })
 }
 
@@ -370,6 +407,7 @@ struct Caption<'a> {
 struct Timeline<'a> {
     captions: Vec<Caption<'a>>,
     card_start: u32,
+    frames: u32,
     fps: u32,
 }
 
@@ -412,8 +450,13 @@ impl<'a> Timeline<'a> {
         Timeline {
             captions,
             card_start,
+            frames,
             fps,
         }
+    }
+
+    fn frames(&self) -> u32 {
+        self.frames
     }
 
     /// The caption showing at `frame` and its opacity out of 256.
