@@ -172,34 +172,20 @@ fn multi_shot_side_by_side(card: &EndCard) {
         })
         .collect();
 
-    let start = Instant::now();
-    let ours = render(&RenderRequest {
-        background: Background::Shots(&photos),
-        script: &script,
-        aspect,
-        duration_s: duration,
-        end_card: *card,
-        music: Some(Mood::Upbeat),
-    })
-    .expect("renders");
-    let glimvid_s = start.elapsed().as_secs_f64();
+    let (ours, glimvid_s) =
+        timed_render(Background::Shots(&photos), &script, aspect, duration, card);
     println!(
         "side by side, 30 s 720x1280@{FPS} from 3 photos, {} shots + transitions + captions + end card + AAC: glimvid {glimvid_s:.2} s ({} KB)",
         ours.shot_starts.len(),
         ours.mp4.len() / 1024
     );
     let out = dir.join("ffmpeg-shots.mp4");
-    let start = Instant::now();
-    let status = ffmpeg_shots(&dir, &script, card, &ours.shot_starts, duration, &out);
-    let ffmpeg_s = start.elapsed().as_secs_f64();
-    match status {
-        Ok(()) => println!(
-            "  ffmpeg (zoompan + xfade + drawtext, x264 veryfast) {ffmpeg_s:.2} s ({} KB): glimvid is {:.1}x faster",
-            std::fs::metadata(&out).map(|m| m.len() / 1024).unwrap_or(0),
-            ffmpeg_s / glimvid_s
-        ),
-        Err(e) => println!("  ffmpeg (multi-shot) failed: {e}"),
-    }
+    compare(
+        "zoompan + xfade + drawtext, x264 veryfast",
+        glimvid_s,
+        &out,
+        || ffmpeg_shots(&dir, &script, card, &ours.shot_starts, duration, &out),
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -283,34 +269,8 @@ fn ffmpeg_shots(
         "aevalsrc='0.2*sin(2*PI*220*t)+0.15*sin(2*PI*277.18*t)+0.1*sin(2*PI*110*t)*(1-mod(t*2,1))|0.2*sin(2*PI*220.5*t)+0.15*sin(2*PI*277.6*t)+0.1*sin(2*PI*110*t)*(1-mod(t*2,1))':s=48000:c=stereo:d={duration},afade=t=in:d=0.3,afade=t=out:st={}:d=1,loudnorm=I=-14:TP=-1,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo[a]",
         duration - 1
     ));
-    let mut command = Command::new("ffmpeg");
-    command
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-threads", "1"])
-        .args(["-filter_threads", "1", "-filter_complex_threads", "1"]);
-    for i in 0..3 {
-        command.arg("-i").arg(dir.join(format!("canvas{i}.jpg")));
-    }
-    let status = command
-        .args(["-filter_complex", &graph.join(";")])
-        .args(["-map", "[v]", "-map", "[a]", "-t", &duration.to_string()])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-profile:v",
-            "main",
-        ])
-        .args(["-b:v", "2500k", "-threads", "1"])
-        .args(["-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart"])
-        .arg(out)
-        .status()
-        .map_err(|e| e.to_string())?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("exit {status}"))
-    }
+    let inputs: Vec<_> = (0..3).map(|i| dir.join(format!("canvas{i}.jpg"))).collect();
+    run_ffmpeg(&inputs, &graph.join(";"), duration, "veryfast", out)
 }
 
 /// Glimvid and ffmpeg making the same 5 s 9:16 video from the same photo.
@@ -329,17 +289,13 @@ fn side_by_side(jpeg: &[u8], script: &glimvid_media::Script, card: &EndCard) {
     let enhanced = enhance(jpeg, aspect).expect("enhances");
     std::fs::write(dir.join("canvas.jpg"), &enhanced.jpeg).expect("writes");
 
-    let start = Instant::now();
-    let ours = render(&RenderRequest {
-        background: Background::Photo(&enhanced.image),
+    let (ours, glimvid_s) = timed_render(
+        Background::Photo(&enhanced.image),
         script,
         aspect,
-        duration_s: duration,
-        end_card: *card,
-        music: Some(Mood::Upbeat),
-    })
-    .expect("renders");
-    let glimvid_s = start.elapsed().as_secs_f64();
+        duration,
+        card,
+    );
     println!(
         "side by side, 5 s 720x1280@{FPS}, captions + end card + AAC: glimvid {glimvid_s:.2} s ({} KB)",
         ours.mp4.len() / 1024
@@ -347,18 +303,13 @@ fn side_by_side(jpeg: &[u8], script: &glimvid_media::Script, card: &EndCard) {
 
     for preset in ["veryfast", "medium"] {
         let out = dir.join(format!("ffmpeg-{preset}.mp4"));
-        let start = Instant::now();
-        let status = ffmpeg(&dir, script, card, duration, preset, &out);
-        let ffmpeg_s = start.elapsed().as_secs_f64();
-        match status {
-            Ok(()) => println!(
-                "  ffmpeg (x264 {preset}, {}) {ffmpeg_s:.2} s ({} KB): glimvid is {:.1}x faster",
-                version.lines().next().unwrap_or("ffmpeg"),
-                std::fs::metadata(&out).map(|m| m.len() / 1024).unwrap_or(0),
-                ffmpeg_s / glimvid_s
-            ),
-            Err(e) => println!("  ffmpeg (x264 {preset}) failed: {e}"),
-        }
+        let label = format!(
+            "x264 {preset}, {}",
+            version.lines().next().unwrap_or("ffmpeg")
+        );
+        compare(&label, glimvid_s, &out, || {
+            ffmpeg(&dir, script, card, duration, preset, &out)
+        });
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -421,12 +372,35 @@ fn ffmpeg(
         "aevalsrc='0.2*sin(2*PI*220*t)+0.15*sin(2*PI*277.18*t)+0.12*sin(2*PI*329.63*t)+0.1*sin(2*PI*110*t)*(1-mod(t*2,1))|0.2*sin(2*PI*220.5*t)+0.15*sin(2*PI*277.6*t)+0.12*sin(2*PI*330.2*t)+0.1*sin(2*PI*110*t)*(1-mod(t*2,1))':s=48000:c=stereo:d={duration},afade=t=in:d=0.3,afade=t=out:st={}:d=1,loudnorm=I=-14:TP=-1,aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo",
         f64::from(duration) - 1.0
     );
-    let status = Command::new("ffmpeg")
+    run_ffmpeg(
+        &[dir.join("canvas.jpg")],
+        &format!("[0:v]{video}[v];{music}[a]"),
+        duration,
+        preset,
+        out,
+    )
+}
+
+/// ffmpeg on one thread over `inputs` with the filter graph `graph`
+/// (naming its outputs `[v]` and `[a]`), encoded as x264 Main at 2.5
+/// Mbit/s and AAC 128 kbit/s, fast start: the same settings for every
+/// comparison.
+fn run_ffmpeg(
+    inputs: &[std::path::PathBuf],
+    graph: &str,
+    duration: u32,
+    preset: &str,
+    out: &Path,
+) -> Result<(), String> {
+    let mut command = Command::new("ffmpeg");
+    command
         .args(["-hide_banner", "-loglevel", "error", "-y", "-threads", "1"])
-        .args(["-filter_threads", "1", "-filter_complex_threads", "1"])
-        .arg("-i")
-        .arg(dir.join("canvas.jpg"))
-        .args(["-filter_complex", &format!("[0:v]{video}[v];{music}[a]")])
+        .args(["-filter_threads", "1", "-filter_complex_threads", "1"]);
+    for input in inputs {
+        command.arg("-i").arg(input);
+    }
+    let status = command
+        .args(["-filter_complex", graph])
         .args(["-map", "[v]", "-map", "[a]", "-t", &duration.to_string()])
         .args(["-c:v", "libx264", "-preset", preset, "-profile:v", "main"])
         .args(["-b:v", "2500k", "-threads", "1"])
@@ -438,5 +412,41 @@ fn ffmpeg(
         Ok(())
     } else {
         Err(format!("exit {status}"))
+    }
+}
+
+/// Glimvid's render with the upbeat bed, and how long it took in seconds.
+fn timed_render(
+    background: Background,
+    script: &glimvid_media::Script,
+    aspect: Aspect,
+    duration_s: u32,
+    card: &EndCard,
+) -> (glimvid_media::Rendered, f64) {
+    let start = Instant::now();
+    let out = render(&RenderRequest {
+        background,
+        script,
+        aspect,
+        duration_s,
+        end_card: *card,
+        music: Some(Mood::Upbeat),
+    })
+    .expect("renders");
+    (out, start.elapsed().as_secs_f64())
+}
+
+/// Times one ffmpeg run and prints it against Glimvid's `glimvid_s`.
+fn compare(label: &str, glimvid_s: f64, out: &Path, run: impl FnOnce() -> Result<(), String>) {
+    let start = Instant::now();
+    let status = run();
+    let ffmpeg_s = start.elapsed().as_secs_f64();
+    match status {
+        Ok(()) => println!(
+            "  ffmpeg ({label}) {ffmpeg_s:.2} s ({} KB): glimvid is {:.1}x faster",
+            std::fs::metadata(out).map(|m| m.len() / 1024).unwrap_or(0),
+            ffmpeg_s / glimvid_s
+        ),
+        Err(e) => println!("  ffmpeg ({label}) failed: {e}"),
     }
 }
