@@ -74,6 +74,7 @@ fn main() {
         language: Language::En,
         duration_s: 5,
         style: None,
+        variant: 0,
     };
     let script = write(&input);
     let card = EndCard {
@@ -158,6 +159,7 @@ fn multi_shot_side_by_side(card: &EndCard) {
         language: Language::En,
         duration_s: duration,
         style: None,
+        variant: 0,
     };
     let script = write(&input);
     let dir = std::env::temp_dir().join(format!("glimvid-bench-shots-{}", std::process::id()));
@@ -172,8 +174,16 @@ fn multi_shot_side_by_side(card: &EndCard) {
         })
         .collect();
 
-    let (ours, glimvid_s) =
-        timed_render(Background::Shots(&photos), &script, aspect, duration, card);
+    let (ours, glimvid_s) = timed_render(
+        Background::Shots {
+            photos: &photos,
+            clips: &[],
+        },
+        &script,
+        aspect,
+        duration,
+        card,
+    );
     println!(
         "side by side, 30 s 720x1280@{FPS} from 3 photos, {} shots + transitions + captions + end card + AAC: glimvid {glimvid_s:.2} s ({} KB)",
         ours.shot_starts.len(),

@@ -64,6 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 language,
                 duration_s: 10,
                 style: None,
+                variant: 0,
             });
             let video = render(&RenderRequest {
                 background: Background::Photo(&enhanced.image),
@@ -92,6 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         language: Language::Zh,
         duration_s: 5,
         style: Some("energetic"),
+        variant: 0,
     });
     let video = render(&RenderRequest {
         background: Background::Generated,
@@ -114,6 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         language: Language::En,
         duration_s: 5,
         style: None,
+        variant: 0,
     });
     let video = render(&RenderRequest {
         background: Background::Clip(include_bytes!("../tests/fixtures/provider-clip.mp4")),

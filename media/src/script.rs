@@ -23,6 +23,9 @@ pub struct ScriptInput<'a> {
     pub language: Language,
     pub duration_s: u32,
     pub style: Option<&'a str>,
+    /// Which of a product's variants this is (0 for a lone video): each
+    /// one opens with a different hook.
+    pub variant: u32,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -112,7 +115,7 @@ pub fn write(input: &ScriptInput) -> Script {
         truncate(&title, lang.max_title_chars, input.language)
     };
 
-    let hook = fill(pick(lang.hooks(tone), seed, 1), &title);
+    let hook = fill(pick_nth(lang.hooks(tone), seed, 1, input.variant), &title);
     let call_to_action = fill(pick(lang.ctas(tone), seed, 2), &title);
 
     let wanted = scene_count(input.duration_s);
@@ -314,10 +317,17 @@ fn fill(template: &str, title: &str) -> String {
 }
 
 fn pick<'a>(options: &[&'a str], seed: u64, salt: u64) -> &'a str {
+    pick_nth(options, seed, salt, 0)
+}
+
+/// The `nth` option after the seed's pick, so up to `options.len()`
+/// variants of one product never share a phrasing.
+fn pick_nth<'a>(options: &[&'a str], seed: u64, salt: u64, nth: u32) -> &'a str {
     if options.is_empty() {
         return "";
     }
-    options[(mix(seed, salt) % options.len() as u64) as usize]
+    let len = options.len() as u64;
+    options[((mix(seed, salt) % len + u64::from(nth)) % len) as usize]
 }
 
 /// FNV-1a: std's hasher may change between releases, and a script must not

@@ -28,6 +28,7 @@ fn script(language: Language, duration_s: u32) -> Script {
         language,
         duration_s,
         style: None,
+        variant: 0,
     })
 }
 
@@ -532,7 +533,16 @@ fn thirty_seconds_from_three_photos_is_a_sequence_of_shots() {
     let s = script(Language::En, 30);
     assert_eq!(s.scenes.len(), 5);
     let photos = three_photos(aspect);
-    let out = render(&request(Background::Shots(&photos), &s, aspect, 30)).expect("renders");
+    let out = render(&request(
+        Background::Shots {
+            photos: &photos,
+            clips: &[],
+        },
+        &s,
+        aspect,
+        30,
+    ))
+    .expect("renders");
     check_mp4(&out, aspect, 30, 30);
     assert_eq!(out.shot_starts.len(), 7, "{:?}", out.shot_starts);
     let frames = decode_all(&out.mp4);
@@ -595,5 +605,52 @@ fn thirty_seconds_from_three_photos_is_a_sequence_of_shots() {
         let at = (f64::from(cut) / 30.0 * f64::from(pcm.sample_rate)) as usize;
         let around = pcm.slice_frames(at.saturating_sub(4800), 9600);
         assert!(around.rms_dbfs() > -40.0, "silence at frame {cut}");
+    }
+}
+
+/// A provider's clip stands in for its shot's camera move (at the video's
+/// 30 fps, not the clip's 24); a clip that can't be read leaves its shot
+/// to the camera move, and `clip_shots` says which shots had a clip.
+#[test]
+fn clips_stand_in_for_their_shots_and_a_broken_one_leaves_the_camera_move() {
+    let aspect = Aspect::Landscape;
+    let s = script(Language::En, 15);
+    let photos = three_photos(aspect);
+    let broken = b"not an mp4 at all".to_vec();
+    let clips = [None, Some(SOURCE_CLIP), None, Some(broken.as_slice())];
+    let out = render(&request(
+        Background::Shots {
+            photos: &photos,
+            clips: &clips,
+        },
+        &s,
+        aspect,
+        15,
+    ))
+    .expect("renders");
+    check_mp4(&out, aspect, 15, 30);
+    assert_eq!(out.clip_shots, [1]);
+
+    let frames = decode_all(&out.mp4);
+    let source = decode_all(SOURCE_CLIP);
+    // Above the captions, a clip shot's middle is one of the clip's
+    // pictures; the broken clip's shot is none of them.
+    let top =
+        |img: &RgbImage| glimvid_media::image::imageops::crop_imm(img, 0, 0, 1280, 360).to_image();
+    let nearest_clip_picture = |k: usize| {
+        let middle = top(&frames[((out.shot_starts[k] + out.shot_starts[k + 1]) / 2) as usize]);
+        source
+            .iter()
+            .map(|p| difference(&middle, &top(p)))
+            .fold(f64::MAX, f64::min)
+    };
+    let shown = nearest_clip_picture(1);
+    assert!(shown < 6.0, "shot 1 is not the clip ({shown:.1})");
+    for k in [0, 2, 3] {
+        let other = nearest_clip_picture(k);
+        assert!(
+            other > 4.0 * shown,
+            "shot {k} looks like the clip ({other:.1})"
+        );
     }
 }

@@ -19,6 +19,7 @@ fn input<'a>(
         language,
         duration_s,
         style: None,
+        variant: 0,
     }
 }
 
@@ -114,6 +115,26 @@ fn different_products_get_different_phrasing() {
         ..input(TITLE, DESCRIPTION, Language::En, 5)
     });
     assert_ne!(calm.hook, lively.hook);
+}
+
+#[test]
+fn variants_of_one_product_open_with_different_hooks_and_keep_their_scenes() {
+    for language in [Language::En, Language::Zh] {
+        let scripts: Vec<_> = (0..4)
+            .map(|variant| {
+                write(&ScriptInput {
+                    variant,
+                    ..input(TITLE, DESCRIPTION, language, 15)
+                })
+            })
+            .collect();
+        let hooks: std::collections::HashSet<&str> =
+            scripts.iter().map(|s| s.hook.as_str()).collect();
+        assert_eq!(hooks.len(), 4, "{language:?}: {hooks:?}");
+        assert!(scripts.iter().all(|s| s.scenes == scripts[0].scenes));
+        // The first variant is the lone video's script.
+        assert_eq!(scripts[0], write(&input(TITLE, DESCRIPTION, language, 15)));
+    }
 }
 
 #[test]

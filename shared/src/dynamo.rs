@@ -43,6 +43,22 @@ pub fn get_n(item: &Item, key: &'static str) -> Result<i64, Error> {
     }
 }
 
+/// A list of strings, in order (an `L` of `S`).
+pub fn strings(values: &[String]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(s).collect())
+}
+
+/// A list of strings as [`strings`] writes it; empty when absent.
+pub fn get_strings(item: &Item, key: &str) -> Vec<String> {
+    match item.get(key) {
+        Some(AttributeValue::L(values)) => values
+            .iter()
+            .filter_map(|v| v.as_s().ok().cloned())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 pub fn get_bool(item: &Item, key: &str) -> bool {
     matches!(item.get(key), Some(AttributeValue::Bool(true)))
 }

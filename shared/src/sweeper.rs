@@ -214,7 +214,7 @@ async fn upload_due(app: &App, item: &Item, seen: i64, now: i64) -> Result<Handl
     let needed = jobs::store::all_of(app, &upload.user_id)
         .await?
         .iter()
-        .any(|j| j.status.is_live() && j.upload_id.as_deref() == Some(upload.id.as_str()));
+        .any(|j| j.status.is_live() && j.uses_upload(&upload.id));
     if needed {
         crate::due::reschedule(app, (&pk, &sk), seen, Some(now + RECHECK_SECONDS)).await?;
         return Ok(Handled::UploadKept);

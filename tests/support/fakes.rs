@@ -489,6 +489,17 @@ async fn images(
     }))
 }
 
+/// The faults that decide how a video task ends.
+const TASK_OUTCOMES: [&str; 7] = [
+    "video-stuck",
+    "video-failed",
+    "video-failed-moderation",
+    "video-expired",
+    "video-cancelled",
+    "video-url-expired",
+    "video-redirect",
+];
+
 async fn create_task(
     State(inner): State<Arc<Inner>>,
     method: Method,
@@ -513,11 +524,18 @@ async fn create_task(
         );
     }
     let id = format!("cgt-{}", uuid::Uuid::new_v4().simple());
+    // A task's outcome fault counts tasks: `video-failed*1` fails the
+    // first task carrying it (one shot of a multi-shot video), not all.
+    let faults = found
+        .iter()
+        .filter(|(_, n, _)| !TASK_OUTCOMES.contains(&n.as_str()) || inner.take(&found, n))
+        .map(|(t, n, _)| format!("{n} {t}"))
+        .collect();
     inner.tasks.lock().unwrap().insert(
         id.clone(),
         Task {
             token: found.first().map(|(t, _, _)| format!("[[{t}]]")),
-            faults: found.iter().map(|(t, n, _)| format!("{n} {t}")).collect(),
+            faults,
             polls: 0,
         },
     );

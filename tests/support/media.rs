@@ -22,6 +22,28 @@ pub fn photo(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
     out.into_inner()
 }
 
+/// Photo `k` of a product shot from another side: each `k` a different
+/// palette and pattern, so shots over them look nothing alike.
+pub fn photo_of_side(k: u32, format: ImageFormat) -> Vec<u8> {
+    let palettes = [
+        ([200, 60, 40], [120, 110, 100]),
+        ([30, 160, 60], [240, 230, 40]),
+        ([20, 40, 200], [230, 230, 240]),
+    ];
+    let (a, b) = palettes[k as usize % palettes.len()];
+    let tile = 60 + 70 * k;
+    let img = RgbImage::from_fn(1200, 900, |x, y| {
+        if (x / tile + y / tile) % 2 == 0 {
+            Rgb(a)
+        } else {
+            Rgb(b)
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encode test image");
+    out.into_inner()
+}
+
 pub struct VideoFacts {
     pub codec: String,
     pub width: u16,

@@ -14,6 +14,8 @@ enum Kind {
     OptionalBool,
     OptionalLanguage,
     Number,
+    OptionalNumber,
+    OptionalList,
 }
 
 struct JsonRoute {
@@ -126,9 +128,23 @@ fn routes() -> Vec<JsonRoute> {
                 ("language", Kind::Text, vec![json!("fr")]),
                 ("aspect_ratio", Kind::Text, vec![json!("4:3"), json!("")]),
                 (
+                    "upload_ids",
+                    Kind::OptionalList,
+                    vec![
+                        json!([]),
+                        json!(["no-such-upload"]),
+                        Value::from(vec!["00000000-0000-0000-0000-000000000001"; 6]),
+                    ],
+                ),
+                (
                     "duration_s",
                     Kind::Number,
-                    vec![json!(7), json!(0), json!(-5)],
+                    vec![json!(7), json!(0), json!(-5), json!(20), json!(60)],
+                ),
+                (
+                    "variants",
+                    Kind::OptionalNumber,
+                    vec![json!(0), json!(5), json!(-1)],
                 ),
                 ("style", Kind::OptionalText, vec![json!("s".repeat(41))]),
                 (
@@ -201,11 +217,15 @@ fn routes() -> Vec<JsonRoute> {
 }
 
 fn wrong_types(kind: Kind) -> Vec<Value> {
+    if kind == Kind::OptionalList {
+        return vec![json!({}), json!(12.5), json!("x"), json!(true)];
+    }
     let mut values = vec![json!([]), json!({}), json!(12.5)];
     match kind {
         Kind::Text | Kind::OptionalText | Kind::OptionalLanguage => values.push(json!(true)),
         Kind::Bool | Kind::OptionalBool => values.push(json!("true")),
-        Kind::Number => values.push(json!("5")),
+        Kind::Number | Kind::OptionalNumber => values.push(json!("5")),
+        Kind::OptionalList => {}
     }
     if matches!(kind, Kind::Text | Kind::Bool | Kind::Number) {
         values.push(Value::Null);

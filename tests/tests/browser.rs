@@ -583,6 +583,70 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
     .await?;
     screenshots(c, shots, "06-credits-plan").await?;
 
+    // ---- two photos put in order, 15 s, two variants compared side by side
+    c.goto(&format!("{base}/#/new")).await?;
+    wait_for(c, "#new-form").await?;
+    let lid = photo_path.with_file_name("candle-lid.jpg");
+    std::fs::write(
+        &lid,
+        glimvid_tests::media::photo_of_side(1, ImageFormat::Jpeg),
+    )?;
+    c.find(Locator::Css("#f-photo"))
+        .await?
+        .send_keys(&format!("{}\n{}", photo_path.display(), lid.display()))
+        .await
+        .context("choosing two photos")?;
+    wait_js(
+        c,
+        "two photos listed",
+        "return document.querySelectorAll('#photo-list li').length === 2",
+        Duration::from_secs(10),
+    )
+    .await?;
+    click(c, "#photo-list li:first-child [data-action=later]").await?;
+    ensure!(
+        text_of(c, "#photo-list li:first-child .photo-name")
+            .await?
+            .starts_with("candle-lid.jpg"),
+        "moving the first photo later did not reorder them"
+    );
+    fill(c, "#f-title", "Hand-poured soy candle").await?;
+    fill(
+        c,
+        "#f-description",
+        "Lavender and cedar, in a glass jar with a wooden lid.",
+    )
+    .await?;
+    click(c, "label[for=f-duration_s-15]").await?;
+    js(
+        c,
+        "document.getElementById('f-variants').value = '2'; return true",
+    )
+    .await?;
+    screenshots(c, shots, "06b-new-variants").await?;
+    click(c, "#create-video").await?;
+    wait_js(
+        c,
+        "both variants side by side",
+        "const job = document.querySelector('section.job');
+         if (job && job.dataset.status === 'failed') throw new Error('the variant failed');
+         return !!job && job.dataset.status === 'succeeded'
+           && document.querySelectorAll('#variants .variant-item').length === 2
+           && document.querySelectorAll('#variants video').length === 1
+           && document.querySelectorAll('#variants .variant-hook').length === 1",
+        Duration::from_secs(300),
+    )
+    .await?;
+    screenshots(c, shots, "06c-variants").await?;
+    click(c, "a.nav-link[href='#/videos']").await?;
+    wait_js(
+        c,
+        "the variants grouped in my videos",
+        "return document.querySelectorAll('#video-list .video-group .video-card-item').length === 2",
+        Duration::from_secs(10),
+    )
+    .await?;
+
     // ---- account, then Chinese without a reload
     click(c, "a.nav-link[href='#/account']").await?;
     wait_for(c, "#profile-form").await?;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use glimvid_media::image::ImageFormat;
-use glimvid_tests::media::{inspect_mp4, photo, ready_to_post};
+use glimvid_tests::media::{inspect_mp4, photo, photo_of_side, ready_to_post};
 use glimvid_tests::{Api, Reply, app, grant, harness_with, object_count};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -205,6 +205,219 @@ async fn text_to_video_in_portrait_for_ten_seconds() {
     assert_eq!((facts.width, facts.height), (720, 1280));
     assert_eq!(facts.samples, 300);
     ready_to_post(&mp4);
+}
+
+/// Mean absolute difference per channel over the top half (above the
+/// captions), 0..255.
+fn top_difference(a: &glimvid_media::image::RgbImage, b: &glimvid_media::image::RgbImage) -> f64 {
+    let rows = (a.height() / 2) as usize * a.width() as usize * 3;
+    let total: u64 = a.as_raw()[..rows]
+        .iter()
+        .zip(&b.as_raw()[..rows])
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
+    total as f64 / rows as f64
+}
+
+/// The multi-shot ad through the platform: three photos (in order) make a
+/// 30 s 9:16 video of a shot per caption and the end card, each photo
+/// enhanced, the script a scene per photo at least, one 30 s sound track,
+/// at the 30 s price. (media/tests/render.rs checks the transitions and
+/// each caption's shot frame by frame.)
+#[tokio::test]
+async fn thirty_seconds_from_three_photos_is_an_ad_of_several_shots() {
+    let (me, _) = api().signed_up().await;
+    let user = user_id(&me).await;
+    grant(&user, 5).await;
+    let mut ids = Vec::new();
+    for k in 0..3 {
+        ids.push(
+            me.completed_upload(photo_of_side(k, ImageFormat::Jpeg), "image/jpeg")
+                .await,
+        );
+    }
+    let created = me
+        .post(
+            "/videos",
+            json!({"upload_ids": ids, "title": "Desk lamp", "description": "Brass desk lamp. Warm LED light. Dimmable. Weighted base.", "language": "en", "aspect_ratio": "9:16", "duration_s": 30}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
+    let job = wait_until_done(&me, created.body["id"].as_str().unwrap()).await;
+    assert_eq!(job.body["status"], "succeeded", "{}", job.body);
+    assert_eq!(job.body["upload_ids"], json!(ids));
+    assert_eq!(job.body["upload_id"], json!(ids[0]));
+    assert_eq!(job.body["price"], 6);
+    let script: glimvid_media::Script = serde_json::from_value(job.body["script"].clone()).unwrap();
+    assert!(script.scenes.len() >= 3, "{script:?}");
+
+    let mp4 = download(job.body["video_url"].as_str().unwrap()).await;
+    let facts = inspect_mp4(&mp4);
+    assert_eq!((facts.width, facts.height, facts.samples), (720, 1280, 900));
+    assert_eq!(ready_to_post(&mp4).fps, 30);
+    let pcm = glimvid_media::render::decode_audio(&mp4).unwrap().unwrap();
+    assert!(
+        (pcm.seconds() - 30.0).abs() < 0.05,
+        "{:.2} s",
+        pcm.seconds()
+    );
+
+    // The middle of each planned shot: at least five unlike all others.
+    let plan = glimvid_media::render::shot_plan(&script, 30);
+    assert!(plan.len() >= 6, "{plan:?}");
+    let mut middles = Vec::new();
+    let mut start = 0.0;
+    for shot in &plan {
+        middles.push(((start + shot.seconds / 2.0) * 30.0) as usize);
+        start += shot.seconds;
+    }
+    let (_, frames) = glimvid_media::render::decode_video(&mp4).unwrap();
+    let picked: Vec<_> = middles
+        .iter()
+        .map(|&i| frames[i.min(899)].clone())
+        .collect();
+    drop(frames);
+    let distinct = (0..picked.len())
+        .filter(|&i| {
+            (0..picked.len()).all(|j| i == j || top_difference(&picked[i], &picked[j]) > 3.0)
+        })
+        .count();
+    assert!(
+        distinct >= 5,
+        "{distinct} of {} shots are unlike all others",
+        picked.len()
+    );
+
+    let entries = ledger(&user).await;
+    let debits: Vec<_> = entries.iter().filter(|e| e.kind == "debit").collect();
+    assert_eq!(debits.len(), 1, "{entries:?}");
+    assert_eq!(debits[0].amount, -6);
+}
+
+/// Variants: one request, that many videos of one product with their own
+/// hooks, grouped, paid in one transaction. Short of the whole batch's
+/// price, none is made and nothing is debited.
+#[tokio::test]
+async fn three_variants_are_three_videos_with_different_hooks_all_or_nothing() {
+    let (me, _) = api().signed_up().await;
+    let user = user_id(&me).await;
+    grant(&user, 1).await;
+    let upload_id = upload(&me, &photo(1200, 900, ImageFormat::Jpeg), "image/jpeg").await;
+    assert_eq!(
+        me.post(&format!("/uploads/{upload_id}/complete"), json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let body = json!({"upload_id": upload_id, "title": "Linen apron", "description": "Stonewashed linen apron. Two deep pockets. Adjustable strap.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5, "variants": 3});
+
+    // A balance of 2 buys no part of a batch of 3.
+    let short = me.post("/videos", body.clone()).await;
+    assert_eq!(short.status, StatusCode::PAYMENT_REQUIRED, "{}", short.body);
+    assert_eq!(short.error_code(), "insufficient_credits");
+    assert_eq!(ledger(&user).await.len(), 2, "the trial and the grant only");
+    assert!(
+        me.get("/videos").await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    grant(&user, 1).await;
+    let created = me.post("/videos", body).await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
+    let ids: Vec<String> = created.body["variant_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3, "{}", created.body);
+    assert_eq!(created.body["id"], json!(ids[0]));
+    let group = created.body["group_id"].as_str().unwrap().to_owned();
+
+    let mut hooks = std::collections::HashSet::new();
+    for (k, id) in ids.iter().enumerate() {
+        let job = wait_until_done(&me, id).await;
+        assert_eq!(job.body["status"], "succeeded", "{}", job.body);
+        assert_eq!(job.body["group_id"], json!(group));
+        assert_eq!(job.body["variant"], k);
+        assert_eq!(job.body["variant_ids"], json!(ids));
+        hooks.insert(job.body["script"]["hook"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(hooks.len(), 3, "{hooks:?}");
+
+    // Listed together, and paid once each in one go.
+    let listed = me.get("/videos").await;
+    let grouped = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["group_id"] == json!(group))
+        .count();
+    assert_eq!(grouped, 3, "{}", listed.body);
+    let entries = ledger(&user).await;
+    let debits: Vec<_> = entries.iter().filter(|e| e.kind == "debit").collect();
+    assert_eq!(debits.len(), 3, "{entries:?}");
+    assert_eq!(
+        glimvid::credits::balance(&app().await, &user)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+/// `upload_ids` names completed uploads of the user's own, each once, no
+/// more than the duration has scenes; anything else is a 400 (409 for an
+/// upload not yet completed) naming the field, and nothing is paid.
+#[tokio::test]
+async fn photo_lists_are_checked_before_anything_is_paid() {
+    let (me, _) = api().signed_up().await;
+    let user = user_id(&me).await;
+    grant(&user, 5).await;
+    let (other, _) = api().signed_up().await;
+    let mine = upload(&me, &photo(800, 600, ImageFormat::Jpeg), "image/jpeg").await;
+    let not_completed = upload(&me, &photo(800, 600, ImageFormat::Jpeg), "image/jpeg").await;
+    assert_eq!(
+        me.post(&format!("/uploads/{mine}/complete"), json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let theirs = other
+        .completed_upload(photo(800, 600, ImageFormat::Jpeg), "image/jpeg")
+        .await;
+    let body = |ids: Value, duration: u32| json!({"upload_ids": ids, "title": "Mug", "description": "A mug.", "language": "en", "aspect_ratio": "1:1", "duration_s": duration});
+    let cases = [
+        (body(json!([mine, mine]), 15), StatusCode::BAD_REQUEST),
+        (body(json!([mine, theirs]), 15), StatusCode::BAD_REQUEST),
+        (body(json!([mine, not_completed]), 15), StatusCode::CONFLICT),
+        // A 5 s video has one scene: one photo.
+        (body(json!([mine, theirs]), 5), StatusCode::BAD_REQUEST),
+        (body(json!([]), 15), StatusCode::BAD_REQUEST),
+    ];
+    for (request, status) in cases {
+        let reply = me.post("/videos", request.clone()).await;
+        assert_eq!(reply.status, status, "{request}: {}", reply.body);
+        assert_eq!(
+            reply.body["error"]["field"], "upload_ids",
+            "{request}: {}",
+            reply.body
+        );
+    }
+    let mut both = body(json!([mine]), 15);
+    both["upload_id"] = json!(mine);
+    assert_eq!(
+        me.post("/videos", both).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(ledger(&user).await.len(), 2, "the trial and the grant only");
+    assert!(
+        me.get("/videos").await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -238,6 +238,80 @@ async fn content_refusals_fail_the_job_at_their_stage_and_refund_once() {
     }
 }
 
+/// A multi-shot video with Ark: a Seedance task per caption shot, each
+/// prompted by its own line over its own photo, created together. The one
+/// that fails for good is rendered offline and only its share refunded: a
+/// 15 s video costs 3, its whole fallback 1, so one shot of six offline
+/// refunds ceil(2 / 6) = 1.
+#[tokio::test]
+async fn one_failed_shot_is_rendered_offline_and_its_share_refunded_once() {
+    setup();
+    let tag = fault("video-failed", 1);
+    let case = start_with(&format!("Mug {tag}"), 15, 2).await;
+    let job = finish(&case).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["fallback"], false, "{job}");
+    assert_eq!(job["fallback_shots"], 1, "{job}");
+    assert_eq!(job["price"], 2, "{job}");
+    // Trial 1 + pack 2 - 3 + refund 1.
+    check_ledger(&case, 1, 1).await;
+
+    let script = &job["script"];
+    let mut lines = vec![script["hook"].as_str().unwrap().to_owned()];
+    lines.extend(
+        script["scenes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned()),
+    );
+    let reqs = fakes().requests_for(&tag);
+    let tasks: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v3/contents/generations/tasks")
+        .map(|r| r.json())
+        .collect();
+    assert_eq!(
+        tasks.len(),
+        lines.len(),
+        "a task per caption shot, once each"
+    );
+    for line in &lines {
+        let task = tasks
+            .iter()
+            .find(|t| {
+                t["content"][0]["text"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(line.as_str())
+            })
+            .unwrap_or_else(|| panic!("no task for {line:?}"));
+        assert_eq!(task["duration"], 5);
+        assert_eq!(task["content"][1]["role"], "first_frame");
+    }
+
+    let mp4 = reqwest::get(job["video_url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let ready = glimvid_tests::media::ready_to_post(&mp4);
+    assert_eq!((ready.width, ready.height, ready.fps), (1280, 720, 30));
+    let facts = glimvid_tests::media::inspect_mp4(&mp4);
+    assert_eq!(facts.samples, 450);
+    // The clips were cut in and are gone from storage: only the video,
+    // its poster and the enhanced photos stay under the job.
+    let app = glimvid_tests::app().await;
+    let job_prefix = glimvid::jobs::store::get(&app, &case.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .prefix();
+    let keys = glimvid_tests::object_keys(&job_prefix).await;
+    assert!(!keys.iter().any(|k| k.contains("/shot")), "{keys:?}");
+}
+
 #[tokio::test]
 async fn a_provider_that_stays_down_fails_the_job_after_its_retries() {
     setup();

@@ -724,7 +724,12 @@ const ASPECTS = [
 const DURATIONS = [
   [5, "duration.5"],
   [10, "duration.10"],
+  [15, "duration.15"],
+  [30, "duration.30"],
 ];
+// The server's limits (jobs::MAX_PHOTOS, jobs::MAX_VARIANTS).
+const MAX_PHOTOS = 5;
+const MAX_VARIANTS = 4;
 const STYLES = ["", "clean", "bold", "warm", "playful", "luxury"];
 // The server's choices (jobs::options::MUSIC); `auto` follows the style.
 const MUSIC = ["auto", "none", "upbeat", "calm", "elegant", "energetic"];
@@ -757,51 +762,93 @@ function choiceGroup(name, legendKey, options, checkedValue) {
 }
 
 function viewNew() {
-  let file = null;
-  let previewUrl = null;
+  // The photos in the order the video shows them, each with its preview.
+  let photos = [];
   const fileInput = h("input", {
     type: "file",
     id: "f-photo",
     name: "photo",
+    multiple: true,
     accept: "image/jpeg,image/png,image/webp",
     class: "file-input",
     "aria-describedby": "f-photo-hint f-photo-error",
   });
-  const preview = h("img", { class: "drop-preview", alt: "", hidden: true });
   const dropText = h(
     "div",
     { class: "drop-text" },
     h("span", { class: "drop-icon", "aria-hidden": "true" }, "⬆"),
     h("strong", { t: "new.drop" }),
-    h("span", { class: "hint", t: "new.dropHint", id: "f-photo-hint" }),
+    h("span", { class: "hint", t: "new.dropHint", vars: { n: MAX_PHOTOS }, id: "f-photo-hint" }),
   );
-  const fileName = h("p", { class: "file-name", id: "file-name", hidden: true });
-  const removeBtn = button("new.removePhoto", { class: "btn btn-ghost btn-small", hidden: true, id: "remove-photo" });
-  const drop = h("label", { class: "drop", for: "f-photo", id: "drop" }, preview, dropText);
+  const drop = h("label", { class: "drop", for: "f-photo", id: "drop" }, dropText);
+  const photoList = h("ol", { class: "photo-list", id: "photo-list", hidden: true, "aria-labelledby": "photo-label" });
+  const photoNote = h("p", { class: "hint", id: "photo-note", role: "status", "aria-live": "polite" });
+  let dragged = null;
 
-  function setFile(f) {
-    file = f;
-    if (previewUrl) URL.revokeObjectURL(previewUrl);
-    previewUrl = null;
-    if (f) {
-      previewUrl = URL.createObjectURL(f);
-      preview.src = previewUrl;
-      preview.hidden = false;
-      drop.classList.add("has-file");
-      fileName.textContent = `${f.name} · ${(f.size / 1024 / 1024).toFixed(2)} MB`;
-      fileName.hidden = false;
-      removeBtn.hidden = false;
-    } else {
-      preview.hidden = true;
-      preview.removeAttribute("src");
-      drop.classList.remove("has-file");
-      fileName.hidden = true;
-      removeBtn.hidden = true;
-      fileInput.value = "";
-    }
+  function move(from, to) {
+    if (to < 0 || to >= photos.length || from === to) return;
+    const [p] = photos.splice(from, 1);
+    photos.splice(to, 0, p);
+    renderPhotos();
   }
-  fileInput.addEventListener("change", () => setFile(fileInput.files[0] || null));
-  removeBtn.addEventListener("click", () => setFile(null));
+
+  function renderPhotos(focusIndex) {
+    drop.classList.toggle("has-file", photos.length > 0);
+    photoList.hidden = photos.length === 0;
+    photoList.replaceChildren(
+      ...photos.map((p, i) => {
+        const item = h(
+          "li",
+          { class: "photo-item", draggable: "true", "data-index": String(i) },
+          h("img", { src: p.url, alt: "", class: "photo-thumb" }),
+          h("span", { class: "photo-order", "aria-hidden": "true" }, String(i + 1)),
+          h("span", { class: "photo-name" }, `${p.file.name} · ${(p.file.size / 1024 / 1024).toFixed(2)} MB`),
+          h(
+            "div",
+            { class: "photo-buttons" },
+            button("new.earlier", { class: "btn btn-ghost btn-small", disabled: i === 0, "data-action": "earlier", tattr: { "aria-label": "new.earlierLabel" }, vars: { n: i + 1 }, on: { click: () => move(i, i - 1) } }),
+            button("new.later", { class: "btn btn-ghost btn-small", disabled: i === photos.length - 1, "data-action": "later", tattr: { "aria-label": "new.laterLabel" }, vars: { n: i + 1 }, on: { click: () => move(i, i + 1) } }),
+            button("new.removePhoto", { class: "btn btn-ghost btn-small", "data-action": "remove", on: { click: () => removePhoto(i) } }),
+          ),
+        );
+        item.addEventListener("dragstart", (e) => {
+          dragged = i;
+          item.classList.add("moving");
+          if (e.dataTransfer) e.dataTransfer.effectAllowed = "move";
+        });
+        item.addEventListener("dragend", () => item.classList.remove("moving"));
+        item.addEventListener("dragover", (e) => {
+          if (dragged !== null) e.preventDefault();
+        });
+        item.addEventListener("drop", (e) => {
+          e.preventDefault();
+          e.stopPropagation();
+          if (dragged !== null) move(dragged, i);
+          dragged = null;
+        });
+        return item;
+      }),
+    );
+    setT(photoNote, photos.length ? "new.photoCount" : "new.textOnly", { n: photos.length, max: MAX_PHOTOS });
+    if (focusIndex !== undefined) photoList.querySelectorAll("li")[focusIndex]?.querySelector("button:not([disabled])")?.focus();
+  }
+
+  function addFiles(list) {
+    const room = MAX_PHOTOS - photos.length;
+    const files = Array.from(list || []);
+    for (const file of files.slice(0, Math.max(room, 0))) photos.push({ file, url: URL.createObjectURL(file) });
+    renderPhotos();
+    if (files.length > room) setT(photoNote, "new.tooManyPhotos", { max: MAX_PHOTOS });
+    fileInput.value = "";
+  }
+
+  function removePhoto(i) {
+    const [p] = photos.splice(i, 1);
+    if (p) URL.revokeObjectURL(p.url);
+    renderPhotos(Math.min(i, photos.length - 1));
+  }
+
+  fileInput.addEventListener("change", () => addFiles(fileInput.files));
   for (const ev of ["dragenter", "dragover"]) {
     drop.addEventListener(ev, (e) => {
       e.preventDefault();
@@ -811,9 +858,14 @@ function viewNew() {
   for (const ev of ["dragleave", "drop"]) drop.addEventListener(ev, () => drop.classList.remove("dragging"));
   drop.addEventListener("drop", (e) => {
     e.preventDefault();
-    const f = e.dataTransfer && e.dataTransfer.files[0];
-    if (f) setFile(f);
+    if (e.dataTransfer) addFiles(e.dataTransfer.files);
   });
+
+  const variantsSelect = h(
+    "select",
+    { id: "f-variants", name: "variants", "aria-describedby": "f-variants-hint f-variants-error" },
+    Array.from({ length: MAX_VARIANTS }, (_, i) => h("option", { value: String(i + 1), t: i ? "variants.n" : "variants.1", vars: { n: i + 1 } })),
+  );
 
   const upload = progressBar("new.uploading", "upload-progress");
   const uploadBox = h("div", { class: "upload-box", hidden: true }, h("p", { class: "hint", t: "new.uploading", id: "upload-label" }), upload);
@@ -853,8 +905,8 @@ function viewNew() {
       h("span", { class: "label", t: "new.photo", id: "photo-label" }),
       fileInput,
       drop,
-      h("div", { class: "file-row" }, fileName, removeBtn),
-      h("p", { class: "hint", t: "new.textOnly" }),
+      photoList,
+      photoNote,
       h("p", { class: "field-error", id: "f-photo-error", hidden: true }),
     ),
     field({ name: "title", label: "field.title", maxlength: "120", required: true, tattr: { placeholder: "ph.title" } }),
@@ -867,7 +919,12 @@ function viewNew() {
       field({ name: "style", label: "field.style", control: styleSelect }),
       field({ name: "language", label: "field.videoLanguage", control: langSelect }),
     ),
-    field({ name: "music", label: "field.music", control: musicSelect }),
+    h(
+      "div",
+      { class: "two-col" },
+      field({ name: "music", label: "field.music", control: musicSelect }),
+      field({ name: "variants", label: "field.variants", control: variantsSelect, hint: "hint.variants" }),
+    ),
     h(
       "div",
       { class: "two-col" },
@@ -885,18 +942,20 @@ function viewNew() {
     const btn = form.querySelector("button[type=submit]");
     await busy(btn, async () => {
       try {
-        let uploadId = null;
-        if (file) {
+        const uploadIds = [];
+        for (const [i, { file }] of photos.entries()) {
           const ticket = await api("POST", "/uploads", { content_type: file.type, size_bytes: file.size });
           uploadBox.hidden = false;
-          upload.set(0);
-          await uploadFile(ticket, file, (p) => upload.set(p));
+          const share = (p) => upload.set(Math.round((i * 100 + p) / photos.length));
+          share(0);
+          await uploadFile(ticket, file, share);
           await api("POST", `/uploads/${encodeURIComponent(ticket.upload_id)}/complete`);
-          uploadId = ticket.upload_id;
+          uploadIds.push(ticket.upload_id);
         }
         const style = value(form, "style");
         const job = await api("POST", "/videos", {
-          upload_id: uploadId,
+          upload_ids: uploadIds.length ? uploadIds : null,
+          variants: Number(value(form, "variants")) || 1,
           title: value(form, "title"),
           description: value(form, "description"),
           language: value(form, "language"),
@@ -910,7 +969,7 @@ function viewNew() {
         go(`#/videos/${encodeURIComponent(job.id)}`);
       } catch (err) {
         uploadBox.hidden = true;
-        showError(form, err, { content_type: "photo", size_bytes: "photo", upload_id: "photo" });
+        showError(form, err, { content_type: "photo", size_bytes: "photo", upload_id: "photo", upload_ids: "photo" });
         if (err.code === "insufficient_credits") {
           const slot = form.querySelector(".form-error");
           // The free credit comes with a confirmed address.
@@ -924,7 +983,7 @@ function viewNew() {
   return {
     title: "new.title",
     node: h("section", { class: "page" }, pageHead("new.title", "new.lead"), form),
-    leave: () => previewUrl && URL.revokeObjectURL(previewUrl),
+    leave: () => photos.forEach((p) => URL.revokeObjectURL(p.url)),
   };
 }
 
@@ -968,6 +1027,10 @@ function viewJob(id) {
   const scriptBox = h("section", { class: "card script", id: "script", hidden: true }, h("h2", { t: "job.script" }));
   const imageBox = h("section", { class: "card", id: "enhanced", hidden: true }, h("h2", { t: "job.image" }));
   const videoBox = h("section", { class: "card video-card", id: "result", hidden: true }, h("h2", { t: "job.video" }));
+  const variantsBox = h("section", { class: "card variants", id: "variants", hidden: true }, h("h2", { t: "job.variants" }), h("p", { class: "hint", t: "job.variantsLead" }));
+  const variantGrid = h("ul", { class: "variant-grid" });
+  variantsBox.append(variantGrid);
+  let variantTimer = null;
   const actions = h("div", { class: "job-actions" });
   const loadError = formError();
 
@@ -980,10 +1043,40 @@ function viewJob(id) {
     h("div", { class: "card progress-card" }, stageText, bar, steps),
     failure,
     h("div", { class: "job-grid" }, videoBox, imageBox, scriptBox),
+    variantsBox,
     actions,
   );
 
-  let shown = { script: false, image: false, video: false };
+  /** The product's other variants beside this one, to compare hooks and videos. */
+  async function showVariants(ids) {
+    if (!alive) return;
+    const jobs = await Promise.all(
+      ids.map((vid) => (vid === id ? Promise.resolve(null) : api("GET", `/videos/${encodeURIComponent(vid)}`).catch(() => null))),
+    );
+    if (!alive) return;
+    variantGrid.replaceChildren(
+      ...ids.map((vid, i) => {
+        const self = vid === id;
+        const v = jobs[i];
+        const href = `#/videos/${encodeURIComponent(vid)}`;
+        return h(
+          "li",
+          { class: `variant-item${self ? " variant-self" : ""}`, "data-id": vid, "aria-current": self ? "page" : null },
+          h("p", { class: "variant-name" }, self ? h("strong", { t: "job.variantThis", vars: { n: i + 1 } }) : h("a", { href, t: "job.variantN", vars: { n: i + 1 } })),
+          v ? statusBadge(v.status) : null,
+          v && v.script ? h("p", { class: "variant-hook" }, v.script.hook || "") : null,
+          v && v.video_url
+            ? h("video", { class: `player small ratio-${v.aspect_ratio.replace(":", "x")}`, src: v.video_url, poster: v.poster_url, controls: true, playsinline: true, preload: "metadata", tattr: { "aria-label": "job.player" } })
+            : null,
+        );
+      }),
+    );
+    variantsBox.hidden = false;
+    const pending = jobs.some((v) => v && (v.status === "queued" || v.status === "running"));
+    if (pending) variantTimer = setTimeout(() => showVariants(ids), 3000);
+  }
+
+  let shown = { script: false, image: false, video: false, variants: false };
 
   function render(job) {
     title.textContent = job.title;
@@ -1070,6 +1163,10 @@ function viewJob(id) {
       );
       videoBox.hidden = false;
     }
+    if (!shown.variants && job.variant_ids && job.variant_ids.length > 1) {
+      shown.variants = true;
+      showVariants(job.variant_ids);
+    }
     renderActions(job, live);
   }
 
@@ -1118,6 +1215,7 @@ function viewJob(id) {
     leave: () => {
       alive = false;
       clearTimeout(timer);
+      clearTimeout(variantTimer);
     },
   };
 }
@@ -1184,22 +1282,51 @@ function viewVideos() {
         { class: "video-meta" },
         h("a", { href: `#/videos/${encodeURIComponent(job.id)}`, class: "video-title" }, job.title),
         h("div", { class: "meta-row" }, statusBadge(job.status), h("span", { class: "muted", fmt: { kind: "date", value: job.created_at } })),
-        h("div", { class: "meta-row muted small" }, h("span", {}, job.aspect_ratio), " · ", h("span", { t: "videos.seconds", vars: { n: job.duration_s } })),
+        h(
+          "div",
+          { class: "meta-row muted small" },
+          h("span", {}, job.aspect_ratio),
+          " · ",
+          h("span", { t: "videos.seconds", vars: { n: job.duration_s } }),
+          job.group_id ? [" · ", h("span", { class: "variant-tag", t: "videos.variant", vars: { n: job.variant + 1, of: job.variant_ids.length } })] : null,
+        ),
       ),
     );
     li.querySelector(".video-meta").append(
       deleteButton(job.id, () => {
+        const group = li.parentElement && li.parentElement.closest("li.video-group");
         li.remove();
+        if (group && !group.querySelector("li.video-card-item")) group.remove();
         if (!list.children.length) empty.hidden = false;
       }),
     );
     return li;
   }
 
+  /**
+   * Variants of one product sit together in one row, in order, so they
+   * compare side by side; other videos each get their own tile.
+   */
+  function place(job) {
+    if (!job.group_id) {
+      list.append(card(job));
+      return;
+    }
+    let group = list.querySelector(`li.video-group[data-group="${CSS.escape(job.group_id)}"] > ul`);
+    if (!group) {
+      group = h("ul", { class: "variant-row" });
+      list.append(h("li", { class: "video-group", "data-group": job.group_id }, h("p", { class: "group-title", t: "videos.group", vars: { n: job.variant_ids.length } }), group));
+    }
+    const item = card(job);
+    item.dataset.variant = String(job.variant);
+    const after = [...group.children].find((c) => Number(c.dataset.variant) > job.variant);
+    group.insertBefore(item, after || null);
+  }
+
   async function load() {
     try {
       const page = await api("GET", `/videos${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
-      list.append(...page.items.map(card));
+      for (const job of page.items) place(job);
       cursor = page.next_cursor || null;
       more.hidden = !cursor;
       empty.hidden = list.children.length > 0;

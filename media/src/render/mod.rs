@@ -57,7 +57,44 @@ pub enum Background<'a> {
     /// hook, one shot per scene and the end card, each over photo
     /// `shot % photos` with a camera move of its own, joined by
     /// transitions. Each caption stays within its shot.
-    Shots(&'a [RgbImage]),
+    ///
+    /// `clips[k]`, where given, is a video provider's MP4 for shot `k`
+    /// (see [`shot_plan`]): that shot shows the clip, resampled to the
+    /// video's frame rate, instead of the camera move. A clip that can't be
+    /// read leaves its shot to the camera move (see
+    /// [`Rendered::clip_shots`]). The music bed is the only sound.
+    Shots {
+        photos: &'a [RgbImage],
+        clips: &'a [Option<&'a [u8]>],
+    },
+}
+
+/// One shot of a multi-shot video as [`render`] will cut it: the caption
+/// it carries (none for the end card) and how long it is on screen alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedShot<'a> {
+    pub line: Option<&'a str>,
+    pub seconds: f64,
+}
+
+/// The shots [`Background::Shots`] cuts a script into: the hook, each
+/// scene that fits, then the end card. A video provider making a clip per
+/// shot makes them for the shots with a line.
+pub fn shot_plan(script: &Script, duration_s: u32) -> Vec<PlannedShot<'_>> {
+    let timeline = Timeline::new(script, duration_s, FPS);
+    let seconds = |(start, end): (u32, u32)| f64::from(end - start) / f64::from(FPS);
+    timeline
+        .captions
+        .iter()
+        .map(|c| PlannedShot {
+            line: Some(c.text),
+            seconds: seconds(c.span),
+        })
+        .chain(std::iter::once(PlannedShot {
+            line: None,
+            seconds: seconds((timeline.card_start, timeline.frames)),
+        }))
+        .collect()
 }
 
 pub struct RenderRequest<'a> {
@@ -82,6 +119,9 @@ pub struct Rendered {
     /// The frame each shot starts at (the first is 0): one entry for a
     /// single-shot video, hook + scenes + end card for [`Background::Shots`].
     pub shot_starts: Vec<u32>,
+    /// The shots drawn from a provider's clip; every other shot is a
+    /// camera move over a photo.
+    pub clip_shots: Vec<usize>,
 }
 
 /// Where each frame's picture comes from.
@@ -114,17 +154,12 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
             Placement::Lower,
             FPS,
         ),
-        Background::Shots(photos)
+        Background::Shots { photos, clips }
             if photos.iter().all(|p| p.width() >= 2 && p.height() >= 2) && !photos.is_empty() =>
         {
             // The plan follows the captions' timeline, made below.
             (
-                Pictures::Shots(Box::new(Shots {
-                    photos,
-                    plan: Vec::new(),
-                    incoming: RgbImage::new(width, height),
-                    mixed: RgbImage::new(width, height),
-                })),
+                Pictures::Shots(Box::new(Shots::new(photos, clips, (width, height)))),
                 Placement::Lower,
                 FPS,
             )
@@ -186,89 +221,96 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
         // A small queue is enough to keep both cores busy without holding
         // many 1.4 MB frames in memory.
         let (frames_out, frames_in) = sync_channel::<YUVBuffer>(4);
-        let composer = scope.spawn(move || -> Result<Option<RgbImage>, MediaError> {
-            let mut pictures = pictures;
-            let mut resizer = Resizer::new();
-            let mut frame = RgbImage::new(width, height);
-            let mut held = RgbImage::new(width, height);
-            let mut poster = None;
-            for i in 0..frames {
-                match &mut pictures {
-                    Pictures::Camera { source, camera } => {
-                        let (sw, sh) = (f64::from(source.width()), f64::from(source.height()));
-                        let t = f64::from(i) / f64::from((frames - 1).max(1));
-                        let (x, y, w, h) = camera.crop_at(t);
-                        let (w, h) = (w.min(sw), h.min(sh));
-                        let crop = (x.clamp(0.0, sw - w), y.clamp(0.0, sh - h), w, h);
-                        resize_into(
-                            &mut resizer,
-                            source,
-                            Some(crop),
-                            &mut frame,
-                            FilterType::Bilinear,
-                        )?;
-                    }
-                    Pictures::Clip(clip) => {
-                        // A clip shorter than the video holds its last
-                        // picture under the end card.
-                        if let Some((w, h, rgb)) = clip.next_frame()? {
-                            let picture =
-                                RgbImage::from_raw(w as u32, h as u32, rgb).ok_or_else(|| {
-                                    MediaError::BadClip("a picture has the wrong size".into())
-                                })?;
-                            let crop = cover_crop(
-                                w as u32,
-                                h as u32,
-                                f64::from(width) / f64::from(height),
-                            );
+        let composer = scope.spawn(
+            move || -> Result<(Option<RgbImage>, Vec<usize>), MediaError> {
+                let mut pictures = pictures;
+                let mut resizer = Resizer::new();
+                let mut frame = RgbImage::new(width, height);
+                let mut held = RgbImage::new(width, height);
+                let mut poster = None;
+                for i in 0..frames {
+                    match &mut pictures {
+                        Pictures::Camera { source, camera } => {
+                            let (sw, sh) = (f64::from(source.width()), f64::from(source.height()));
+                            let t = f64::from(i) / f64::from((frames - 1).max(1));
+                            let (x, y, w, h) = camera.crop_at(t);
+                            let (w, h) = (w.min(sw), h.min(sh));
+                            let crop = (x.clamp(0.0, sw - w), y.clamp(0.0, sh - h), w, h);
                             resize_into(
                                 &mut resizer,
-                                &picture,
+                                source,
                                 Some(crop),
-                                &mut held,
+                                &mut frame,
                                 FilterType::Bilinear,
                             )?;
-                        } else if i == 0 {
-                            return Err(MediaError::BadClip("it has no pictures".into()));
                         }
-                        frame.copy_from_slice(held.as_raw());
+                        Pictures::Clip(clip) => {
+                            // A clip shorter than the video holds its last
+                            // picture under the end card.
+                            if let Some((w, h, rgb)) = clip.next_frame()? {
+                                let picture = RgbImage::from_raw(w as u32, h as u32, rgb)
+                                    .ok_or_else(|| {
+                                        MediaError::BadClip("a picture has the wrong size".into())
+                                    })?;
+                                let crop = cover_crop(
+                                    w as u32,
+                                    h as u32,
+                                    f64::from(width) / f64::from(height),
+                                );
+                                resize_into(
+                                    &mut resizer,
+                                    &picture,
+                                    Some(crop),
+                                    &mut held,
+                                    FilterType::Bilinear,
+                                )?;
+                            } else if i == 0 {
+                                return Err(MediaError::BadClip("it has no pictures".into()));
+                            }
+                            frame.copy_from_slice(held.as_raw());
+                        }
+                        Pictures::Shots(shots) => {
+                            shots.compose(i, fps, &mut resizer, &mut frame)?;
+                        }
                     }
-                    Pictures::Shots(shots) => {
-                        shots.compose(i, &mut resizer, &mut frame)?;
+                    if let Some((index, opacity)) = timeline.caption_at(i) {
+                        layers[index].blend_onto(&mut frame, opacity);
+                    }
+                    if let Some(opacity) = timeline.card_at(i) {
+                        card.blend_onto(&mut frame, opacity);
+                    }
+                    if i == poster_index {
+                        poster = Some(frame.clone());
+                    }
+                    let mut yuv = YUVBuffer::new(width as usize, height as usize);
+                    yuv.read_rgb8(RgbSliceU8::new(
+                        frame.as_raw(),
+                        (width as usize, height as usize),
+                    ));
+                    if frames_out.send(yuv).is_err() {
+                        // The encoder stopped; it reports why.
+                        break;
                     }
                 }
-                if let Some((index, opacity)) = timeline.caption_at(i) {
-                    layers[index].blend_onto(&mut frame, opacity);
-                }
-                if let Some(opacity) = timeline.card_at(i) {
-                    card.blend_onto(&mut frame, opacity);
-                }
-                if i == poster_index {
-                    poster = Some(frame.clone());
-                }
-                let mut yuv = YUVBuffer::new(width as usize, height as usize);
-                yuv.read_rgb8(RgbSliceU8::new(
-                    frame.as_raw(),
-                    (width as usize, height as usize),
-                ));
-                if frames_out.send(yuv).is_err() {
-                    // The encoder stopped; it reports why.
-                    break;
-                }
-            }
-            Ok(poster)
-        });
+                let clip_shots = match &pictures {
+                    Pictures::Shots(shots) => shots.clip_shots(),
+                    _ => Vec::new(),
+                };
+                Ok((poster, clip_shots))
+            },
+        );
 
         let encoded = encode_all(frames_in, width, height, fps);
-        let poster = composer
+        let (poster, clip_shots) = composer
             .join()
             .map_err(|_| MediaError::Encode("frame composer panicked".into()))??;
         let sound = sound
             .join()
             .map_err(|_| MediaError::Encode("the soundtrack panicked".into()))??;
         let (samples, sps, pps) = encoded?;
-        Ok::<_, MediaError>((samples, poster, (sps, pps), sound))
+        Ok::<_, MediaError>((samples, (poster, clip_shots), (sps, pps), sound))
     })?;
+    let (poster, clip_shots) = poster;
 
     let (sps, pps) = parameter_sets;
     let aac = sound.as_ref();
@@ -299,6 +341,7 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
         fps,
         has_audio: sound.is_some(),
         shot_starts,
+        clip_shots,
     })
 }
 

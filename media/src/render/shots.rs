@@ -7,9 +7,10 @@ use fast_image_resize::{FilterType, Resizer};
 use image::RgbImage;
 
 use super::Timeline;
+use super::clip::Clip;
 use super::motion::KenBurns;
 use crate::MediaError;
-use crate::imaging::resize_into;
+use crate::imaging::{cover_crop, resize_into};
 use crate::script::mix;
 
 /// How long a transition takes: long enough to read as a move, short
@@ -89,39 +90,111 @@ pub(crate) fn plan_shots(
         .collect()
 }
 
+/// A provider's clip playing as one shot: decoded as the shot goes, the
+/// latest picture held.
+struct ClipShot<'a> {
+    clip: Clip<'a>,
+    picture: Option<RgbImage>,
+    decoded: u32,
+    ended: bool,
+}
+
+impl ClipShot<'_> {
+    /// The clip's picture `at` seconds in (the last one once it ends);
+    /// None when it has not yielded a picture at all.
+    fn picture_at(&mut self, at: f64) -> Option<&RgbImage> {
+        let wanted = (at * f64::from(self.clip.fps)).floor().max(0.0) as u32;
+        while !self.ended && (self.picture.is_none() || self.decoded <= wanted) {
+            match self.clip.next_frame() {
+                Ok(Some((w, h, rgb))) => {
+                    self.decoded += 1;
+                    if let Some(picture) = RgbImage::from_raw(w as u32, h as u32, rgb) {
+                        self.picture = Some(picture);
+                    }
+                }
+                // A clip that breaks off holds what it showed last.
+                Ok(None) | Err(_) => self.ended = true,
+            }
+        }
+        self.picture.as_ref()
+    }
+}
+
 pub(crate) struct Shots<'a> {
     pub(crate) photos: &'a [RgbImage],
     pub(crate) plan: Vec<Shot>,
+    /// The provider's clip of shot `k`, where there is a readable one.
+    clips: Vec<Option<ClipShot<'a>>>,
     /// The next shot's picture during a transition, and the two mixed.
-    pub(crate) incoming: RgbImage,
-    pub(crate) mixed: RgbImage,
+    incoming: RgbImage,
+    mixed: RgbImage,
 }
 
-impl Shots<'_> {
+impl<'a> Shots<'a> {
+    pub(crate) fn new(
+        photos: &'a [RgbImage],
+        clips: &'a [Option<&'a [u8]>],
+        (width, height): (u32, u32),
+    ) -> Shots<'a> {
+        Shots {
+            photos,
+            plan: Vec::new(),
+            clips: clips
+                .iter()
+                .map(|mp4| {
+                    let clip = Clip::open((*mp4)?).ok()?;
+                    Some(ClipShot {
+                        clip,
+                        picture: None,
+                        decoded: 0,
+                        ended: false,
+                    })
+                })
+                .collect(),
+            incoming: RgbImage::new(width, height),
+            mixed: RgbImage::new(width, height),
+        }
+    }
+
+    /// The shots that showed their provider's clip.
+    pub(crate) fn clip_shots(&self) -> Vec<usize> {
+        self.clips
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.as_ref().is_some_and(|c| c.picture.is_some()))
+            .map(|(k, _)| k)
+            .collect()
+    }
+
     /// Draws frame `i` into `frame`: the shot it belongs to, mixed with the
     /// next one while the transition into that runs.
     pub(crate) fn compose(
         &mut self,
         i: u32,
+        fps: u32,
         resizer: &mut Resizer,
         frame: &mut RgbImage,
     ) -> Result<(), MediaError> {
         let Some(k) = self.plan.iter().position(|s| i >= s.start && i < s.end) else {
             return Err(MediaError::Encode("a frame belongs to no shot".into()));
         };
-        draw(self.photos, &self.plan[k], i, resizer, frame)?;
+        self.draw(k, i, fps, resizer, frame)?;
         let Some(next) = self.plan.get(k + 1) else {
             return Ok(());
         };
         let Some(into) = i.checked_sub(next.start - next.transition) else {
             return Ok(());
         };
-        draw(self.photos, next, i, resizer, &mut self.incoming)?;
+        let (next_into, next_transition) = (next.into, next.transition);
+        let mut incoming = std::mem::take(&mut self.incoming);
+        let drawn = self.draw(k + 1, i, fps, resizer, &mut incoming);
+        self.incoming = incoming;
+        drawn?;
         // Eased, and never fully either picture: the cut itself is at
         // `next.start`.
-        let t = f64::from(into + 1) / f64::from(next.transition + 1);
+        let t = f64::from(into + 1) / f64::from(next_transition + 1);
         let eased = t * t * (3.0 - 2.0 * t);
-        match next.into {
+        match next_into {
             Transition::Crossfade => crossfade(frame, &self.incoming, eased),
             Transition::Slide => {
                 slide(frame, &self.incoming, eased, &mut self.mixed);
@@ -130,9 +203,35 @@ impl Shots<'_> {
         }
         Ok(())
     }
+
+    /// Shot `k` at frame `frame_index`: its clip where it has one, else
+    /// its camera move.
+    fn draw(
+        &mut self,
+        k: usize,
+        frame_index: u32,
+        fps: u32,
+        resizer: &mut Resizer,
+        out: &mut RgbImage,
+    ) -> Result<(), MediaError> {
+        let shot = &self.plan[k];
+        let shown_from = shot.start - shot.transition;
+        let at = f64::from(frame_index.saturating_sub(shown_from)) / f64::from(fps.max(1));
+        let ratio = f64::from(out.width()) / f64::from(out.height());
+        if let Some(picture) = self
+            .clips
+            .get_mut(k)
+            .and_then(Option::as_mut)
+            .and_then(|c| c.picture_at(at))
+        {
+            let crop = cover_crop(picture.width(), picture.height(), ratio);
+            return resize_into(resizer, picture, Some(crop), out, FilterType::Bilinear);
+        }
+        camera_shot(self.photos, shot, frame_index, resizer, out)
+    }
 }
 
-fn draw(
+fn camera_shot(
     photos: &[RgbImage],
     shot: &Shot,
     frame_index: u32,

@@ -20,11 +20,13 @@ use crate::error::Result;
 /// A new account can make one 5-second video for free.
 pub const TRIAL_CREDITS: i64 = 1;
 
-/// Credits a video costs, by length.
+/// Credits a video costs, by length: a credit per 5 seconds.
 pub fn price(duration_s: u32) -> Option<i64> {
     match duration_s {
         5 => Some(1),
         10 => Some(2),
+        15 => Some(3),
+        30 => Some(6),
         _ => None,
     }
 }
@@ -83,19 +85,59 @@ pub struct Change<'a> {
 /// update and the ledger entry. Debits are conditioned on the balance
 /// covering them.
 pub fn change_items(table: &str, change: &Change<'_>) -> Result<Vec<TransactWriteItem>> {
+    changes_items(table, std::slice::from_ref(change))
+}
+
+/// Several changes of one user's balance in one transaction: a single
+/// balance update by their sum (a transaction may touch an item once),
+/// conditioned on the balance covering it when it is a debit, and a ledger
+/// entry per change. So a batch is paid in full or not at all.
+pub fn changes_items(table: &str, changes: &[Change<'_>]) -> Result<Vec<TransactWriteItem>> {
+    let Some(first) = changes.first() else {
+        return Ok(Vec::new());
+    };
+    if changes.iter().any(|c| c.user_id != first.user_id) {
+        return Err(crate::error::Error::internal(
+            "credit changes",
+            "one transaction changes one balance",
+        ));
+    }
     let now = clock::now();
+    let total: i64 = changes.iter().map(|c| c.amount).sum();
     let mut update = Update::builder()
         .table_name(table)
-        .key("pk", s(user_pk(change.user_id)))
+        .key("pk", s(user_pk(first.user_id)))
         .key("sk", s("BALANCE"))
         .update_expression("SET updated_at = :now ADD balance :amount")
         .expression_attribute_values(":now", s(clock::rfc3339(now)))
-        .expression_attribute_values(":amount", n(change.amount));
-    if change.amount < 0 {
+        .expression_attribute_values(":amount", n(total));
+    if total < 0 {
         update = update
             .condition_expression("balance >= :needed")
-            .expression_attribute_values(":needed", n(-change.amount));
+            .expression_attribute_values(":needed", n(-total));
     }
+    let mut items = vec![
+        TransactWriteItem::builder()
+            .update(dynamo::built(update.build())?)
+            .build(),
+    ];
+    for change in changes {
+        items.push(
+            TransactWriteItem::builder()
+                .put(dynamo::built(
+                    Put::builder()
+                        .table_name(table)
+                        .set_item(Some(entry_item(change, now)))
+                        .condition_expression("attribute_not_exists(sk)")
+                        .build(),
+                )?)
+                .build(),
+        );
+    }
+    Ok(items)
+}
+
+fn entry_item(change: &Change<'_>, now: time::OffsetDateTime) -> Item {
     let reference = change
         .job_id
         .or(change.source)
@@ -122,20 +164,7 @@ pub fn change_items(table: &str, change: &Change<'_>) -> Result<Vec<TransactWrit
     if let Some(source) = change.source {
         entry.insert("source".into(), s(source));
     }
-    Ok(vec![
-        TransactWriteItem::builder()
-            .update(dynamo::built(update.build())?)
-            .build(),
-        TransactWriteItem::builder()
-            .put(dynamo::built(
-                Put::builder()
-                    .table_name(table)
-                    .set_item(Some(entry))
-                    .condition_expression("attribute_not_exists(sk)")
-                    .build(),
-            )?)
-            .build(),
-    ])
+    entry
 }
 
 fn trial_pk(ip: &str) -> String {
@@ -301,7 +330,11 @@ mod tests {
     fn prices_by_length() {
         assert_eq!(price(5), Some(1));
         assert_eq!(price(10), Some(2));
-        assert_eq!(price(7), None);
+        assert_eq!(price(15), Some(3));
+        assert_eq!(price(30), Some(6));
+        for other in [0, 7, 20, 60] {
+            assert_eq!(price(other), None);
+        }
         assert_eq!(
             price(5),
             Some(TRIAL_CREDITS),

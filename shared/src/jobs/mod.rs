@@ -22,6 +22,10 @@ const TITLE_MAX: usize = 120;
 const DESCRIPTION_MAX: usize = 2000;
 const STYLE_MAX: usize = 40;
 const LINK_TTL: Duration = Duration::from_secs(3600);
+/// Photos one video can show, in the shop's order.
+pub const MAX_PHOTOS: usize = 5;
+/// Variants of one product made in one request, to compare side by side.
+pub const MAX_VARIANTS: u32 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -169,33 +173,58 @@ pub struct Job {
     pub display_price: Option<String>,
     /// The shop link the end card shows, as the user gave it.
     pub url: Option<String>,
-    pub upload_id: Option<String>,
-    pub upload_key: Option<String>,
+    /// The photos the video shows, in order (none for a text-only video),
+    /// and where each is stored.
+    pub upload_ids: Vec<String>,
+    pub upload_keys: Vec<String>,
     pub price: i64,
     pub created_at: String,
     pub updated_at: String,
     pub finished_at: Option<String>,
     /// The script as JSON, once written.
     pub script: Option<String>,
-    pub enhanced_key: Option<String>,
+    /// The enhanced photos, in the uploads' order, once all are made.
+    pub enhanced_keys: Vec<String>,
+    /// Variants of one product share a group: `variant` is this one's
+    /// place in it (0 for a lone video) and `variant_ids` all of them, in
+    /// order.
+    pub group_id: Option<String>,
+    pub variant: u32,
+    pub variant_ids: Vec<String>,
     pub video_key: Option<String>,
     pub poster_key: Option<String>,
     pub public_id: Option<String>,
     pub execution_arn: Option<String>,
     pub error: Option<JobError>,
     pub fallback: bool,
+    /// Shots the video provider failed for good and the offline renderer
+    /// drew instead; each refunded its share (see `pipeline::work`).
+    pub fallback_shots: u32,
 }
 
 impl Job {
     /// Every object the job made; deleting the job deletes these.
     pub fn object_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = [&self.enhanced_key, &self.video_key, &self.poster_key]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
+        let mut keys: Vec<String> = self.enhanced_keys.clone();
+        keys.extend(
+            [&self.video_key, &self.poster_key]
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
         keys.extend(self.public_id.as_deref().map(public_video_key));
         keys
+    }
+
+    /// Whether the video is cut into shots (the hook, each scene, the end
+    /// card) rather than one camera move: with several photos, and at 15 s
+    /// and longer, where one move would drag.
+    pub fn is_multi_shot(&self) -> bool {
+        self.upload_keys.len() > 1 || self.duration_s >= MULTI_SHOT_FROM_S
+    }
+
+    pub fn uses_upload(&self, upload_id: &str) -> bool {
+        self.upload_ids.iter().any(|id| id == upload_id)
     }
 
     pub fn prefix(&self) -> String {
@@ -203,11 +232,20 @@ impl Job {
     }
 }
 
+/// From this length on, every video is cut into shots.
+pub const MULTI_SHOT_FROM_S: u32 = 15;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewJob {
+    /// One photo; `upload_ids` for several (not both).
     #[serde(default)]
     pub upload_id: Option<String>,
+    #[serde(default)]
+    pub upload_ids: Option<Vec<String>>,
+    /// How many variants of the product to make (1 to [`MAX_VARIANTS`]).
+    #[serde(default)]
+    pub variants: Option<u32>,
     pub title: String,
     pub description: String,
     pub language: String,
@@ -239,7 +277,12 @@ pub struct JobView {
     /// The shop's price on the end card; `price` is the cost in credits.
     pub display_price: Option<String>,
     pub url: Option<String>,
+    /// The first photo (`upload_ids` has them all).
     pub upload_id: Option<String>,
+    pub upload_ids: Vec<String>,
+    pub group_id: Option<String>,
+    pub variant: u32,
+    pub variant_ids: Vec<String>,
     pub price: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -259,6 +302,9 @@ pub struct JobView {
     /// The video provider failed and the offline renderer made this video;
     /// `price` is then the lower fallback price, the rest was refunded.
     pub fallback: bool,
+    /// Shots of a multi-shot video that the offline renderer drew because
+    /// the provider failed them; each one's share was refunded.
+    pub fallback_shots: u32,
 }
 
 fn text(field: &'static str, value: &str, max: usize, required: bool) -> Result<String> {
@@ -290,6 +336,50 @@ struct Valid {
     display_price: Option<String>,
     url: Option<String>,
     price: i64,
+    variants: u32,
+}
+
+/// The photo ids of a request, in order: `upload_id` or `upload_ids`,
+/// each once, no more than the video has scenes for (every photo gets a
+/// scene of its own).
+fn photo_ids(input: &NewJob) -> Result<Vec<String>> {
+    let ids = match (&input.upload_id, &input.upload_ids) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "upload_ids",
+                "give upload_id or upload_ids, not both",
+            ));
+        }
+        (Some(id), None) => vec![id.clone()],
+        (None, Some(ids)) if ids.is_empty() || ids.len() > MAX_PHOTOS => {
+            return Err(Error::invalid(
+                "upload_ids",
+                format!("upload_ids must list 1 to {MAX_PHOTOS} uploads"),
+            ));
+        }
+        (None, Some(ids)) => ids.clone(),
+        (None, None) => Vec::new(),
+    };
+    for (i, id) in ids.iter().enumerate() {
+        if ids[..i].contains(id) {
+            return Err(Error::invalid(
+                "upload_ids",
+                "upload_ids must not list an upload twice",
+            ));
+        }
+    }
+    let fits = glimvid_media::script::scene_count(input.duration_s);
+    if ids.len() > fits {
+        return Err(Error::invalid(
+            "upload_ids",
+            format!(
+                "a {} s video shows at most {fits} photo{}; choose a longer video or fewer photos",
+                input.duration_s,
+                if fits == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    Ok(ids)
 }
 
 fn validate(input: &NewJob) -> Result<Valid> {
@@ -311,7 +401,14 @@ fn validate(input: &NewJob) -> Result<Valid> {
         ));
     }
     let price = credits::price(input.duration_s)
-        .ok_or_else(|| Error::invalid("duration_s", "duration_s must be 5 or 10"))?;
+        .ok_or_else(|| Error::invalid("duration_s", "duration_s must be 5, 10, 15 or 30"))?;
+    let variants = input.variants.unwrap_or(1);
+    if !(1..=MAX_VARIANTS).contains(&variants) {
+        return Err(Error::invalid(
+            "variants",
+            format!("variants must be 1 to {MAX_VARIANTS}"),
+        ));
+    }
     Ok(Valid {
         title,
         description,
@@ -320,11 +417,16 @@ fn validate(input: &NewJob) -> Result<Valid> {
         display_price: options::display_price(input.display_price.as_deref())?,
         url: options::url(input.url.as_deref())?,
         price,
+        variants,
     })
 }
 
 /// Debits the price and writes the job in one transaction, then starts the
 /// pipeline. Execution name = job id, so a retried start is a no-op.
+///
+/// With `variants`, that many jobs of one product are written and paid in
+/// one transaction (all or none), each opening differently; the first is
+/// returned, and names the others in `variant_ids`.
 pub async fn create(app: &App, user_id: &str, input: NewJob) -> Result<Job> {
     let Valid {
         title,
@@ -334,66 +436,104 @@ pub async fn create(app: &App, user_id: &str, input: NewJob) -> Result<Job> {
         display_price,
         url,
         price,
+        variants,
     } = validate(&input)?;
-    let upload = match input.upload_id.as_deref() {
-        Some(id) => Some(uploads::ready(app, user_id, id).await?),
-        None => None,
+    let field = if input.upload_ids.is_some() {
+        "upload_ids"
+    } else {
+        "upload_id"
     };
+    let mut uploads_ready = Vec::new();
+    for id in photo_ids(&input)? {
+        uploads_ready.push(uploads::ready(app, user_id, &id, field).await?);
+    }
     let now = clock::rfc3339(clock::now());
-    let mut job = Job {
-        id: uuid::Uuid::new_v4().to_string(),
-        user_id: user_id.to_owned(),
-        status: Status::Queued,
-        stage: Stage::Queued,
-        title,
-        description,
-        language: input.language,
-        aspect_ratio: input.aspect_ratio,
-        duration_s: input.duration_s,
-        style,
-        music,
-        display_price,
-        url,
-        upload_id: upload.as_ref().map(|u| u.id.clone()),
-        upload_key: upload.map(|u| u.key),
-        price,
-        created_at: now.clone(),
-        updated_at: now,
-        finished_at: None,
-        script: None,
-        enhanced_key: None,
-        video_key: None,
-        poster_key: None,
-        public_id: None,
-        execution_arn: None,
-        error: None,
-        fallback: false,
-    };
-    let mut items = credits::change_items(
-        &app.config.credits_table,
-        &Change {
+    let ids: Vec<String> = (0..variants)
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let group_id = (variants > 1).then(|| uuid::Uuid::new_v4().to_string());
+    let jobs: Vec<Job> = ids
+        .iter()
+        .zip(0u32..)
+        .map(|(id, variant)| Job {
+            id: id.clone(),
+            user_id: user_id.to_owned(),
+            status: Status::Queued,
+            stage: Stage::Queued,
+            title: title.clone(),
+            description: description.clone(),
+            language: input.language.clone(),
+            aspect_ratio: input.aspect_ratio.clone(),
+            duration_s: input.duration_s,
+            style: style.clone(),
+            music: music.clone(),
+            display_price: display_price.clone(),
+            url: url.clone(),
+            upload_ids: uploads_ready.iter().map(|u| u.id.clone()).collect(),
+            upload_keys: uploads_ready.iter().map(|u| u.key.clone()).collect(),
+            price,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+            finished_at: None,
+            script: None,
+            enhanced_keys: Vec::new(),
+            group_id: group_id.clone(),
+            variant,
+            variant_ids: if group_id.is_some() {
+                ids.clone()
+            } else {
+                Vec::new()
+            },
+            video_key: None,
+            poster_key: None,
+            public_id: None,
+            execution_arn: None,
+            error: None,
+            fallback: false,
+            fallback_shots: 0,
+        })
+        .collect();
+    let debits: Vec<Change> = jobs
+        .iter()
+        .map(|job| Change {
             user_id,
             kind: EntryKind::Debit,
             amount: -price,
             reason: "video",
             job_id: Some(&job.id),
             source: None,
-        },
-    )?;
-    items.push(store::put_new(app, &job)?);
-    debit_and_write(app, items, price).await?;
-    match start_execution(app, &job).await {
-        Ok(arn) => job.execution_arn = Some(arn),
-        Err(err) => {
-            tracing::error!(job_id = %job.id, error = %err, "could not start the pipeline");
-            let failure = JobError::new("queued", "not_started");
-            store::end_with_refund(app, &job, Status::Failed, Some(&failure), "not started")
-                .await?;
-            return Err(err);
-        }
+        })
+        .collect();
+    let mut items = credits::changes_items(&app.config.credits_table, &debits)?;
+    for job in &jobs {
+        items.push(store::put_new(app, job)?);
     }
-    tracing::info!(job_id = %job.id, user_id, price, "job created");
-    Ok(job)
+    debit_and_write(app, items, price * i64::from(variants)).await?;
+    let mut started = Vec::with_capacity(jobs.len());
+    let mut failed = None;
+    for mut job in jobs {
+        match start_execution(app, &job).await {
+            Ok(arn) => job.execution_arn = Some(arn),
+            Err(err) => {
+                tracing::error!(job_id = %job.id, error = %err, "could not start the pipeline");
+                let failure = JobError::new("queued", "not_started");
+                store::end_with_refund(app, &job, Status::Failed, Some(&failure), "not started")
+                    .await?;
+                failed = Some(err);
+            }
+        }
+        tracing::info!(job_id = %job.id, group_id = ?job.group_id, user_id, price, "job created");
+        started.push(job);
+    }
+    // The variants that did start go on; the request still reports the
+    // one that did not (it is failed and refunded).
+    if let Some(err) = failed {
+        return Err(err);
+    }
+    started
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::internal("create job", "no variant was made"))
 }
 
 /// Runs the debit transaction. Concurrent submissions against one balance
@@ -437,7 +577,7 @@ async fn debit_and_write(
 }
 
 async fn start_execution(app: &App, job: &Job) -> Result<String> {
-    let input = serde_json::json!({ "job_id": job.id, "has_photo": job.upload_key.is_some() });
+    let input = serde_json::json!({ "job_id": job.id, "has_photo": !job.upload_keys.is_empty() });
     let out = app
         .sfn
         .start_execution()
@@ -492,7 +632,11 @@ pub async fn view(app: &App, job: &Job) -> Result<JobView> {
         music: job.music.clone(),
         display_price: job.display_price.clone(),
         url: job.url.clone(),
-        upload_id: job.upload_id.clone(),
+        upload_id: job.upload_ids.first().cloned(),
+        upload_ids: job.upload_ids.clone(),
+        group_id: job.group_id.clone(),
+        variant: job.variant,
+        variant_ids: job.variant_ids.clone(),
         price: job.price,
         created_at: job.created_at.clone(),
         updated_at: job.updated_at.clone(),
@@ -501,7 +645,7 @@ pub async fn view(app: &App, job: &Job) -> Result<JobView> {
             .script
             .as_deref()
             .and_then(|s| serde_json::from_str(s).ok()),
-        enhanced_image_url: link(&job.enhanced_key).await?,
+        enhanced_image_url: link(&job.enhanced_keys.first().cloned()).await?,
         video_url: if done {
             link(&job.video_key).await?
         } else {
@@ -531,6 +675,7 @@ pub async fn view(app: &App, job: &Job) -> Result<JobView> {
         error: summary.error,
         refunded: summary.refunded,
         fallback: summary.fallback,
+        fallback_shots: job.fallback_shots,
     })
 }
 
@@ -546,6 +691,8 @@ pub struct Summary {
     pub aspect_ratio: String,
     pub duration_s: u32,
     pub upload_id: Option<String>,
+    pub upload_ids: Vec<String>,
+    pub group_id: Option<String>,
     pub price: i64,
     pub created_at: String,
     pub finished_at: Option<String>,
@@ -553,6 +700,7 @@ pub struct Summary {
     pub error: Option<JobError>,
     pub refunded: bool,
     pub fallback: bool,
+    pub fallback_shots: u32,
 }
 
 impl From<&Job> for Summary {
@@ -565,7 +713,9 @@ impl From<&Job> for Summary {
             language: job.language.clone(),
             aspect_ratio: job.aspect_ratio.clone(),
             duration_s: job.duration_s,
-            upload_id: job.upload_id.clone(),
+            upload_id: job.upload_ids.first().cloned(),
+            upload_ids: job.upload_ids.clone(),
+            group_id: job.group_id.clone(),
             price: job.price,
             created_at: job.created_at.clone(),
             finished_at: job.finished_at.clone(),
@@ -577,6 +727,7 @@ impl From<&Job> for Summary {
             error: job.error.clone(),
             refunded: matches!(job.status, Status::Failed | Status::Cancelled),
             fallback: job.fallback,
+            fallback_shots: job.fallback_shots,
         }
     }
 }

@@ -48,13 +48,25 @@ pub fn to_item(job: &Job) -> Item {
         ("style", &job.style),
         ("display_price", &job.display_price),
         ("url", &job.url),
-        ("upload_id", &job.upload_id),
-        ("upload_key", &job.upload_key),
+        ("group_id", &job.group_id),
     ];
     for (k, v) in optional {
         if let Some(v) = v {
             item.insert(k.into(), s(v));
         }
+    }
+    let lists = [
+        ("upload_ids", &job.upload_ids),
+        ("upload_keys", &job.upload_keys),
+        ("variant_ids", &job.variant_ids),
+    ];
+    for (k, v) in lists {
+        if !v.is_empty() {
+            item.insert(k.into(), dynamo::strings(v));
+        }
+    }
+    if job.group_id.is_some() {
+        item.insert("variant".into(), n(job.variant));
     }
     item
 }
@@ -88,21 +100,39 @@ pub fn from_item(item: &Item) -> Result<Job> {
         music: get_opt_s(item, "music").unwrap_or_else(|| super::options::MUSIC_AUTO.to_owned()),
         display_price: get_opt_s(item, "display_price"),
         url: get_opt_s(item, "url"),
-        upload_id: get_opt_s(item, "upload_id"),
-        upload_key: get_opt_s(item, "upload_key"),
+        upload_ids: listed(item, "upload_ids", "upload_id"),
+        upload_keys: listed(item, "upload_keys", "upload_key"),
         price: get_n(item, "price")?,
         created_at: get_s(item, "created_at")?,
         updated_at: get_s(item, "updated_at")?,
         finished_at: get_opt_s(item, "finished_at"),
         script: get_opt_s(item, "script"),
-        enhanced_key: get_opt_s(item, "enhanced_key"),
+        enhanced_keys: listed(item, "enhanced_keys", "enhanced_key"),
+        group_id: get_opt_s(item, "group_id"),
+        variant: get_n(item, "variant")
+            .ok()
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(0),
+        variant_ids: dynamo::get_strings(item, "variant_ids"),
         video_key: get_opt_s(item, "video_key"),
         poster_key: get_opt_s(item, "poster_key"),
         public_id: get_opt_s(item, "public_id"),
         execution_arn: get_opt_s(item, "execution_arn"),
         error,
         fallback: dynamo::get_bool(item, "fallback"),
+        fallback_shots: get_n(item, "fallback_shots")
+            .ok()
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(0),
     })
+}
+
+/// A list attribute, or the single value jobs from before lists had.
+fn listed(item: &Item, list: &str, single: &str) -> Vec<String> {
+    match item.get(list) {
+        Some(_) => dynamo::get_strings(item, list),
+        None => get_opt_s(item, single).into_iter().collect(),
+    }
 }
 
 /// The new job, due at the sweeper by its deadline: if it is still live

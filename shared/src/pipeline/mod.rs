@@ -74,6 +74,7 @@ pub async fn handle_batch(app: &App, worker: Worker, event: SqsEvent) -> SqsBatc
     response
 }
 
+mod shots;
 mod stage;
 mod work;
 

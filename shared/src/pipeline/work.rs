@@ -67,7 +67,7 @@ impl From<ProviderError> for Failure {
     }
 }
 
-fn permanent(code: &str, detail: impl Into<String>) -> Failure {
+pub(super) fn permanent(code: &str, detail: impl Into<String>) -> Failure {
     Failure {
         permanent: true,
         code: code.into(),
@@ -193,7 +193,7 @@ async fn record(
 /// A key of its own for each write: two deliveries of one stage never
 /// write the same object, so the one whose record is refused can delete
 /// what it wrote without touching what the other recorded.
-fn output_key(job: &Job, name: &str, ext: &str) -> String {
+pub(super) fn output_key(job: &Job, name: &str, ext: &str) -> String {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     format!("{}{name}-{}.{ext}", job.prefix(), &nonce[..12])
 }
@@ -225,6 +225,7 @@ async fn script(app: &App, job: &Job) -> Result<Outcome, Failure> {
             language,
             duration_s: job.duration_s,
             style: job.style.as_deref(),
+            variant: job.variant,
         })
         .await?;
     script.validate()?;
@@ -233,31 +234,56 @@ async fn script(app: &App, job: &Job) -> Result<Outcome, Failure> {
     record(app, job, "script", vec![("script", json)]).await
 }
 
+/// Enhances every photo, together, and records them in one list.
 async fn enhance(app: &App, job: &Job) -> Result<Outcome, Failure> {
-    if job.enhanced_key.is_some() {
+    if !job.enhanced_keys.is_empty() || job.upload_keys.is_empty() {
         return Ok(Outcome::Done);
     }
-    let Some(upload_key) = &job.upload_key else {
-        return Ok(Outcome::Done);
-    };
-    let photo = storage::get_bytes(app, upload_key).await?;
     let script = job
         .script
         .as_deref()
         .and_then(|s| serde_json::from_str::<Script>(s).ok());
-    let jpeg = app
-        .providers
-        .image
-        .enhance(&ImageRequest {
-            photo: &photo,
-            aspect: aspect(job)?,
-            title: &job.title,
-            script: script.as_ref(),
-        })
-        .await?;
-    let key = output_key(job, "enhanced", "jpg");
-    storage::put_bytes(app, &key, "image/jpeg", jpeg).await?;
-    record(app, job, "enhanced_key", vec![("enhanced_key", key)]).await
+    let aspect = aspect(job)?;
+    let enhanced = futures::future::try_join_all(job.upload_keys.iter().map(|upload_key| {
+        let script = script.as_ref();
+        async move {
+            let photo = storage::get_bytes(app, upload_key).await?;
+            let jpeg = app
+                .providers
+                .image
+                .enhance(&ImageRequest {
+                    photo: &photo,
+                    aspect,
+                    title: &job.title,
+                    script,
+                })
+                .await?;
+            Ok::<_, Failure>(jpeg)
+        }
+    }))
+    .await?;
+    let mut keys = Vec::with_capacity(enhanced.len());
+    for jpeg in enhanced {
+        let key = output_key(job, "enhanced", "jpg");
+        storage::put_bytes(app, &key, "image/jpeg", jpeg).await?;
+        keys.push(key);
+    }
+    let recorded = store::update_live(
+        app,
+        &job.id,
+        "SET enhanced_keys = :keys, updated_at = :now",
+        Some("attribute_not_exists(enhanced_keys)"),
+        vec![
+            (":keys", dynamo::strings(&keys)),
+            (":now", s(clock::rfc3339(clock::now()))),
+        ],
+    )
+    .await?;
+    // As in `record`: what a refused record wrote goes.
+    if !recorded {
+        storage::delete_objects(app, &keys).await?;
+    }
+    Ok(Outcome::Done)
 }
 
 /// The video stage, which must not hold a Lambda while a provider works.
@@ -280,12 +306,15 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
         return Ok(Outcome::Done);
     }
     let script = parse_script(job)?;
-    let image = match &job.enhanced_key {
-        Some(key) => Some(storage::get_bytes(app, key).await?),
-        None => None,
-    };
+    let photos = futures::future::try_join_all(
+        job.enhanced_keys
+            .iter()
+            .map(|key| storage::get_bytes(app, key)),
+    )
+    .await?;
     let request = VideoRequest {
-        image: image.as_deref(),
+        photos: &photos,
+        multi_shot: job.is_multi_shot(),
         script: &script,
         title: &job.title,
         aspect: aspect(job)?,
@@ -295,6 +324,10 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
         display_price: job.display_price.as_deref(),
         url: job.url.as_deref(),
     };
+    // A text-only video has no first frames for the shots: one task.
+    if request.multi_shot && !photos.is_empty() && app.providers.video.makes_shots() {
+        return super::shots::video(app, job, &request, last_attempt).await;
+    }
     let config = &app.config.providers;
     let progress = match provider_task(app, job).await? {
         Some((task_id, started)) => {
@@ -322,7 +355,7 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
             Ok(Outcome::Pending { wait_s })
         }
         Ok(VideoProgress::Done(output)) => {
-            let poster = output.poster_jpeg.or_else(|| image.clone());
+            let poster = output.poster_jpeg.or_else(|| photos.first().cloned());
             store_video(app, job, output.mp4, poster).await
         }
         Ok(VideoProgress::Clip(_)) => Err(permanent(
@@ -343,20 +376,30 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
     }
 }
 
-/// The provider task id on the job and when it was created (unix seconds).
-async fn provider_task(app: &App, job: &Job) -> Result<Option<(String, i64)>, Failure> {
+/// Attributes of the job as they are now (a consistent read), which
+/// deliveries of one stage hand on to each other.
+pub(super) async fn fresh_attrs(
+    app: &App,
+    job: &Job,
+    projection: &str,
+) -> Result<Option<dynamo::Item>, Failure> {
     let out = app
         .dynamo
         .get_item()
         .table_name(&app.config.content_table)
         .key("pk", s(store::pk(&job.id)))
         .key("sk", s("JOB"))
-        .projection_expression("video_task_id, video_task_started")
+        .projection_expression(projection)
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| Failure::from(dynamo::sdk_error("get video task", e)))?;
-    let Some(item) = out.item else {
+        .map_err(|e| Failure::from(dynamo::sdk_error("get video state", e)))?;
+    Ok(out.item)
+}
+
+/// The provider task id on the job and when it was created (unix seconds).
+async fn provider_task(app: &App, job: &Job) -> Result<Option<(String, i64)>, Failure> {
+    let Some(item) = fresh_attrs(app, job, "video_task_id, video_task_started").await? else {
         return Ok(None);
     };
     let id = dynamo::get_opt_s(&item, "video_task_id");
@@ -382,7 +425,7 @@ async fn remember_task(app: &App, job: &Job, task_id: &str) -> Result<(), Failur
     Ok(())
 }
 
-async fn store_video(
+pub(super) async fn store_video(
     app: &App,
     job: &Job,
     mp4: Vec<u8>,
@@ -399,58 +442,91 @@ async fn store_video(
     record(app, job, "video_key", values).await
 }
 
-/// Renders the video offline and records it with `fallback = true`, the
-/// lower price and the refund of the difference, in one transaction
-/// conditioned on the job still being live, without a video, at its full
-/// price: so the refund happens once, whoever delivers twice.
+/// Renders the whole video offline and records it as a fallback.
 async fn fallback(app: &App, job: &Job, request: &VideoRequest<'_>) -> Result<Outcome, Failure> {
     let progress = app.providers.offline_video.start(request).await?;
-    let VideoProgress::Done(VideoOutput { mp4, poster_jpeg }) = progress else {
+    let VideoProgress::Done(output) = progress else {
         return Err(permanent(
             "fallback_failed",
             "the offline renderer did not finish",
         ));
     };
+    record_fallback(
+        app,
+        job,
+        output,
+        Fallback {
+            whole: true,
+            shots: 0,
+            price: fallback_price(job.price),
+        },
+    )
+    .await
+}
+
+/// How much of a video the offline renderer made, and what it costs then.
+pub(super) struct Fallback {
+    /// All of it (`fallback` on the job).
+    pub whole: bool,
+    /// Of a multi-shot video's shots, how many (`fallback_shots`).
+    pub shots: usize,
+    pub price: i64,
+}
+
+/// Records a video the offline renderer made (some of) with its lower
+/// price and the refund of the difference, in one transaction conditioned
+/// on the job still being live, without a video, at its full price: so
+/// the refund happens once, whoever delivers twice.
+pub(super) async fn record_fallback(
+    app: &App,
+    job: &Job,
+    output: VideoOutput,
+    fallback: Fallback,
+) -> Result<Outcome, Failure> {
     let video_key = output_key(job, "video", "mp4");
-    let poster_key = output_key(job, "poster", "jpg");
-    storage::put_bytes(app, &video_key, "video/mp4", mp4).await?;
+    storage::put_bytes(app, &video_key, "video/mp4", output.mp4).await?;
     let mut written = vec![video_key.clone()];
-    if let Some(poster) = poster_jpeg {
+    let mut set = "SET video_key = :video, fallback = :whole, fallback_shots = :shots, \
+                   price = :new, updated_at = :now"
+        .to_owned();
+    let mut update = Update::builder()
+        .table_name(&app.config.content_table)
+        .key("pk", s(store::pk(&job.id)))
+        .key("sk", s("JOB"))
+        .condition_expression(
+            "#status IN (:queued, :running) AND attribute_not_exists(video_key) AND price = :old",
+        )
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":queued", s("queued"))
+        .expression_attribute_values(":running", s("running"))
+        .expression_attribute_values(":video", s(&video_key))
+        .expression_attribute_values(":whole", dynamo::b(fallback.whole))
+        .expression_attribute_values(":shots", n(fallback.shots as i64))
+        .expression_attribute_values(":old", n(job.price))
+        .expression_attribute_values(":new", n(fallback.price))
+        .expression_attribute_values(":now", s(clock::rfc3339(clock::now())));
+    if let Some(poster) = output.poster_jpeg {
+        let poster_key = output_key(job, "poster", "jpg");
         storage::put_bytes(app, &poster_key, "image/jpeg", poster).await?;
         written.push(poster_key.clone());
+        set.push_str(", poster_key = :poster");
+        update = update.expression_attribute_values(":poster", s(&poster_key));
     }
-    let new_price = fallback_price(job.price);
-    let update = dynamo::built(
-        Update::builder()
-            .table_name(&app.config.content_table)
-            .key("pk", s(store::pk(&job.id)))
-            .key("sk", s("JOB"))
-            .condition_expression(
-                "#status IN (:queued, :running) AND attribute_not_exists(video_key) AND price = :old",
-            )
-            .update_expression(
-                "SET video_key = :video, poster_key = :poster, fallback = :true, price = :new, updated_at = :now",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":queued", s("queued"))
-            .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":video", s(&video_key))
-            .expression_attribute_values(":poster", s(&poster_key))
-            .expression_attribute_values(":true", dynamo::b(true))
-            .expression_attribute_values(":old", n(job.price))
-            .expression_attribute_values(":new", n(new_price))
-            .expression_attribute_values(":now", s(clock::rfc3339(clock::now())))
-            .build(),
-    )?;
+    let update = dynamo::built(update.update_expression(set).build())?;
     let mut items = vec![TransactWriteItem::builder().update(update).build()];
-    if job.price > new_price {
+    let refund = job.price - fallback.price;
+    if refund > 0 {
         items.extend(crate::credits::change_items(
             &app.config.credits_table,
             &crate::credits::Change {
                 user_id: &job.user_id,
                 kind: crate::credits::EntryKind::Refund,
-                amount: job.price - new_price,
-                reason: "video made by the fallback renderer",
+                amount: refund,
+                reason: if fallback.whole {
+                    "video made by the fallback renderer"
+                } else {
+                    "shots made by the fallback renderer"
+                },
                 job_id: Some(&job.id),
                 source: None,
             },
@@ -459,7 +535,7 @@ async fn fallback(app: &App, job: &Job, request: &VideoRequest<'_>) -> Result<Ou
     // A failed condition means someone else recorded a video (or the job
     // ended): nothing left to do either way.
     if dynamo::transact_if(&app.dynamo, items, "record fallback video").await? {
-        tracing::info!(job_id = %job.id, refunded = job.price - new_price, "fallback video recorded");
+        tracing::info!(job_id = %job.id, refunded = refund, "fallback video recorded");
     } else {
         storage::delete_objects(app, &written).await?;
     }

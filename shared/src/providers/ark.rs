@@ -13,8 +13,8 @@ use serde_json::json;
 use super::download::Downloader;
 use super::http::{self, Budget, Checks};
 use super::{
-    BoxFuture, ImageEnhancer, ImageRequest, ProviderError, VideoGenerator, VideoProgress,
-    VideoRequest, data_uri,
+    BoxFuture, ImageEnhancer, ImageRequest, ProviderError, ShotRequest, VideoGenerator,
+    VideoProgress, VideoRequest, data_uri,
 };
 use crate::config::{ApiKey, Providers};
 
@@ -364,13 +364,65 @@ impl Ark {
     }
 }
 
+impl Ark {
+    /// Creates a Seedance task from a prompt and, where given, its first
+    /// frame.
+    async fn create_task(
+        &self,
+        prompt: String,
+        first_frame: Option<&[u8]>,
+        aspect: Aspect,
+        duration_s: u32,
+    ) -> Result<VideoProgress, ProviderError> {
+        self.keyed(VIDEO)?;
+        let mut content = vec![json!({"type": "text", "text": prompt})];
+        if let Some(image) = first_frame {
+            content.push(json!({
+                "type": "image_url",
+                "image_url": {"url": data_uri(image)},
+                "role": "first_frame",
+            }));
+        }
+        let body = json!({
+            "model": self.video_model,
+            "content": content,
+            "ratio": aspect.as_str(),
+            "duration": duration_s,
+            "resolution": self.resolution,
+            "watermark": false,
+            // The clip's own sound (Seedance 1.5 pro and 2.0 make one)
+            // is kept, with the music bed mixed under it; other models
+            // refuse the parameter.
+            "generate_audio": makes_sound(&self.video_model),
+        });
+        let created: Created = self
+            .call(
+                &VIDEO_INPUT_CHECKS,
+                "/api/v3/contents/generations/tasks",
+                Some(&body),
+            )
+            .await?;
+        if !valid_task_id(&created.id) {
+            return Err(malformed(VIDEO));
+        }
+        Ok(VideoProgress::Pending {
+            task_id: created.id,
+        })
+    }
+}
+
+/// The clip length to ask for: Seedance makes 5 s and 10 s clips, and a
+/// shot shows the start of a clip longer than itself.
+fn clip_seconds(shot_seconds: f64) -> u32 {
+    if shot_seconds <= 5.0 { 5 } else { 10 }
+}
+
 impl VideoGenerator for Ark {
     fn start<'a>(
         &'a self,
         req: &'a VideoRequest<'a>,
     ) -> BoxFuture<'a, Result<VideoProgress, ProviderError>> {
         Box::pin(async move {
-            self.keyed(VIDEO)?;
             let prompt = format!(
                 "A short product marketing video for {}. Smooth, slow camera movement, the product stays \
                  recognisable and in focus. {} {} {}",
@@ -379,39 +431,30 @@ impl VideoGenerator for Ark {
                 req.script.scenes.join(" "),
                 req.script.call_to_action
             );
-            let mut content = vec![json!({"type": "text", "text": prompt})];
-            if let Some(image) = req.image {
-                content.push(json!({
-                    "type": "image_url",
-                    "image_url": {"url": data_uri(image)},
-                    "role": "first_frame",
-                }));
-            }
-            let body = json!({
-                "model": self.video_model,
-                "content": content,
-                "ratio": req.aspect.as_str(),
-                "duration": req.duration_s,
-                "resolution": self.resolution,
-                "watermark": false,
-                // The clip's own sound (Seedance 1.5 pro and 2.0 make one)
-                // is kept, with the music bed mixed under it; other models
-                // refuse the parameter.
-                "generate_audio": makes_sound(&self.video_model),
-            });
-            let created: Created = self
-                .call(
-                    &VIDEO_INPUT_CHECKS,
-                    "/api/v3/contents/generations/tasks",
-                    Some(&body),
-                )
-                .await?;
-            if !valid_task_id(&created.id) {
-                return Err(malformed(VIDEO));
-            }
-            Ok(VideoProgress::Pending {
-                task_id: created.id,
-            })
+            let first_frame = req.photos.first().map(Vec::as_slice);
+            self.create_task(prompt, first_frame, req.aspect, req.duration_s)
+                .await
+        })
+    }
+
+    fn makes_shots(&self) -> bool {
+        true
+    }
+
+    fn start_shot<'a>(
+        &'a self,
+        req: &'a ShotRequest<'a>,
+    ) -> BoxFuture<'a, Result<VideoProgress, ProviderError>> {
+        Box::pin(async move {
+            // The caption is shown over the clip, so the clip itself
+            // carries no text.
+            let prompt = format!(
+                "One shot of a product marketing video for {}. Smooth, slow camera movement, the \
+                 product stays recognisable and in focus, no text on screen. The shot shows: {}",
+                req.title, req.line
+            );
+            self.create_task(prompt, req.photo, req.aspect, clip_seconds(req.seconds))
+                .await
         })
     }
 

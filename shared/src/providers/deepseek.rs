@@ -95,6 +95,18 @@ impl DeepSeek {
              use only facts from the product's title and description.",
             duration = req.duration_s,
         );
+        // Variants are compared against each other, so each opens from
+        // another angle; the first keeps the model's own choice.
+        let angle = match req.variant {
+            0 => None,
+            1 => Some("a question the shopper is asking themselves"),
+            2 => Some("a bold claim about what the product does best"),
+            _ => Some("the everyday problem the product solves"),
+        };
+        let system = match angle {
+            Some(angle) => format!("{system} Open the hook with {angle}."),
+            None => system,
+        };
         // Only what the script needs: no account, address or session data.
         let product = json!({
             "title": req.title,
@@ -220,10 +232,36 @@ mod tests {
             language: Language::En,
             duration_s: 5,
             style: None,
+            variant: 0,
         });
         assert_eq!(body["model"], "deepseek-flash");
         assert_eq!(body["thinking"]["type"], "disabled");
         assert_eq!(body["response_format"]["type"], "json_object");
         assert_eq!(body["stream"], false);
+    }
+
+    #[test]
+    fn each_variant_asks_for_another_opening() {
+        let writer = DeepSeek::new(&crate::config::test_support::defaults().providers);
+        let systems: Vec<String> = (0..4)
+            .map(|variant| {
+                let body = writer.body(&ScriptRequest {
+                    title: "Ceramic mug",
+                    description: "Hand-thrown stoneware",
+                    language: Language::En,
+                    duration_s: 15,
+                    style: None,
+                    variant,
+                });
+                body["messages"][0]["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        assert!(!systems[0].contains("Open the hook"));
+        let distinct: std::collections::HashSet<&String> = systems.iter().collect();
+        assert_eq!(distinct.len(), 4);
+        assert!(systems.iter().all(|s| s.contains("exactly 5 items")));
     }
 }

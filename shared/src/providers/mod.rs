@@ -18,7 +18,7 @@ mod http;
 pub mod keys;
 mod offline;
 
-pub use offline::finish_clip;
+pub use offline::{finish_clip, finish_shots};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -109,6 +109,9 @@ pub struct ScriptRequest<'a> {
     pub language: Language,
     pub duration_s: u32,
     pub style: Option<&'a str>,
+    /// Which of the product's variants this script is for (0 for a lone
+    /// video); each variant asks for a different opening.
+    pub variant: u32,
 }
 
 pub struct ImageRequest<'a> {
@@ -120,9 +123,12 @@ pub struct ImageRequest<'a> {
 }
 
 pub struct VideoRequest<'a> {
-    /// The enhanced photo (JPEG), the video's first frame; none for a
-    /// text-only video.
-    pub image: Option<&'a [u8]>,
+    /// The enhanced photos (JPEG), in the shop owner's order; the first is
+    /// a single-shot video's first frame. Empty for a text-only video.
+    pub photos: &'a [Vec<u8>],
+    /// Cut into shots (see `glimvid_media::render::shot_plan`) rather than
+    /// one continuous take.
+    pub multi_shot: bool,
     pub script: &'a Script,
     pub title: &'a str,
     pub aspect: Aspect,
@@ -134,6 +140,18 @@ pub struct VideoRequest<'a> {
     /// The end card's price and shop link, when the job has them.
     pub display_price: Option<&'a str>,
     pub url: Option<&'a str>,
+}
+
+/// One shot of a multi-shot video, for a generator that makes a clip per
+/// shot: its prompt comes from the shot's caption.
+pub struct ShotRequest<'a> {
+    /// The shot's first frame.
+    pub photo: Option<&'a [u8]>,
+    pub line: &'a str,
+    pub title: &'a str,
+    pub aspect: Aspect,
+    /// How long the shot is on screen; the clip may run longer.
+    pub seconds: f64,
 }
 
 pub struct VideoOutput {
@@ -175,6 +193,26 @@ pub trait VideoGenerator: Send + Sync {
 
     /// Asks once how task `task_id` is doing.
     fn poll<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<VideoProgress, ProviderError>>;
+
+    /// Whether a multi-shot video gets a clip of this generator's per shot
+    /// (started with [`VideoGenerator::start_shot`], polled with
+    /// [`VideoGenerator::poll`]); otherwise `start` makes the whole video.
+    fn makes_shots(&self) -> bool {
+        false
+    }
+
+    /// Starts the clip for one shot.
+    fn start_shot<'a>(
+        &'a self,
+        _req: &'a ShotRequest<'a>,
+    ) -> BoxFuture<'a, Result<VideoProgress, ProviderError>> {
+        Box::pin(async {
+            Err(ProviderError::permanent(
+                "unsupported",
+                "this video generator makes no clips per shot",
+            ))
+        })
+    }
 }
 
 /// The providers configured for this process, built once per cold start.

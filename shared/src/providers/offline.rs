@@ -40,6 +40,7 @@ impl ScriptWriter for Offline {
                 language: req.language,
                 duration_s: req.duration_s,
                 style: req.style,
+                variant: req.variant,
             }))
         })
     }
@@ -84,7 +85,8 @@ impl Render {
         }
     }
 
-    fn run(&self, background: Background) -> Result<VideoOutput, MediaError> {
+    /// The video, and which shots show a provider's clip.
+    fn run(&self, background: Background) -> Result<(VideoOutput, Vec<usize>), MediaError> {
         let rendered = glimvid_media::render::render(&RenderRequest {
             background,
             script: &self.script,
@@ -98,10 +100,13 @@ impl Render {
             },
             music: self.music,
         })?;
-        Ok(VideoOutput {
-            mp4: rendered.mp4,
-            poster_jpeg: Some(rendered.poster_jpeg),
-        })
+        Ok((
+            VideoOutput {
+                mp4: rendered.mp4,
+                poster_jpeg: Some(rendered.poster_jpeg),
+            },
+            rendered.clip_shots,
+        ))
     }
 }
 
@@ -127,7 +132,40 @@ pub async fn finish_clip(
     req: &VideoRequest<'_>,
 ) -> Result<VideoOutput, ProviderError> {
     let render = Render::of(req);
-    blocking(move || render.run(Background::Clip(&clip))).await
+    let (output, _) = blocking(move || render.run(Background::Clip(&clip))).await?;
+    Ok(output)
+}
+
+/// A multi-shot video from the request's photos, with `clips[k]` (a video
+/// provider's clip, where there is one) shown in shot `k` instead of its
+/// camera move. Also returns the shots that did show their clip: a clip
+/// that can't be read leaves its shot to the camera move.
+pub async fn finish_shots(
+    clips: Vec<Option<Vec<u8>>>,
+    req: &VideoRequest<'_>,
+) -> Result<(VideoOutput, Vec<usize>), ProviderError> {
+    let render = Render::of(req);
+    let photos = req.photos.to_vec();
+    blocking(move || {
+        let photos = decode_all(&photos)?;
+        let clips: Vec<Option<&[u8]>> = clips.iter().map(Option::as_deref).collect();
+        render.run(Background::Shots {
+            photos: &photos,
+            clips: &clips,
+        })
+    })
+    .await
+}
+
+fn decode_all(photos: &[Vec<u8>]) -> Result<Vec<glimvid_media::image::RgbImage>, MediaError> {
+    photos
+        .iter()
+        .map(|bytes| {
+            glimvid_media::image::load_from_memory(bytes)
+                .map(|i| i.to_rgb8())
+                .map_err(|e| MediaError::CorruptImage(e.to_string()))
+        })
+        .collect()
 }
 
 impl VideoGenerator for Offline {
@@ -135,18 +173,18 @@ impl VideoGenerator for Offline {
         &'a self,
         req: &'a VideoRequest<'a>,
     ) -> BoxFuture<'a, Result<VideoProgress, ProviderError>> {
-        let image = req.image.map(<[u8]>::to_vec);
+        let photos = req.photos.to_vec();
+        let multi_shot = req.multi_shot;
         let render = Render::of(req);
         Box::pin(async move {
-            let output = blocking(move || {
-                let image = image
-                    .map(|bytes| {
-                        glimvid_media::image::load_from_memory(&bytes).map(|i| i.to_rgb8())
-                    })
-                    .transpose()
-                    .map_err(|e| MediaError::CorruptImage(e.to_string()))?;
-                render.run(match &image {
-                    Some(image) => Background::Photo(image),
+            let (output, _) = blocking(move || {
+                let photos = decode_all(&photos)?;
+                render.run(match photos.first() {
+                    Some(_) if multi_shot => Background::Shots {
+                        photos: &photos,
+                        clips: &[],
+                    },
+                    Some(photo) => Background::Photo(photo),
                     None => Background::Generated,
                 })
             })

@@ -307,7 +307,7 @@ pub async fn list(
 pub async fn delete(app: &App, user_id: &str, id: &str) -> Result<()> {
     let upload = store::owned(app, user_id, id).await?;
     for job in crate::jobs::store::all_of(app, user_id).await? {
-        if job.upload_id.as_deref() == Some(id) {
+        if job.uses_upload(id) {
             crate::jobs::delete(app, user_id, &job.id).await?;
         }
     }
@@ -328,15 +328,16 @@ pub async fn forget(app: &App, id: &str) -> Result<()> {
 }
 
 /// A ready upload the caller owns, for a job to use.
-pub async fn ready(app: &App, user_id: &str, id: &str) -> Result<Upload> {
+/// `field`: the request field that named it, which an error names too.
+pub async fn ready(app: &App, user_id: &str, id: &str, field: &'static str) -> Result<Upload> {
     let upload = store::owned(app, user_id, id).await.map_err(|e| match e {
-        Error::NotFound { .. } => Error::invalid("upload_id", "no such upload"),
+        Error::NotFound { .. } => Error::invalid(field, "no such upload"),
         other => other,
     })?;
     if upload.status != UploadStatus::Ready {
         return Err(Error::Conflict {
             code: "upload_not_ready",
-            field: Some("upload_id"),
+            field: Some(field),
             message: "complete the upload before using it".into(),
         });
     }

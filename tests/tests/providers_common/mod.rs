@@ -27,16 +27,26 @@ async fn upload(me: &Api) -> String {
 
 /// A new user's photo job titled `title`, `duration_s` long.
 pub async fn start(title: &str, duration_s: u32) -> Case {
+    start_with(title, duration_s, 1).await
+}
+
+/// As [`start`], from `photos` photos, the user granted just enough.
+pub async fn start_with(title: &str, duration_s: u32, photos: usize) -> Case {
     let (me, email) = Api::new().signed_up().await;
     let user = me.get("/me").await.body["id"].as_str().unwrap().to_owned();
-    if duration_s > 5 {
-        grant(&user, 1).await;
+    // A 5 s video costs 1 (the trial), each further 5 s one more.
+    let price = i64::from(duration_s / 5);
+    if price > 1 {
+        grant(&user, price - 1).await;
     }
-    let upload_id = upload(&me).await;
+    let mut upload_ids = Vec::new();
+    for _ in 0..photos {
+        upload_ids.push(upload(&me).await);
+    }
     let created = me
         .post(
             "/videos",
-            json!({"upload_id": upload_id, "title": title, "description": "Hand-thrown stoneware mug. Holds 350 ml.", "language": "en", "aspect_ratio": "16:9", "duration_s": duration_s}),
+            json!({"upload_ids": upload_ids, "title": title, "description": "Hand-thrown stoneware mug. Holds 350 ml.", "language": "en", "aspect_ratio": "16:9", "duration_s": duration_s}),
         )
         .await;
     assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
