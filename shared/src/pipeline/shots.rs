@@ -121,13 +121,12 @@ pub(super) async fn video(
     }
 
     let wait_s = app.config.providers.video_poll_seconds;
-    if old.is_none() || next != shots {
-        if !save(app, job, old.as_deref(), &next, started).await? {
-            // Another delivery moved the shots on first (or the job ended):
-            // its states stand, and this round's clips go.
-            storage::delete_objects(app, &written).await?;
-            return Ok(Outcome::Pending { wait_s });
-        }
+    let changed = old.is_none() || next != shots;
+    if changed && !save(app, job, old.as_deref(), &next, started).await? {
+        // Another delivery moved the shots on first (or the job ended): its
+        // states stand, and this round's clips go.
+        storage::delete_objects(app, &written).await?;
+        return Ok(Outcome::Pending { wait_s });
     }
     if !next.iter().all(Shot::settled) {
         return Ok(Outcome::Pending { wait_s });
