@@ -637,6 +637,11 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
         Duration::from_secs(300),
     )
     .await?;
+    js(
+        c,
+        "document.getElementById('variants').scrollIntoView(); return true",
+    )
+    .await?;
     screenshots(c, shots, "06c-variants").await?;
     click(c, "a.nav-link[href='#/videos']").await?;
     wait_js(

@@ -312,6 +312,18 @@ async fn one_failed_shot_is_rendered_offline_and_its_share_refunded_once() {
     assert!(!keys.iter().any(|k| k.contains("/shot")), "{keys:?}");
 }
 
+/// One shot's clip flagged by Seedance's output checks fails the whole
+/// multi-shot job, refunded in full: refused content gets no offline
+/// stand-in, not even for one shot.
+#[tokio::test]
+async fn one_refused_shot_fails_the_whole_multi_shot_video() {
+    setup();
+    let tag = fault("video-failed-moderation", 1);
+    let case = start_with(&format!("Mug {tag}"), 15, 2).await;
+    let job = ends_refused(&case, "video").await;
+    assert_eq!(job["fallback_shots"], 0, "{job}");
+}
+
 #[tokio::test]
 async fn a_provider_that_stays_down_fails_the_job_after_its_retries() {
     setup();
