@@ -653,4 +653,30 @@ fn clips_stand_in_for_their_shots_and_a_broken_one_leaves_the_camera_move() {
             "shot {k} looks like the clip ({other:.1})"
         );
     }
+    // The clip's own 330 Hz tone plays with its shot, over the bed, and
+    // not in the shots around it.
+    let pcm = decoded_audio(&out.mp4).expect("sound");
+    assert!(
+        (pcm.seconds() - 15.0).abs() < 0.05,
+        "{:.2} s",
+        pcm.seconds()
+    );
+    let rate = f64::from(pcm.sample_rate);
+    let middle_half = |k: usize| {
+        let (a, b) = (
+            f64::from(out.shot_starts[k]),
+            f64::from(out.shot_starts[k + 1]),
+        );
+        let (from, to) = ((a * 0.75 + b * 0.25) / 30.0, (a * 0.25 + b * 0.75) / 30.0);
+        pcm.slice_frames((from * rate) as usize, ((to - from) * rate) as usize)
+    };
+    let with = tone_strength(&middle_half(1), 330.0);
+    assert!(with > 3.0 * tone_strength(&middle_half(1), 1234.0));
+    for k in [0, 2] {
+        let without = tone_strength(&middle_half(k), 330.0);
+        assert!(
+            with > 3.0 * without,
+            "shot {k}: {without:.5} against {with:.5}"
+        );
+    }
 }

@@ -46,6 +46,10 @@ async fn ledger(user: &str) -> Vec<glimvid::credits::Entry> {
     glimvid::credits::ledger(&app().await, user).await.unwrap()
 }
 
+async fn balance(user: &str) -> i64 {
+    glimvid::credits::balance(&app().await, user).await.unwrap()
+}
+
 async fn download(url: &str) -> Vec<u8> {
     let resp = reqwest::get(url).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
@@ -152,12 +156,7 @@ async fn photo_becomes_an_mp4_through_the_state_machine() {
         "{entries:?}"
     );
     assert_eq!(entries.iter().map(|e| e.amount).sum::<i64>(), 0);
-    assert_eq!(
-        glimvid::credits::balance(&app().await, &user)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(balance(&user).await, 0);
 
     // Deleting the video removes its objects and its public link.
     assert_eq!(
@@ -359,12 +358,7 @@ async fn three_variants_are_three_videos_with_different_hooks_all_or_nothing() {
     let entries = ledger(&user).await;
     let debits: Vec<_> = entries.iter().filter(|e| e.kind == "debit").collect();
     assert_eq!(debits.len(), 3, "{entries:?}");
-    assert_eq!(
-        glimvid::credits::balance(&app().await, &user)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(balance(&user).await, 0);
 }
 
 /// `upload_ids` names completed uploads of the user's own, each once, no
@@ -512,12 +506,7 @@ async fn cancel_refunds_once() {
         1,
         "{entries:?}"
     );
-    assert_eq!(
-        glimvid::credits::balance(&app().await, &user)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(balance(&user).await, 1);
 }
 
 #[tokio::test]
@@ -637,12 +626,7 @@ async fn a_cancelled_job_links_what_it_made_so_far() {
 #[tokio::test]
 async fn deleting_an_upload_cancels_and_refunds_its_live_job() {
     let (me, user, upload_id, id) = held_job().await;
-    assert_eq!(
-        glimvid::credits::balance(&app().await, &user)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(balance(&user).await, 0);
 
     let deleted = me.delete(&format!("/uploads/{upload_id}")).await;
     assert!(deleted.status.is_success(), "{}", deleted.body);
@@ -656,12 +640,7 @@ async fn deleting_an_upload_cancels_and_refunds_its_live_job() {
         .filter(|e| e.kind == "refund" && e.job_id.as_deref() == Some(id.as_str()))
         .collect();
     assert_eq!(refunds.len(), 1, "{refunds:?}");
-    assert_eq!(
-        glimvid::credits::balance(&app().await, &user)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(balance(&user).await, 1);
     assert_eq!(glimvid_tests::refused_calls("UploadsDeleteFunction"), []);
 }
 
@@ -695,12 +674,7 @@ async fn deleting_a_live_video_refunds_it_and_stops_its_execution() {
         me.get(&format!("/videos/{id}")).await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(
-        glimvid::credits::balance(&app().await, &user)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(balance(&user).await, 1);
     assert_eq!(glimvid_tests::refused_calls("VideosDeleteFunction"), []);
 }
 

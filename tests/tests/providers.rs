@@ -38,12 +38,7 @@ async fn happy_path_uses_every_provider_with_the_documented_shapes() {
 
     // The video is the provider's clip, captioned and carded, with its
     // sound kept and the music under it.
-    let mp4 = reqwest::get(job["video_url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let mp4 = video_of(&job).await;
     let ready = glimvid_tests::media::ready_to_post(&mp4);
     assert_eq!((ready.width, ready.height, ready.fps), (1280, 720, 24));
     glimvid_tests::media::shows_captions_and_end_card_over(&mp4, fakes().video_mp4());
@@ -290,12 +285,7 @@ async fn one_failed_shot_is_rendered_offline_and_its_share_refunded_once() {
         assert_eq!(task["content"][1]["role"], "first_frame");
     }
 
-    let mp4 = reqwest::get(job["video_url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let mp4 = video_of(&job).await;
     let ready = glimvid_tests::media::ready_to_post(&mp4);
     assert_eq!((ready.width, ready.height, ready.fps), (1280, 720, 30));
     let facts = glimvid_tests::media::inspect_mp4(&mp4);
@@ -362,12 +352,7 @@ async fn video_failures_fall_back_to_the_offline_renderer() {
             assert_eq!(job["price"], 1, "{name}: {job}");
             // Trial 1 + pack 1 - 2 + refund 1.
             check_ledger(&case, 1, 1).await;
-            let mp4 = reqwest::get(job["video_url"].as_str().unwrap())
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
+            let mp4 = video_of(&job).await;
             // Rendered offline (at its own 30 fps), as ready to post as
             // the provider's would have been.
             let ready = glimvid_tests::media::ready_to_post(&mp4);

@@ -62,7 +62,8 @@ pub enum Background<'a> {
     /// (see [`shot_plan`]): that shot shows the clip, resampled to the
     /// video's frame rate, instead of the camera move. A clip that can't be
     /// read leaves its shot to the camera move (see
-    /// [`Rendered::clip_shots`]). The music bed is the only sound.
+    /// [`Rendered::clip_shots`]). A clip's own sound plays with its shot,
+    /// over the music bed that spans the whole video.
     Shots {
         photos: &'a [RgbImage],
         clips: &'a [Option<&'a [u8]>],
@@ -210,9 +211,19 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
 
     // Moved out before the pictures go to the composer: the sound is made
     // on its own thread.
-    let clip_audio = match &mut pictures {
-        Pictures::Clip(clip) => clip.audio.take(),
-        Pictures::Camera { .. } | Pictures::Shots(_) => None,
+    let clip_audio: Vec<PlacedAudio> = match &mut pictures {
+        Pictures::Clip(clip) => clip
+            .audio
+            .take()
+            .map(|audio| PlacedAudio {
+                audio,
+                at: 0.0,
+                seconds: f64::from(req.duration_s),
+            })
+            .into_iter()
+            .collect(),
+        Pictures::Shots(shots) => shots.take_audio(fps),
+        Pictures::Camera { .. } => Vec::new(),
     };
 
     let (samples, poster, parameter_sets, sound) = std::thread::scope(|scope| {
@@ -368,21 +379,70 @@ pub fn decode_audio(mp4: &[u8]) -> Result<Option<Pcm>, MediaError> {
     audio::decode_aac(&track.audio_specific_config, &frames).map(Some)
 }
 
+/// A provider clip's sound and where it plays in the video: from `at`
+/// seconds, for at most `seconds`.
+pub(crate) struct PlacedAudio {
+    pub(crate) audio: clip::ClipAudio,
+    pub(crate) at: f64,
+    pub(crate) seconds: f64,
+}
+
+/// How long a placed sound fades in and out, so a shot's sound starts and
+/// stops without a click.
+const PLACED_FADE_S: f64 = 0.05;
+
+/// The providers' sound as one track of the video's length: a lone clip's
+/// as it is, shots' each at its shot. A track that can't be decoded is
+/// dropped, not fatal: the bed still plays. None when there is none.
+fn provider_sound(placed: Vec<PlacedAudio>, seconds: f64) -> Option<Pcm> {
+    let decoded: Vec<(f64, f64, Pcm)> = placed
+        .into_iter()
+        .filter_map(|p| {
+            let refs: Vec<&[u8]> = p.audio.frames.iter().map(Vec::as_slice).collect();
+            let pcm = audio::decode_aac(&p.audio.audio_specific_config, &refs).ok()?;
+            Some((p.at, p.seconds, pcm))
+        })
+        .collect();
+    if let [(at, _, _)] = decoded.as_slice()
+        && *at == 0.0
+    {
+        return decoded.into_iter().next().map(|(_, _, pcm)| pcm);
+    }
+    let mut track: Option<Pcm> = None;
+    for (at, length, pcm) in decoded {
+        let Ok(pcm) = audio::to_track_format(&pcm) else {
+            continue;
+        };
+        let rate = f64::from(pcm.sample_rate);
+        let ch = usize::from(pcm.channels);
+        let out = track.get_or_insert_with(|| {
+            Pcm::silence(pcm.sample_rate, pcm.channels, (seconds * rate) as usize)
+        });
+        let start = (at * rate) as usize;
+        let frames = ((length * rate) as usize)
+            .min(pcm.frames())
+            .min(out.frames().saturating_sub(start));
+        let fade = ((PLACED_FADE_S * rate) as usize).clamp(1, frames.max(2) / 2);
+        for i in 0..frames {
+            let gain = (i.min(frames - 1 - i) as f32 / fade as f32).min(1.0);
+            for c in 0..ch {
+                out.samples[(start + i) * ch + c] += pcm.samples[i * ch + c] * gain;
+            }
+        }
+    }
+    track
+}
+
 /// The video's sound, AAC-encoded: the provider's audio with the bed under
 /// it, the bed alone, the provider's audio alone, or nothing at all.
 fn soundtrack(
     music: Option<Mood>,
-    clip_audio: Option<clip::ClipAudio>,
+    clip_audio: Vec<PlacedAudio>,
     duration_s: u32,
     seed: u64,
 ) -> Result<Option<audio::AacTrack>, MediaError> {
     let seconds = f64::from(duration_s);
-    // A provider track that can't be decoded is dropped, not fatal: the
-    // bed still plays.
-    let provided: Option<Pcm> = clip_audio.and_then(|track| {
-        let refs: Vec<&[u8]> = track.frames.iter().map(Vec::as_slice).collect();
-        audio::decode_aac(&track.audio_specific_config, &refs).ok()
-    });
+    let provided = provider_sound(clip_audio, seconds);
     let bed = music.map(|mood| audio::bed(mood, seconds, seed));
     // The bed and the mix come normalised; the provider's sound alone is
     // brought to the same loudness.

@@ -156,6 +156,26 @@ impl<'a> Shots<'a> {
         }
     }
 
+    /// The sound of each shot's clip, placed where the shot is on screen
+    /// (its transition in included), once the plan is made.
+    pub(crate) fn take_audio(&mut self, fps: u32) -> Vec<super::PlacedAudio> {
+        let fps = f64::from(fps.max(1));
+        let plan = &self.plan;
+        self.clips
+            .iter_mut()
+            .zip(plan)
+            .filter_map(|(clip, shot)| {
+                let audio = clip.as_mut()?.clip.audio.take()?;
+                let from = shot.start - shot.transition;
+                Some(super::PlacedAudio {
+                    audio,
+                    at: f64::from(from) / fps,
+                    seconds: f64::from(shot.end - from) / fps,
+                })
+            })
+            .collect()
+    }
+
     /// The shots that showed their provider's clip.
     pub(crate) fn clip_shots(&self) -> Vec<usize> {
         self.clips

@@ -59,6 +59,18 @@ pub async fn start_with(title: &str, duration_s: u32, photos: usize) -> Case {
     }
 }
 
+/// The finished job's video, downloaded through its link.
+pub async fn video_of(job: &Value) -> Vec<u8> {
+    let url = job["video_url"].as_str().expect("a video link");
+    reqwest::get(url)
+        .await
+        .expect("the video downloads")
+        .bytes()
+        .await
+        .expect("the video's bytes")
+        .to_vec()
+}
+
 /// Waits for the job to leave queued/running.
 pub async fn finish(case: &Case) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
