@@ -311,16 +311,7 @@ async fn three_variants_are_three_videos_with_different_hooks_all_or_nothing() {
     let body = json!({"upload_id": upload_id, "title": "Linen apron", "description": "Stonewashed linen apron. Two deep pockets. Adjustable strap.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5, "variants": 3});
 
     // A balance of 2 buys no part of a batch of 3.
-    let short = me.post("/videos", body.clone()).await;
-    assert_eq!(short.status, StatusCode::PAYMENT_REQUIRED, "{}", short.body);
-    assert_eq!(short.error_code(), "insufficient_credits");
-    assert_eq!(ledger(&user).await.len(), 2, "the trial and the grant only");
-    assert!(
-        me.get("/videos").await.body["items"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    short_of_credits(&me, &user, body.clone(), 2).await;
 
     grant(&user, 1).await;
     let created = me.post("/videos", body).await;
@@ -514,10 +505,16 @@ async fn no_credits_means_402_and_nothing_written() {
     let (me, _) = api().signed_up().await;
     let user = user_id(&me).await;
     let body = json!({"title": "Vase", "description": "Blue glass vase.", "language": "en", "aspect_ratio": "1:1", "duration_s": 10});
+    short_of_credits(&me, &user, body, 1).await;
+}
+
+/// `body` is refused for want of credits, the ledger still holds only its
+/// first `entries` entries, and no video exists.
+async fn short_of_credits(me: &Api, user: &str, body: Value, entries: usize) {
     let reply = me.post("/videos", body).await;
     assert_eq!(reply.status, StatusCode::PAYMENT_REQUIRED, "{}", reply.body);
     assert_eq!(reply.error_code(), "insufficient_credits");
-    assert_eq!(ledger(&user).await.len(), 1, "only the trial grant");
+    assert_eq!(ledger(user).await.len(), entries, "nothing debited");
     assert!(
         me.get("/videos").await.body["items"]
             .as_array()
