@@ -9,6 +9,7 @@ mod providers_common;
 use glimvid_tests::fakes::{self, ARK_KEY, DEEPSEEK_KEY, fakes, fault};
 use glimvid_tests::harness_with;
 use providers_common::*;
+use serde_json::json;
 
 fn options(o: &mut glimvid_runner::Options) {
     fakes::provider_env(o);
@@ -300,6 +301,39 @@ async fn one_failed_shot_is_rendered_offline_and_its_share_refunded_once() {
         .prefix();
     let keys = glimvid_tests::object_keys(&job_prefix).await;
     assert!(!keys.iter().any(|k| k.contains("/shot")), "{keys:?}");
+}
+
+/// A text-only 15 s video with Ark is still a clip per shot (text to
+/// video, no first frame), cut over nothing offline: no fallback, full price.
+#[tokio::test]
+async fn a_text_only_multi_shot_video_is_a_clip_per_shot() {
+    setup();
+    let tag = fault("none", 1);
+    let case = start_with(&format!("Mug {tag}"), 15, 0).await;
+    let job = finish(&case).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(
+        (job["fallback"].clone(), job["fallback_shots"].clone()),
+        (json!(false), json!(0)),
+        "{job}"
+    );
+    assert_eq!(job["price"], 3, "{job}");
+    check_ledger(&case, 0, 0).await;
+    let tasks: Vec<_> = fakes()
+        .requests_for(&tag)
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v3/contents/generations/tasks")
+        .map(|r| r.json())
+        .collect();
+    let shots = 1 + job["script"]["scenes"].as_array().unwrap().len();
+    assert_eq!(tasks.len(), shots);
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t["content"].as_array().unwrap().len() == 1)
+    );
+    let ready = glimvid_tests::media::ready_to_post(&video_of(&job).await);
+    assert_eq!(ready.fps, 30);
 }
 
 /// One shot's clip flagged by Seedance's output checks fails the whole

@@ -58,6 +58,9 @@ pub enum Background<'a> {
     /// `shot % photos` with a camera move of its own, joined by
     /// transitions. Each caption stays within its shot.
     ///
+    /// With no photos (a text-only video), the shots without a clip move
+    /// over the generated backdrop.
+    ///
     /// `clips[k]`, where given, is a video provider's MP4 for shot `k`
     /// (see [`shot_plan`]): that shot shows the clip, resampled to the
     /// video's frame rate, instead of the camera move. A clip that can't be
@@ -161,6 +164,23 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
             // The plan follows the captions' timeline, made below.
             (
                 Pictures::Shots(Box::new(Shots::new(photos, clips, (width, height)))),
+                Placement::Lower,
+                FPS,
+            )
+        }
+        // A text-only video's clips, cut as shots; a shot without its clip
+        // moves over the generated backdrop.
+        Background::Shots { photos, clips }
+            if photos.is_empty() && clips.iter().any(Option::is_some) =>
+        {
+            let (cw, ch) = canvas_size(req.aspect);
+            generated = gradient(cw, ch, seed);
+            (
+                Pictures::Shots(Box::new(Shots::new(
+                    std::slice::from_ref(&generated),
+                    clips,
+                    (width, height),
+                ))),
                 Placement::Lower,
                 FPS,
             )

@@ -324,8 +324,7 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
         display_price: job.display_price.as_deref(),
         url: job.url.as_deref(),
     };
-    // A text-only video has no first frames for the shots: one task.
-    if request.multi_shot && !photos.is_empty() && app.providers.video.makes_shots() {
+    if request.multi_shot && app.providers.video.makes_shots() {
         return super::shots::video(app, job, &request, last_attempt).await;
     }
     let config = &app.config.providers;
