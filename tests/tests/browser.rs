@@ -632,8 +632,8 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
          if (job && job.dataset.status === 'failed') throw new Error('the variant failed');
          return !!job && job.dataset.status === 'succeeded'
            && document.querySelectorAll('#variants .variant-item').length === 2
-           && document.querySelectorAll('#variants video').length === 1
-           && document.querySelectorAll('#variants .variant-hook').length === 1",
+           && document.querySelectorAll('#variants video').length === 2
+           && document.querySelectorAll('#variants .variant-hook').length === 2",
         Duration::from_secs(300),
     )
     .await?;
@@ -651,6 +651,7 @@ async fn flow(c: &Client, base: &str, shots: &Path, photo_path: &Path) -> Result
         Duration::from_secs(10),
     )
     .await?;
+    screenshots(c, shots, "06d-my-videos-grouped").await?;
 
     // ---- account, then Chinese without a reload
     click(c, "a.nav-link[href='#/account']").await?;

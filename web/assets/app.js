@@ -1050,9 +1050,9 @@ function viewJob(id) {
   /** The product's other variants beside this one, to compare hooks and videos. */
   async function showVariants(ids) {
     if (!alive) return;
-    const jobs = await Promise.all(
-      ids.map((vid) => (vid === id ? Promise.resolve(null) : api("GET", `/videos/${encodeURIComponent(vid)}`).catch(() => null))),
-    );
+    // This page's own job is fetched again too: its tile shows the same
+    // moment as the others'.
+    const jobs = await Promise.all(ids.map((vid) => api("GET", `/videos/${encodeURIComponent(vid)}`).catch(() => null)));
     if (!alive) return;
     variantGrid.replaceChildren(
       ...ids.map((vid, i) => {
