@@ -13,12 +13,17 @@
 use glimvid_media::render::shot_plan;
 use serde::{Deserialize, Serialize};
 
-use super::work::{Failure, Fallback, Outcome, fresh_attrs, output_key, permanent};
+use glimvid_media::{Aspect, Script};
+
+use super::work::{
+    Failure, Fallback, Outcome, aspect, enhanced_photos, fresh_attrs, output_key, permanent,
+    video_request,
+};
 use crate::app::App;
 use crate::clock;
 use crate::dynamo::{self, n, s};
 use crate::jobs::{Job, store};
-use crate::providers::{ShotRequest, VideoProgress, VideoRequest, finish_shots};
+use crate::providers::{ShotRequest, VideoProgress, finish_shots};
 use crate::storage;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,13 +63,24 @@ fn partial_fallback_price(price: i64, offline: usize, shots: usize) -> i64 {
     price - (discount * offline + shots - 1) / shots
 }
 
+/// What every shot's step in one round shares.
+struct Round<'a> {
+    app: &'a App,
+    job: &'a Job,
+    /// The enhanced photos, fetched only for a round that starts shots.
+    photos: &'a [Vec<u8>],
+    aspect: Aspect,
+    expired: bool,
+    last_attempt: bool,
+}
+
 pub(super) async fn video(
     app: &App,
     job: &Job,
-    req: &VideoRequest<'_>,
+    script: &Script,
     last_attempt: bool,
 ) -> Result<Outcome, Failure> {
-    let plan = shot_plan(req.script, job.duration_s);
+    let plan = shot_plan(script, job.duration_s);
     let lines: Vec<(&str, f64)> = plan
         .iter()
         .filter_map(|shot| shot.line.map(|line| (line, shot.seconds)))
@@ -88,12 +104,27 @@ pub(super) async fn video(
         .unwrap_or(now);
     let expired = now - started > app.config.providers.video_deadline.as_secs() as i64;
 
-    let rounds = shots
+    // Polling rounds, the most of them, need no photos.
+    let starts = !expired && shots.contains(&Shot::Waiting);
+    let photos = if starts {
+        Some(enhanced_photos(app, job).await?)
+    } else {
+        None
+    };
+    let round = Round {
+        app,
+        job,
+        photos: photos.as_deref().unwrap_or_default(),
+        aspect: aspect(job)?,
+        expired,
+        last_attempt,
+    };
+    let steps = shots
         .iter()
         .zip(&lines)
         .enumerate()
-        .map(|(k, (shot, line))| advance(app, job, req, k, shot, *line, expired, last_attempt));
-    let results = futures::future::join_all(rounds).await;
+        .map(|(k, (shot, line))| advance(&round, k, shot, *line));
+    let results = futures::future::join_all(steps).await;
     let written: Vec<String> = results
         .iter()
         .zip(&shots)
@@ -136,25 +167,27 @@ pub(super) async fn video(
     {
         return Err(permanent(code, "a shot's clip failed and fallback is off"));
     }
-    finish(app, job, req, &next).await
+    let photos = match photos {
+        Some(photos) => photos,
+        None => enhanced_photos(app, job).await?,
+    };
+    finish(app, job, script, &photos, &next).await
 }
 
 /// One shot's step this round: start it, poll it, or leave it be.
-#[allow(clippy::too_many_arguments)]
 async fn advance(
-    app: &App,
-    job: &Job,
-    req: &VideoRequest<'_>,
+    round: &Round<'_>,
     k: usize,
     shot: &Shot,
     (line, seconds): (&str, f64),
-    expired: bool,
-    last_attempt: bool,
 ) -> Result<Shot, Failure> {
+    let Round {
+        app, job, photos, ..
+    } = *round;
     let generator = &app.providers.video;
     let progress = match shot {
         Shot::Ready { .. } | Shot::Failed { .. } => return Ok(shot.clone()),
-        _ if expired => {
+        _ if round.expired => {
             tracing::warn!(job_id = %job.id, shot = k, "video shot took too long; rendering it offline");
             return Ok(Shot::Failed {
                 code: "video_timeout".into(),
@@ -162,14 +195,13 @@ async fn advance(
         }
         Shot::Waiting => {
             // Shot k is over photo k (cycling), as the offline render has it.
-            let photo =
-                (!req.photos.is_empty()).then(|| req.photos[k % req.photos.len()].as_slice());
+            let photo = (!photos.is_empty()).then(|| photos[k % photos.len()].as_slice());
             generator
                 .start_shot(&ShotRequest {
                     photo,
                     line,
-                    title: req.title,
-                    aspect: req.aspect,
+                    title: &job.title,
+                    aspect: round.aspect,
                     seconds,
                 })
                 .await
@@ -190,7 +222,7 @@ async fn advance(
             tracing::info!(job_id = %job.id, shot = k, code = %err.code, "video provider refused a shot");
             Err(err.into())
         }
-        Err(err) if err.is_permanent() || last_attempt => {
+        Err(err) if err.is_permanent() || round.last_attempt => {
             tracing::warn!(job_id = %job.id, shot = k, code = %err.code, "video shot failed; rendering it offline");
             Ok(Shot::Failed { code: err.code })
         }
@@ -239,7 +271,8 @@ async fn save(
 async fn finish(
     app: &App,
     job: &Job,
-    req: &VideoRequest<'_>,
+    script: &Script,
+    photos: &[Vec<u8>],
     shots: &[Shot],
 ) -> Result<Outcome, Failure> {
     let keys: Vec<String> = shots
@@ -249,14 +282,14 @@ async fn finish(
             _ => None,
         })
         .collect();
-    let mut clips = Vec::with_capacity(shots.len());
-    for shot in shots {
-        clips.push(match shot {
-            Shot::Ready { key } => Some(storage::get_bytes(app, key).await?),
-            _ => None,
-        });
-    }
-    let (output, shown) = finish_shots(clips, req).await?;
+    let clips = futures::future::try_join_all(shots.iter().map(|shot| async move {
+        match shot {
+            Shot::Ready { key } => storage::get_bytes(app, key).await.map(Some),
+            _ => Ok(None),
+        }
+    }))
+    .await?;
+    let (output, shown) = finish_shots(clips, &video_request(job, script, photos)?).await?;
     let offline = shots.len() - shown.iter().filter(|&&k| k < shots.len()).count();
     let outcome = if offline == 0 {
         super::work::store_video(app, job, output.mp4, output.poster_jpeg).await?

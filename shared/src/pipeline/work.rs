@@ -3,7 +3,7 @@
 //! being live and the output not yet recorded. The stages call the AI
 //! providers only through the traits in `crate::providers`.
 
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use glimvid_media::{Aspect, Language, MediaError, Script};
 
 use crate::app::App;
@@ -153,12 +153,12 @@ async fn mark_started(app: &App, job: &Job, stage: Stage, attempt: u32) -> Resul
     Ok(())
 }
 
-fn aspect(job: &Job) -> Result<Aspect, Failure> {
+pub(super) fn aspect(job: &Job) -> Result<Aspect, Failure> {
     Aspect::parse(&job.aspect_ratio).ok_or_else(|| permanent("bad_job", "unknown aspect ratio"))
 }
 
 /// Records a stage's output on the job, if it is still live and the output
-/// not yet recorded. `values` name the objects the stage just wrote: when
+/// not yet recorded. `written` are the objects the stage just wrote: when
 /// the record is refused (the job was cancelled, deleted or timed out
 /// meanwhile, or a duplicate delivery recorded first) they are deleted,
 /// so every object a stage writes ends up named by the job or gone.
@@ -166,26 +166,21 @@ async fn record(
     app: &App,
     job: &Job,
     attr: &str,
-    values: Vec<(&str, String)>,
+    values: Vec<(&str, AttributeValue)>,
+    written: &[String],
 ) -> Result<Outcome, Failure> {
-    let written: Vec<String> = values
-        .iter()
-        .filter(|(k, _)| k.ends_with("_key"))
-        .map(|(_, v)| v.clone())
-        .collect();
     let sets: Vec<String> = values.iter().map(|(k, _)| format!("{k} = :{k}")).collect();
-    let names: Vec<(String, String)> = values
+    let names: Vec<String> = values.iter().map(|(k, _)| format!(":{k}")).collect();
+    let mut attrs: Vec<(&str, AttributeValue)> = names
         .iter()
-        .map(|(k, v)| (format!(":{k}"), v.clone()))
+        .zip(values)
+        .map(|(name, (_, v))| (name.as_str(), v))
         .collect();
-    let mut attrs: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)> =
-        names.iter().map(|(k, v)| (k.as_str(), s(v))).collect();
-    let now = s(clock::rfc3339(clock::now()));
-    attrs.push((":now", now));
+    attrs.push((":now", s(clock::rfc3339(clock::now()))));
     let set = format!("SET {}, updated_at = :now", sets.join(", "));
     let condition = format!("attribute_not_exists({attr})");
     if !store::update_live(app, &job.id, &set, Some(&condition), attrs).await? {
-        storage::delete_objects(app, &written).await?;
+        storage::delete_objects(app, written).await?;
     }
     Ok(Outcome::Done)
 }
@@ -231,7 +226,7 @@ async fn script(app: &App, job: &Job) -> Result<Outcome, Failure> {
     script.validate()?;
     let json = serde_json::to_string(&script)
         .map_err(|e| Failure::from(Error::internal("script json", e)))?;
-    record(app, job, "script", vec![("script", json)]).await
+    record(app, job, "script", vec![("script", s(json))], &[]).await
 }
 
 /// Enhances every photo, together, and records them in one list.
@@ -268,22 +263,15 @@ async fn enhance(app: &App, job: &Job) -> Result<Outcome, Failure> {
         storage::put_bytes(app, &key, "image/jpeg", jpeg).await?;
         keys.push(key);
     }
-    let recorded = store::update_live(
+    let list = dynamo::strings(&keys);
+    record(
         app,
-        &job.id,
-        "SET enhanced_keys = :keys, updated_at = :now",
-        Some("attribute_not_exists(enhanced_keys)"),
-        vec![
-            (":keys", dynamo::strings(&keys)),
-            (":now", s(clock::rfc3339(clock::now()))),
-        ],
+        job,
+        "enhanced_keys",
+        vec![("enhanced_keys", list)],
+        &keys,
     )
-    .await?;
-    // As in `record`: what a refused record wrote goes.
-    if !recorded {
-        storage::delete_objects(app, &keys).await?;
-    }
-    Ok(Outcome::Done)
+    .await
 }
 
 /// The video stage, which must not hold a Lambda while a provider works.
@@ -306,27 +294,11 @@ async fn video(app: &App, job: &Job, last_attempt: bool) -> Result<Outcome, Fail
         return Ok(Outcome::Done);
     }
     let script = parse_script(job)?;
-    let photos = futures::future::try_join_all(
-        job.enhanced_keys
-            .iter()
-            .map(|key| storage::get_bytes(app, key)),
-    )
-    .await?;
-    let request = VideoRequest {
-        photos: &photos,
-        multi_shot: job.is_multi_shot(),
-        script: &script,
-        title: &job.title,
-        aspect: aspect(job)?,
-        duration_s: job.duration_s,
-        music: &job.music,
-        style: job.style.as_deref(),
-        display_price: job.display_price.as_deref(),
-        url: job.url.as_deref(),
-    };
-    if request.multi_shot && app.providers.video.makes_shots() {
-        return super::shots::video(app, job, &request, last_attempt).await;
+    if job.is_multi_shot() && app.providers.video.makes_shots() {
+        return super::shots::video(app, job, &script, last_attempt).await;
     }
+    let photos = enhanced_photos(app, job).await?;
+    let request = video_request(job, &script, &photos)?;
     let config = &app.config.providers;
     let progress = match provider_task(app, job).await? {
         Some((task_id, started)) => {
@@ -396,6 +368,35 @@ pub(super) async fn fresh_attrs(
     Ok(out.item)
 }
 
+/// The job's enhanced photos, fetched together.
+pub(super) async fn enhanced_photos(app: &App, job: &Job) -> Result<Vec<Vec<u8>>, Failure> {
+    let fetches = job
+        .enhanced_keys
+        .iter()
+        .map(|key| storage::get_bytes(app, key));
+    Ok(futures::future::try_join_all(fetches).await?)
+}
+
+/// What the video generators are asked for this job.
+pub(super) fn video_request<'a>(
+    job: &'a Job,
+    script: &'a Script,
+    photos: &'a [Vec<u8>],
+) -> Result<VideoRequest<'a>, Failure> {
+    Ok(VideoRequest {
+        photos,
+        multi_shot: job.is_multi_shot(),
+        script,
+        title: &job.title,
+        aspect: aspect(job)?,
+        duration_s: job.duration_s,
+        music: &job.music,
+        style: job.style.as_deref(),
+        display_price: job.display_price.as_deref(),
+        url: job.url.as_deref(),
+    })
+}
+
 /// The provider task id on the job and when it was created (unix seconds).
 async fn provider_task(app: &App, job: &Job) -> Result<Option<(String, i64)>, Failure> {
     let Some(item) = fresh_attrs(app, job, "video_task_id, video_task_started").await? else {
@@ -432,13 +433,15 @@ pub(super) async fn store_video(
 ) -> Result<Outcome, Failure> {
     let video_key = output_key(job, "video", "mp4");
     storage::put_bytes(app, &video_key, "video/mp4", mp4).await?;
-    let mut values = vec![("video_key", video_key)];
+    let mut values = vec![("video_key", s(&video_key))];
+    let mut written = vec![video_key];
     if let Some(poster) = poster {
         let poster_key = output_key(job, "poster", "jpg");
         storage::put_bytes(app, &poster_key, "image/jpeg", poster).await?;
-        values.push(("poster_key", poster_key));
+        values.push(("poster_key", s(&poster_key)));
+        written.push(poster_key);
     }
-    record(app, job, "video_key", values).await
+    record(app, job, "video_key", values, &written).await
 }
 
 /// Renders the whole video offline and records it as a fallback.
