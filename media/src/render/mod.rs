@@ -159,28 +159,21 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
             FPS,
         ),
         Background::Shots { photos, clips }
-            if photos.iter().all(|p| p.width() >= 2 && p.height() >= 2) && !photos.is_empty() =>
+            if photos.iter().all(|p| p.width() >= 2 && p.height() >= 2)
+                && (!photos.is_empty() || clips.iter().any(Option::is_some)) =>
         {
+            // A text-only video's shots without a clip move over the
+            // generated backdrop.
+            let photos = if photos.is_empty() {
+                let (cw, ch) = canvas_size(req.aspect);
+                generated = gradient(cw, ch, seed);
+                std::slice::from_ref(&generated)
+            } else {
+                photos
+            };
             // The plan follows the captions' timeline, made below.
             (
                 Pictures::Shots(Box::new(Shots::new(photos, clips, (width, height)))),
-                Placement::Lower,
-                FPS,
-            )
-        }
-        // A text-only video's clips, cut as shots; a shot without its clip
-        // moves over the generated backdrop.
-        Background::Shots { photos, clips }
-            if photos.is_empty() && clips.iter().any(Option::is_some) =>
-        {
-            let (cw, ch) = canvas_size(req.aspect);
-            generated = gradient(cw, ch, seed);
-            (
-                Pictures::Shots(Box::new(Shots::new(
-                    std::slice::from_ref(&generated),
-                    clips,
-                    (width, height),
-                ))),
                 Placement::Lower,
                 FPS,
             )
@@ -246,102 +239,100 @@ pub fn render(req: &RenderRequest) -> Result<Rendered, MediaError> {
         Pictures::Camera { .. } => Vec::new(),
     };
 
-    let (samples, poster, parameter_sets, sound) = std::thread::scope(|scope| {
+    let (samples, composed, parameter_sets, sound) = std::thread::scope(|scope| {
         // The sound is made while the pictures are; it is small work.
         let sound = scope.spawn(move || soundtrack(req.music, clip_audio, req.duration_s, seed));
         // A small queue is enough to keep both cores busy without holding
         // many 1.4 MB frames in memory.
         let (frames_out, frames_in) = sync_channel::<YUVBuffer>(4);
-        let composer = scope.spawn(
-            move || -> Result<(Option<RgbImage>, Vec<usize>), MediaError> {
-                let mut pictures = pictures;
-                let mut resizer = Resizer::new();
-                let mut frame = RgbImage::new(width, height);
-                let mut held = RgbImage::new(width, height);
-                let mut poster = None;
-                for i in 0..frames {
-                    match &mut pictures {
-                        Pictures::Camera { source, camera } => {
-                            let (sw, sh) = (f64::from(source.width()), f64::from(source.height()));
-                            let t = f64::from(i) / f64::from((frames - 1).max(1));
-                            let (x, y, w, h) = camera.crop_at(t);
-                            let (w, h) = (w.min(sw), h.min(sh));
-                            let crop = (x.clamp(0.0, sw - w), y.clamp(0.0, sh - h), w, h);
+        let composer = scope.spawn(move || -> Result<Composed, MediaError> {
+            let mut pictures = pictures;
+            let mut resizer = Resizer::new();
+            let mut frame = RgbImage::new(width, height);
+            let mut held = RgbImage::new(width, height);
+            let mut poster = None;
+            for i in 0..frames {
+                match &mut pictures {
+                    Pictures::Camera { source, camera } => {
+                        let (sw, sh) = (f64::from(source.width()), f64::from(source.height()));
+                        let t = f64::from(i) / f64::from((frames - 1).max(1));
+                        let (x, y, w, h) = camera.crop_at(t);
+                        let (w, h) = (w.min(sw), h.min(sh));
+                        let crop = (x.clamp(0.0, sw - w), y.clamp(0.0, sh - h), w, h);
+                        resize_into(
+                            &mut resizer,
+                            source,
+                            Some(crop),
+                            &mut frame,
+                            FilterType::Bilinear,
+                        )?;
+                    }
+                    Pictures::Clip(clip) => {
+                        // A clip shorter than the video holds its last
+                        // picture under the end card.
+                        if let Some((w, h, rgb)) = clip.next_frame()? {
+                            let picture =
+                                RgbImage::from_raw(w as u32, h as u32, rgb).ok_or_else(|| {
+                                    MediaError::BadClip("a picture has the wrong size".into())
+                                })?;
+                            let crop = cover_crop(
+                                w as u32,
+                                h as u32,
+                                f64::from(width) / f64::from(height),
+                            );
                             resize_into(
                                 &mut resizer,
-                                source,
+                                &picture,
                                 Some(crop),
-                                &mut frame,
+                                &mut held,
                                 FilterType::Bilinear,
                             )?;
+                        } else if i == 0 {
+                            return Err(MediaError::BadClip("it has no pictures".into()));
                         }
-                        Pictures::Clip(clip) => {
-                            // A clip shorter than the video holds its last
-                            // picture under the end card.
-                            if let Some((w, h, rgb)) = clip.next_frame()? {
-                                let picture = RgbImage::from_raw(w as u32, h as u32, rgb)
-                                    .ok_or_else(|| {
-                                        MediaError::BadClip("a picture has the wrong size".into())
-                                    })?;
-                                let crop = cover_crop(
-                                    w as u32,
-                                    h as u32,
-                                    f64::from(width) / f64::from(height),
-                                );
-                                resize_into(
-                                    &mut resizer,
-                                    &picture,
-                                    Some(crop),
-                                    &mut held,
-                                    FilterType::Bilinear,
-                                )?;
-                            } else if i == 0 {
-                                return Err(MediaError::BadClip("it has no pictures".into()));
-                            }
-                            frame.copy_from_slice(held.as_raw());
-                        }
-                        Pictures::Shots(shots) => {
-                            shots.compose(i, fps, &mut resizer, &mut frame)?;
-                        }
+                        frame.copy_from_slice(held.as_raw());
                     }
-                    if let Some((index, opacity)) = timeline.caption_at(i) {
-                        layers[index].blend_onto(&mut frame, opacity);
-                    }
-                    if let Some(opacity) = timeline.card_at(i) {
-                        card.blend_onto(&mut frame, opacity);
-                    }
-                    if i == poster_index {
-                        poster = Some(frame.clone());
-                    }
-                    let mut yuv = YUVBuffer::new(width as usize, height as usize);
-                    yuv.read_rgb8(RgbSliceU8::new(
-                        frame.as_raw(),
-                        (width as usize, height as usize),
-                    ));
-                    if frames_out.send(yuv).is_err() {
-                        // The encoder stopped; it reports why.
-                        break;
+                    Pictures::Shots(shots) => {
+                        shots.compose(i, fps, &mut resizer, &mut frame)?;
                     }
                 }
-                let clip_shots = match &pictures {
-                    Pictures::Shots(shots) => shots.clip_shots(),
-                    _ => Vec::new(),
-                };
-                Ok((poster, clip_shots))
-            },
-        );
+                if let Some((index, opacity)) = timeline.caption_at(i) {
+                    layers[index].blend_onto(&mut frame, opacity);
+                }
+                if let Some(opacity) = timeline.card_at(i) {
+                    card.blend_onto(&mut frame, opacity);
+                }
+                if i == poster_index {
+                    poster = Some(frame.clone());
+                }
+                let mut yuv = YUVBuffer::new(width as usize, height as usize);
+                yuv.read_rgb8(RgbSliceU8::new(
+                    frame.as_raw(),
+                    (width as usize, height as usize),
+                ));
+                if frames_out.send(yuv).is_err() {
+                    // The encoder stopped; it reports why.
+                    break;
+                }
+            }
+            let clip_shots = match &pictures {
+                Pictures::Shots(shots) => shots.clip_shots(),
+                _ => Vec::new(),
+            };
+            Ok((poster, clip_shots))
+        });
 
         let encoded = encode_all(frames_in, width, height, fps);
-        let (poster, clip_shots) = composer
+        let composed = composer
             .join()
             .map_err(|_| MediaError::Encode("frame composer panicked".into()))??;
         let sound = sound
             .join()
             .map_err(|_| MediaError::Encode("the soundtrack panicked".into()))??;
         let (samples, sps, pps) = encoded?;
-        Ok::<_, MediaError>((samples, (poster, clip_shots), (sps, pps), sound))
+        Ok::<_, MediaError>((samples, composed, (sps, pps), sound))
     })?;
-    let (poster, clip_shots) = poster;
+    let (poster, clip_shots) = composed;
 
     let (sps, pps) = parameter_sets;
     let aac = sound.as_ref();
@@ -398,6 +389,10 @@ pub fn decode_audio(mp4: &[u8]) -> Result<Option<Pcm>, MediaError> {
     let frames: Vec<&[u8]> = track.frames.iter().map(Vec::as_slice).collect();
     audio::decode_aac(&track.audio_specific_config, &frames).map(Some)
 }
+
+/// What the frame composer hands back: the poster frame and the shots
+/// that showed a provider's clip.
+type Composed = (Option<RgbImage>, Vec<usize>);
 
 /// A provider clip's sound and where it plays in the video: from `at`
 /// seconds, for at most `seconds`.
