@@ -301,13 +301,9 @@ async fn three_variants_are_three_videos_with_different_hooks_all_or_nothing() {
     let (me, _) = api().signed_up().await;
     let user = user_id(&me).await;
     grant(&user, 1).await;
-    let upload_id = upload(&me, &photo(1200, 900, ImageFormat::Jpeg), "image/jpeg").await;
-    assert_eq!(
-        me.post(&format!("/uploads/{upload_id}/complete"), json!({}))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    let upload_id = me
+        .completed_upload(photo(1200, 900, ImageFormat::Jpeg), "image/jpeg")
+        .await;
     let body = json!({"upload_id": upload_id, "title": "Linen apron", "description": "Stonewashed linen apron. Two deep pockets. Adjustable strap.", "language": "en", "aspect_ratio": "1:1", "duration_s": 5, "variants": 3});
 
     // A balance of 2 buys no part of a batch of 3.
@@ -361,14 +357,10 @@ async fn photo_lists_are_checked_before_anything_is_paid() {
     let user = user_id(&me).await;
     grant(&user, 5).await;
     let (other, _) = api().signed_up().await;
-    let mine = upload(&me, &photo(800, 600, ImageFormat::Jpeg), "image/jpeg").await;
+    let mine = me
+        .completed_upload(photo(800, 600, ImageFormat::Jpeg), "image/jpeg")
+        .await;
     let not_completed = upload(&me, &photo(800, 600, ImageFormat::Jpeg), "image/jpeg").await;
-    assert_eq!(
-        me.post(&format!("/uploads/{mine}/complete"), json!({}))
-            .await
-            .status,
-        StatusCode::OK
-    );
     let theirs = other
         .completed_upload(photo(800, 600, ImageFormat::Jpeg), "image/jpeg")
         .await;

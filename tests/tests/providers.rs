@@ -234,6 +234,16 @@ async fn content_refusals_fail_the_job_at_their_stage_and_refund_once() {
     }
 }
 
+/// The bodies of the Seedance tasks created for requests carrying `tag`.
+fn created_tasks(tag: &str) -> Vec<serde_json::Value> {
+    fakes()
+        .requests_for(tag)
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v3/contents/generations/tasks")
+        .map(|r| r.json())
+        .collect()
+}
+
 /// A multi-shot video with Ark: a Seedance task per caption shot, each
 /// prompted by its own line over its own photo, created together. The one
 /// that fails for good is rendered offline and only its share refunded: a
@@ -261,12 +271,7 @@ async fn one_failed_shot_is_rendered_offline_and_its_share_refunded_once() {
             .iter()
             .map(|s| s.as_str().unwrap().to_owned()),
     );
-    let reqs = fakes().requests_for(&tag);
-    let tasks: Vec<_> = reqs
-        .iter()
-        .filter(|r| r.method == "POST" && r.path == "/api/v3/contents/generations/tasks")
-        .map(|r| r.json())
-        .collect();
+    let tasks = created_tasks(&tag);
     assert_eq!(
         tasks.len(),
         lines.len(),
@@ -319,12 +324,7 @@ async fn a_text_only_multi_shot_video_is_a_clip_per_shot() {
     );
     assert_eq!(job["price"], 3, "{job}");
     check_ledger(&case, 0, 0).await;
-    let tasks: Vec<_> = fakes()
-        .requests_for(&tag)
-        .iter()
-        .filter(|r| r.method == "POST" && r.path == "/api/v3/contents/generations/tasks")
-        .map(|r| r.json())
-        .collect();
+    let tasks = created_tasks(&tag);
     let shots = 1 + job["script"]["scenes"].as_array().unwrap().len();
     assert_eq!(tasks.len(), shots);
     assert!(

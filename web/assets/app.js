@@ -1050,9 +1050,10 @@ function viewJob(id) {
   /** The product's other variants beside this one, to compare hooks and videos. */
   async function showVariants(ids) {
     if (!alive) return;
-    // This page's own job is fetched again too: its tile shows the same
-    // moment as the others'.
-    const jobs = await Promise.all(ids.map((vid) => api("GET", `/videos/${encodeURIComponent(vid)}`).catch(() => null)));
+    // This page's own job is the one its poll last fetched.
+    const jobs = await Promise.all(
+      ids.map((vid) => (vid === id ? Promise.resolve(latest) : api("GET", `/videos/${encodeURIComponent(vid)}`).catch(() => null))),
+    );
     if (!alive) return;
     variantGrid.replaceChildren(
       ...ids.map((vid, i) => {
@@ -1077,8 +1078,10 @@ function viewJob(id) {
   }
 
   let shown = { script: false, image: false, video: false, variants: false };
+  let latest = null;
 
   function render(job) {
+    latest = job;
     title.textContent = job.title;
     badge.replaceChildren(statusBadge(job.status));
     node.dataset.status = job.status;
